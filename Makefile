@@ -1,0 +1,49 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+BUILD       ?= build/release
+ASAN_BUILD  ?= build/asan
+JOBS        ?= $(shell nproc)
+CONFIG      ?= examples/quickstart.yaml
+CMAKE_FLAGS  = -G Ninja
+
+.PHONY: all deps build build-asan models demo test test-release test-asan bench format lint clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERAPH_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The demo model repository is built from the data in examples/data by our own C++ tool.
+models: build
+	$(BUILD)/examples/seraph-demo-models --data examples/data --out examples/models
+
+demo: models
+	$(BUILD)/src/seraph serve --config $(CONFIG)
+
+test: test-release test-asan
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure -j 1
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j 1
+
+bench: build models
+	bash bench/run.sh
+
+format:
+	find src tests examples bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+lint:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release
+	find src -name '*.cpp' | xargs clang-tidy -p $(BUILD) --quiet
+
+clean:
+	rm -rf build examples/models

@@ -1,0 +1,31 @@
+#pragma once
+// RapidJSON helpers shared by the adapters: error bodies and shortest round-trip numbers.
+#include <string>
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace seraph {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// {"error": "<message>"}
+std::string error_body(std::string_view message);
+
+inline void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void write_key(JsonWriter& w, std::string_view s) {
+  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+// Floats as their shortest decimal form that parses back to the same float.
+void write_float(JsonWriter& w, float value);
+void write_double(JsonWriter& w, double value);
+// A tensor's elements, flat and row-major, as a JSON array.
+void write_tensor_data(JsonWriter& w, const Tensor& tensor);
+
+}  // namespace seraph

@@ -1,0 +1,318 @@
+#include "api/router.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "api/json_writer.h"
+#include "api/predict_adapter.h"
+#include "api/url.h"
+#include "api/v2_adapter.h"
+#include "core/clock.h"
+#include "guards/request_id.h"
+
+namespace seraph {
+
+// What is known about a request while it is being answered; shared with the backend's callback.
+struct ApiRouter::Call {
+  Call(const HttpRequest& request, std::shared_ptr<Responder> responder)
+      : exchange(request.headers, Clock::now()), responder(std::move(responder)) {}
+
+  Exchange exchange;
+  std::shared_ptr<Responder> responder;
+  Handler handler = Handler::kNotFound;
+  std::string_view method;
+  std::string_view path;
+  size_t guards_ran = 0;
+  InferApi api = InferApi::kV2;
+  bool many = false;
+};
+
+namespace {
+
+std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::kGet: return "GET";
+    case Method::kHead: return "HEAD";
+    case Method::kPost: return "POST";
+    case Method::kPut: return "PUT";
+    case Method::kDelete: return "DELETE";
+    case Method::kOther: break;
+  }
+  return "OTHER";
+}
+
+HttpResponse json_response(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(const Status& status) {
+  return json_response(http_status_of(status.code()), error_body(status.message()));
+}
+
+HttpResponse error_response(unsigned http_status, std::string_view message) {
+  return json_response(http_status, error_body(message));
+}
+
+// application/json, with or without parameters; a missing Content-Type is taken as JSON.
+bool is_json_content_type(std::string_view type) {
+  if (type.empty()) return true;
+  constexpr std::string_view kJson = "application/json";
+  if (type.size() < kJson.size()) return false;
+  for (size_t i = 0; i < kJson.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
+  }
+  return type.size() == kJson.size() || type[kJson.size()] == ';' || type[kJson.size()] == ' ';
+}
+
+std::optional<int64_t> parse_positive(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
+  return v;
+}
+
+std::string render_models(const ModelManager::Table& table) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "models");
+  w.StartArray();
+  for (const auto& [name, entry] : table) {
+    w.StartObject();
+    write_key(w, "name");
+    write_string(w, name);
+    write_key(w, "versions");
+    w.StartArray();
+    for (const auto& v : entry.versions) {
+      w.StartObject();
+      write_key(w, "version");
+      w.Int64(v->version());
+      write_key(w, "state");
+      write_string(w, state_name(v->state()));
+      if (std::string reason = v->reason(); !reason.empty()) {
+        write_key(w, "reason");
+        write_string(w, reason);
+      }
+      if (v->state() == ModelState::kReady) {
+        write_key(w, "runtime");
+        write_string(w, v->config().runtime);
+        write_key(w, "load_ms");
+        write_double(w, std::round(v->load_seconds() * 1e6) / 1e3);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace
+
+ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, AccessLog& access_log, ApiOptions options)
+    : models_(models),
+      metrics_(metrics),
+      access_log_(access_log),
+      options_(std::move(options)),
+      chain_(GuardChain::build(models)),
+      http_metrics_(metrics) {}
+
+bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
+
+void ApiRouter::finish(Call& call, HttpResponse response) {
+  const double seconds = elapsed_ms(call.exchange.start) / 1000.0;
+  http_metrics_.record(call.handler, response.status, seconds);
+  if (call.exchange.target) call.exchange.target->metrics().record_request(response.status, seconds);
+  if (call.handler != Handler::kMetrics && call.handler != Handler::kHealth && call.handler != Handler::kV2Health) {
+    AccessRecord record{call.exchange.request_id, call.method, call.path, call.exchange.request.model,
+                        call.exchange.target ? call.exchange.target->version() : 0, response.status, seconds * 1000};
+    access_log_.record(record);
+  }
+  response.headers.emplace_back("X-Request-Id", call.exchange.request_id);
+  call.responder->send(std::move(response));
+}
+
+void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> responder) {
+  auto call = std::make_shared<Call>(request, std::move(responder));
+  call->method = method_name(request.method);
+  call->exchange.request_id = request_id_for(request.headers.header("x-request-id"));
+  const auto [path, query] = split_target(request.target);
+  call->path = path;
+  const std::vector<std::string> seg = split_path(path);
+  const bool get = request.method == Method::kGet || request.method == Method::kHead;
+  const bool post = request.method == Method::kPost;
+
+  auto method_not_allowed = [&](Handler handler, std::string_view allow) {
+    call->handler = handler;
+    HttpResponse r = error_response(405, fmt::format("method {} is not allowed on {}; use {}", call->method, path, allow));
+    r.headers.emplace_back("Allow", std::string(allow));
+    finish(*call, std::move(r));
+  };
+  auto answer = [&](Handler handler, HttpResponse response) {
+    call->handler = handler;
+    finish(*call, std::move(response));
+  };
+  auto simple_get = [&](Handler handler, auto make) {
+    if (!get) return method_not_allowed(handler, "GET");
+    answer(handler, make());
+  };
+
+  // Simple JSON API and operational endpoints.
+  if (seg.size() == 1 && seg[0] == "predict") {
+    if (!post) return method_not_allowed(Handler::kPredict, "POST");
+    call->handler = Handler::kPredict;
+  } else if (seg.size() == 2 && seg[0] == "predict" && seg[1] == "batch") {
+    if (!post) return method_not_allowed(Handler::kPredictBatch, "POST");
+    call->handler = Handler::kPredictBatch;
+  } else if (seg.size() == 1 && seg[0] == "healthz") {
+    return simple_get(Handler::kHealth, [] { return json_response(200, R"({"status":"live"})"); });
+  } else if (seg.size() == 1 && seg[0] == "readyz") {
+    return simple_get(Handler::kHealth, [this] {
+      return ready() ? json_response(200, R"({"status":"ready"})")
+                     : error_response(503, draining_ ? "draining: the server is shutting down" : "not ready: models are still loading or failed to load (see /models)");
+    });
+  } else if (seg.size() == 1 && seg[0] == "metrics") {
+    return simple_get(Handler::kMetrics, [this] {
+      HttpResponse r = json_response(200, metrics_.render());
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return r;
+    });
+  } else if (seg.size() == 1 && seg[0] == "models") {
+    return simple_get(Handler::kModels, [this] { return json_response(200, render_models(*models_.snapshot())); });
+  } else if (!seg.empty() && seg[0] == "v2") {
+    // KServe V2: health, server metadata, model metadata, model readiness, inference.
+    if (seg.size() == 1) return simple_get(Handler::kV2Server, [] { return json_response(200, render_v2_server_metadata()); });
+    if (seg.size() == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
+      const bool live = seg[2] == "live";
+      return simple_get(Handler::kV2Health, [this, live] {
+        if (live || ready()) return json_response(200, "");
+        return error_response(400, "server is not ready");
+      });
+    }
+    if (seg.size() >= 3 && seg[1] == "models") {
+      const std::string& model = seg[2];
+      std::optional<int64_t> version;
+      size_t rest = 3;
+      if (seg.size() >= 5 && seg[3] == "versions") {
+        version = parse_positive(seg[4]);
+        if (!version) {
+          call->handler = seg.size() == 6 && seg[5] == "infer" ? Handler::kV2Infer : Handler::kV2ModelMetadata;
+          return finish(*call, error_response(404, fmt::format("unknown version '{}' of model '{}'", seg[4], model)));
+        }
+        rest = 5;
+      }
+      if (seg.size() == rest + 1 && seg[rest] == "infer") {
+        if (!post) return method_not_allowed(Handler::kV2Infer, "POST");
+        call->handler = Handler::kV2Infer;
+        if (!is_json_content_type(request.headers.header("content-type"))) {
+          return finish(*call, error_response(415, "Content-Type must be application/json"));
+        }
+        InferRequest infer_request;
+        infer_request.model = model;
+        infer_request.version = version;
+        if (Status s = parse_v2_infer_request(request.body, infer_request); !s.is_ok()) {
+          return finish(*call, error_response(s));
+        }
+        return infer(request, call, InferApi::kV2, std::move(infer_request), false);
+      }
+      if (seg.size() == rest + 1 && seg[rest] == "ready") {
+        return simple_get(Handler::kV2ModelReady, [&] {
+          Status status;
+          auto found = models_.find(model, version, status);
+          if (found) return json_response(200, "");
+          if (status.code() == StatusCode::kNotFound) return error_response(status);
+          return error_response(400, status.message());  // known but not ready: the protocol's "false"
+        });
+      }
+      if (seg.size() == rest) {
+        return simple_get(Handler::kV2ModelMetadata, [&] {
+          Status status;
+          auto found = models_.find(model, version, status);
+          if (!found) return error_response(status);
+          std::vector<int64_t> versions;
+          auto table = models_.snapshot();
+          if (auto it = table->find(model); it != table->end()) {
+            for (const auto& v : it->second.versions) versions.push_back(v->version());
+          }
+          return json_response(200, render_v2_model_metadata(model, versions, found->config()));
+        });
+      }
+    }
+    return answer(Handler::kNotFound, error_response(404, fmt::format("no such endpoint: {}", path)));
+  } else {
+    return answer(Handler::kNotFound, error_response(404, fmt::format("no such endpoint: {}", path)));
+  }
+
+  // /predict and /predict/batch
+  if (!is_json_content_type(request.headers.header("content-type"))) {
+    return finish(*call, error_response(415, "Content-Type must be application/json"));
+  }
+  PredictRequest predict;
+  const bool batch = call->handler == Handler::kPredictBatch;
+  if (Status s = batch ? parse_predict_batch_body(request.body, predict) : parse_predict_body(request.body, predict);
+      !s.is_ok()) {
+    return finish(*call, error_response(s));
+  }
+  std::string model = query_param(query, "model").value_or(options_.default_model);
+  if (model.empty()) {
+    return finish(*call, error_response(400, "name the model with ?model=NAME (no default model is configured)"));
+  }
+  predict.request.model = std::move(model);
+  if (auto v = query_param(query, "model_version")) {
+    predict.request.version = parse_positive(*v);
+    if (!predict.request.version) {
+      return finish(*call, error_response(400, fmt::format("model_version must be a positive integer, got '{}'", *v)));
+    }
+  }
+  infer(request, call, batch ? InferApi::kPredictBatch : InferApi::kPredict, std::move(predict.request), predict.many);
+}
+
+void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
+                      bool many) {
+  call->api = api;
+  call->many = many;
+  Exchange& ex = call->exchange;
+  ex.request = std::move(infer_request);
+  call->guards_ran = chain_.run_request(ex);
+  if (ex.status.is_ok() && api != InferApi::kV2) ex.status = bind_predict_input(ex.target->config(), ex.request);
+
+  auto complete = [this](Call& c) {
+    Exchange& e = c.exchange;
+    chain_.run_response(e, c.guards_ran);
+    HttpResponse response;
+    if (!e.status.is_ok()) {
+      response = error_response(e.status);
+    } else if (c.api == InferApi::kV2) {
+      response = json_response(200, render_v2_infer_response(e.response));
+    } else {
+      response = json_response(200, render_predict_response(e.response, e.target->config(),
+                                                            {e.request_id, elapsed_ms(e.start), c.many}));
+    }
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+    for (auto& h : e.response_headers) response.headers.push_back(std::move(h));
+    finish(c, std::move(response));
+  };
+  if (!ex.status.is_ok()) return complete(*call);
+
+  ex.target->metrics().inflight().add(1);
+  ModelVersion& target = *ex.target;
+  InferRequest to_run = std::move(ex.request);
+  ex.request.model = to_run.model;  // kept for the access log
+  target.infer(std::move(to_run), [call, complete](Status status, InferResponse response) {
+    Exchange& e = call->exchange;
+    e.target->metrics().inflight().add(-1);
+    e.status = std::move(status);
+    e.response = std::move(response);
+    complete(*call);
+  });
+}
+
+}  // namespace seraph

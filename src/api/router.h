@@ -1,0 +1,48 @@
+#pragma once
+// Maps each HTTP request to its handler: inference (V2 and /predict) through the guard chain to a
+// model version, and the health, metadata, model listing and metrics endpoints.
+#include <memory>
+#include <string>
+
+#include "api/http.h"
+#include "guards/guard_chain.h"
+#include "models/model_manager.h"
+#include "observe/access_log.h"
+#include "observe/http_metrics.h"
+#include "observe/metrics.h"
+
+namespace seraph {
+
+struct ApiOptions {
+  std::string default_model;  // served by /predict when the request names none
+};
+
+class ApiRouter {
+ public:
+  ApiRouter(ModelManager& models, MetricsRegistry& metrics, AccessLog& access_log, ApiOptions options);
+
+  // Answers through `responder`, exactly once, possibly later and from another thread.
+  void handle(const HttpRequest& request, std::shared_ptr<Responder> responder);
+
+  // Readiness: every model loaded, and not draining.
+  bool ready() const;
+  void set_draining() { draining_.store(true, std::memory_order_release); }
+
+ private:
+  struct Call;
+  enum class InferApi { kV2, kPredict, kPredictBatch };
+
+  void infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
+             bool many);
+  void finish(Call& call, HttpResponse response);
+
+  ModelManager& models_;
+  MetricsRegistry& metrics_;
+  AccessLog& access_log_;
+  const ApiOptions options_;
+  GuardChain chain_;
+  HttpMetrics http_metrics_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace seraph

@@ -1,0 +1,34 @@
+#pragma once
+// Protocol-neutral inference request and response, filled by adapters and read by runtimes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace seraph {
+
+using ParameterValue = std::variant<bool, int64_t, double, std::string>;
+using Parameters = std::vector<std::pair<std::string, ParameterValue>>;
+
+struct InferRequest {
+  std::string id;                          // client-chosen id, echoed back (V2 "id")
+  std::string model;
+  std::optional<int64_t> version;          // none: the model's default (latest ready) version
+  std::vector<Tensor> inputs;
+  std::vector<std::string> requested_outputs;  // empty: every output
+  Parameters parameters;
+};
+
+struct InferResponse {
+  std::string model;
+  int64_t version = 0;
+  std::string id;
+  std::vector<Tensor> outputs;
+  double compute_ms = 0;                   // time the runtime spent on this request's batch
+};
+
+}  // namespace seraph

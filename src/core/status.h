@@ -1,0 +1,43 @@
+#pragma once
+// Outcome of an operation: a code that maps to one HTTP status, and a message for the client.
+#include <string>
+#include <utility>
+
+namespace seraph {
+
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,       // 400
+  kNotFound,              // 404
+  kMethodNotAllowed,      // 405
+  kPayloadTooLarge,       // 413
+  kUnsupportedMediaType,  // 415
+  kResourceExhausted,     // 429
+  kInternal,              // 500
+  kUnavailable,           // 503
+  kDeadlineExceeded,      // 504
+};
+
+class Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status ok() { return {}; }
+  bool is_ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+inline Status invalid_argument(std::string message) { return {StatusCode::kInvalidArgument, std::move(message)}; }
+inline Status not_found(std::string message) { return {StatusCode::kNotFound, std::move(message)}; }
+inline Status unavailable(std::string message) { return {StatusCode::kUnavailable, std::move(message)}; }
+inline Status internal_error(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
+
+unsigned http_status_of(StatusCode code);
+
+}  // namespace seraph

@@ -1,0 +1,113 @@
+// The seraph command line: serve, check-config, version.
+#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
+
+#include <csignal>
+#include <filesystem>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/router.h"
+#include "models/model_manager.h"
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+#include "observe/process_metrics.h"
+#include "server/config.h"
+#include "server/http_server.h"
+
+namespace {
+
+bool load_or_report(const std::string& file, seraph::Config& config) {
+  auto errors = seraph::load_config(file, config);
+  for (const auto& e : errors) std::cerr << "config error: " << e << "\n";
+  return errors.empty();
+}
+
+int serve(const std::string& config_file) {
+  seraph::Config config;
+  if (!load_or_report(config_file, config)) return 2;
+  seraph::configure_logging(config.log.level);
+
+  if (!std::filesystem::is_directory(config.models.repository)) {
+    spdlog::critical(R"({{"msg":"models.repository is not a directory","path":"{}"}})", config.models.repository.string());
+    return 2;
+  }
+
+  seraph::MetricsRegistry metrics;
+  seraph::register_process_metrics(metrics);
+  seraph::AccessLog access_log(config.log.access_log);
+  seraph::ModelManager models(config.models.repository,
+                              seraph::ExecutionLimits{static_cast<size_t>(config.models.max_queue)}, metrics);
+  seraph::ApiRouter router(models, metrics, access_log, {config.models.default_model});
+  seraph::HttpServer server(config.server, router);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    spdlog::critical(R"({{"msg":"cannot listen","host":"{}","port":{},"error":"{}"}})", config.server.host,
+                     config.server.port, e.what());
+    return 1;
+  }
+  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"repository":"{}"}})", config.server.host, server.port(),
+               config.models.repository.string());
+
+  // Live at once; ready once the models have loaded in the background.
+  std::thread loader([&models] {
+    models.load_all();
+    spdlog::info(R"({{"msg":"models loaded","all_ready":{}}})", models.all_ready());
+  });
+
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    spdlog::info(R"({{"msg":"stopping","signal":{}}})", signal);
+    router.set_draining();
+  });
+  signals_io.run();
+
+  loader.join();
+  server.stop(std::chrono::seconds(10));
+  models.shutdown();
+  spdlog::info(R"({"msg":"stopped"})");
+  spdlog::shutdown();
+  return 0;
+}
+
+int check_config(const std::string& file) {
+  seraph::Config config;
+  if (!load_or_report(file, config)) return 2;
+  std::cout << file << ": OK (models from " << config.models.repository.string() << ", listening on "
+            << config.server.host << ":" << config.server.port << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"Seraph: a model-serving gateway with production guardrails"};
+  app.require_subcommand(1);
+
+  std::string serve_config;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the models of a repository over HTTP");
+  serve_cmd->add_option("-c,--config", serve_config, "YAML config file (defaults and SERAPH_* variables otherwise)");
+
+  std::string check_file;
+  auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and exit (status 2 on errors)");
+  check_cmd->add_option("file", check_file, "YAML config file")->required();
+
+  auto* version_cmd = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve_cmd) return serve(serve_config);
+  if (*check_cmd) return check_config(check_file);
+  if (*version_cmd) {
+    std::cout << "seraph " << SERAPH_VERSION << "\n";
+    return 0;
+  }
+  return 0;
+}

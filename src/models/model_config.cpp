@@ -1,0 +1,127 @@
+#include "models/model_config.h"
+
+#include <charconv>
+
+#include <yaml-cpp/yaml.h>
+
+namespace seraph {
+
+const TensorSpec* ModelConfig::find_input(std::string_view name) const {
+  for (const auto& spec : inputs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+const TensorSpec* ModelConfig::find_output(std::string_view name) const {
+  for (const auto& spec : outputs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+int ModelConfig::parameter_int(const std::string& key, int fallback) const {
+  auto it = parameters.find(key);
+  if (it == parameters.end()) return fallback;
+  int value = fallback;
+  std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+  return value;
+}
+
+namespace {
+
+struct ConfigError {
+  std::string path;
+  std::string what;
+};
+
+std::string required_string(const YAML::Node& node, const std::string& key, const std::string& path) {
+  const YAML::Node value = node[key];
+  if (!value) throw ConfigError{path + key, "is required"};
+  if (!value.IsScalar()) throw ConfigError{path + key, "must be a string"};
+  return value.as<std::string>();
+}
+
+std::vector<TensorSpec> parse_tensor_specs(const YAML::Node& node, const std::string& key) {
+  const YAML::Node list = node[key];
+  if (!list) throw ConfigError{key, "is required"};
+  if (!list.IsSequence() || list.size() == 0) throw ConfigError{key, "must be a non-empty list"};
+  std::vector<TensorSpec> specs;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = key + "[" + std::to_string(i) + "].";
+    TensorSpec spec;
+    spec.name = required_string(list[i], "name", path);
+    std::string type = required_string(list[i], "datatype", path);
+    auto parsed = parse_datatype(type);
+    if (!parsed) throw ConfigError{path + "datatype", "unknown datatype '" + type + "'"};
+    spec.datatype = *parsed;
+    const YAML::Node shape = list[i]["shape"];
+    if (!shape || !shape.IsSequence() || shape.size() == 0) {
+      throw ConfigError{path + "shape", "must be a non-empty list of integers (-1 for any size)"};
+    }
+    for (size_t d = 0; d < shape.size(); ++d) {
+      int64_t dim = 0;
+      try {
+        dim = shape[d].as<int64_t>();
+      } catch (const YAML::Exception&) {
+        throw ConfigError{path + "shape[" + std::to_string(d) + "]", "must be an integer"};
+      }
+      if (dim < -1 || dim == 0) throw ConfigError{path + "shape[" + std::to_string(d) + "]", "must be -1 or positive"};
+      spec.shape.push_back(dim);
+    }
+    if (spec.shape[0] != -1) throw ConfigError{path + "shape[0]", "is the batch dimension and must be -1"};
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+}  // namespace
+
+Status load_model_config(const std::filesystem::path& file, ModelConfig& config) {
+  try {
+    YAML::Node root = YAML::LoadFile(file.string());
+    if (!root.IsMap()) return invalid_argument(file.string() + ": must be a mapping");
+    config.runtime = required_string(root, "runtime", "");
+    config.artifact = required_string(root, "artifact", "");
+    if (config.artifact.find('/') != std::string::npos || config.artifact == "..") {
+      throw ConfigError{"artifact", "must be a file name inside the version directory"};
+    }
+    if (root["description"]) config.description = root["description"].as<std::string>();
+    config.inputs = parse_tensor_specs(root, "inputs");
+    config.outputs = parse_tensor_specs(root, "outputs");
+    for (size_t i = 0; i < config.outputs.size(); ++i) {
+      DataType type = config.outputs[i].datatype;
+      if (type == DataType::kFp16 || type == DataType::kBf16) {
+        throw ConfigError{"outputs[" + std::to_string(i) + "].datatype", "FP16 and BF16 outputs cannot be answered in JSON; declare FP32"};
+      }
+    }
+    if (const YAML::Node labels = root["labels"]) {
+      if (!labels.IsSequence()) throw ConfigError{"labels", "must be a list of strings"};
+      for (const auto& label : labels) config.labels.push_back(label.as<std::string>());
+    }
+    if (const YAML::Node params = root["parameters"]) {
+      if (!params.IsMap()) throw ConfigError{"parameters", "must be a mapping"};
+      for (const auto& kv : params) config.parameters[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+    if (const YAML::Node pre = root["preprocessing"]) {
+      if (!pre.IsMap()) throw ConfigError{"preprocessing", "must be a mapping"};
+      config.preprocessing.lowercase = pre["lowercase"].as<bool>(false);
+      config.preprocessing.separate_punctuation = pre["separate_punctuation"].as<bool>(false);
+    }
+    if (const YAML::Node metrics = root["metrics"]) {
+      if (!metrics.IsMap()) throw ConfigError{"metrics", "must be a mapping of name to number"};
+      for (const auto& kv : metrics) config.metrics[kv.first.as<std::string>()] = kv.second.as<double>();
+    }
+    if (const YAML::Node instances = root["instances"]) {
+      config.instances = instances.as<int>();
+      if (config.instances < 1 || config.instances > 64) throw ConfigError{"instances", "must be between 1 and 64"};
+    }
+  } catch (const ConfigError& e) {
+    return invalid_argument(file.string() + ": " + e.path + ": " + e.what);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(file.string() + ": " + e.what());
+  }
+  return {};
+}
+
+}  // namespace seraph

@@ -1,0 +1,41 @@
+#pragma once
+// The contents of `<repo>/<model>/<version>/model.yaml`: which runtime, which artifact, and the
+// model's tensor contract.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "models/text_preprocess.h"
+
+namespace seraph {
+
+struct TensorSpec {
+  std::string name;
+  DataType datatype = DataType::kFp32;
+  Shape shape;  // first dimension is the batch (-1); -1 elsewhere means any size
+};
+
+struct ModelConfig {
+  std::string runtime;                  // "fasttext", "xgboost", "torchscript"
+  std::string artifact;                 // file name inside the version directory
+  std::string description;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<std::string> labels;      // class names, by output column
+  std::map<std::string, std::string> parameters;  // runtime-specific settings, e.g. top_k
+  TextPreprocessing preprocessing;
+  std::map<std::string, double> metrics;          // e.g. held-out accuracy recorded at build time
+  int instances = 1;                    // execution threads for this version
+
+  const TensorSpec* find_input(std::string_view name) const;
+  const TensorSpec* find_output(std::string_view name) const;
+  int parameter_int(const std::string& key, int fallback) const;
+};
+
+// Parses model.yaml; a failure names the key path and what is wrong ("inputs[0].datatype: ...").
+Status load_model_config(const std::filesystem::path& file, ModelConfig& config);
+
+}  // namespace seraph

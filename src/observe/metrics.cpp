@@ -1,0 +1,188 @@
+#include "observe/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace seraph {
+
+Histogram::Histogram(const std::vector<double>& bounds)
+    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds.size() + 1]) {
+  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+}
+
+void Histogram::observe(double value) {
+  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  double current = sum_.load(std::memory_order_relaxed);
+  while (!sum_.compare_exchange_weak(current, current + value, std::memory_order_relaxed)) {
+  }
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+  Snapshot snap;
+  snap.cumulative.resize(bounds_.size() + 1);
+  uint64_t running = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    running += buckets_[i].load(std::memory_order_relaxed);
+    snap.cumulative[i] = running;
+  }
+  snap.count = running;
+  snap.sum = sum_.load(std::memory_order_relaxed);
+  return snap;
+}
+
+Family<Counter>& MetricsRegistry::counter(const std::string& name, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  return counters_.emplace_back(name, help);
+}
+
+Family<Gauge>& MetricsRegistry::gauge(const std::string& name, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  return gauges_.emplace_back(name, help);
+}
+
+Family<Histogram>& MetricsRegistry::histogram(const std::string& name, const std::string& help,
+                                              std::vector<double> bounds) {
+  std::lock_guard lock(mutex_);
+  return histograms_.emplace_back(name, help, std::move(bounds));
+}
+
+Family<Gauge>& MetricsRegistry::sampled_counter(const std::string& name, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  return sampled_counters_.emplace_back(name, help);
+}
+
+void MetricsRegistry::on_collect(std::function<void()> refresh) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(refresh));
+}
+
+namespace {
+
+// Label values escape backslash, double quote and newline; HELP text escapes backslash and newline.
+void append_escaped(std::string& out, const std::string& value, bool quote) {
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (quote && c == '"') out += "\\\"";
+    else out += c;
+  }
+}
+
+void append_labels(std::string& out, const Labels& labels, const char* extra_name = nullptr,
+                   const std::string& extra_value = {}) {
+  if (labels.empty() && !extra_name) return;
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out += ',';
+    first = false;
+    out += k;
+    out += "=\"";
+    append_escaped(out, v, true);
+    out += '"';
+  }
+  if (extra_name) {
+    if (!first) out += ',';
+    out += extra_name;
+    out += "=\"";
+    out += extra_value;
+    out += '"';
+  }
+  out += '}';
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+void append_header(std::string& out, const std::string& name, const std::string& help, const char* type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  append_escaped(out, help, false);
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string MetricsRegistry::render() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    collectors = collectors_;
+  }
+  for (auto& refresh : collectors) refresh();
+
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out.reserve(16384);
+  for (const auto& family : counters_) {
+    append_header(out, family.name(), family.help(), "counter");
+    family.for_each([&](const Labels& labels, const Counter& c) {
+      out += family.name();
+      append_labels(out, labels);
+      out += ' ';
+      out += std::to_string(c.value());
+      out += '\n';
+    });
+  }
+  auto render_gauges = [&out](const std::deque<Family<Gauge>>& families, const char* type) {
+    for (const auto& family : families) {
+      append_header(out, family.name(), family.help(), type);
+      family.for_each([&](const Labels& labels, const Gauge& g) {
+        out += family.name();
+        append_labels(out, labels);
+        out += ' ';
+        out += format_value(g.value());
+        out += '\n';
+      });
+    }
+  };
+  render_gauges(gauges_, "gauge");
+  render_gauges(sampled_counters_, "counter");
+  for (const auto& family : histograms_) {
+    append_header(out, family.name(), family.help(), "histogram");
+    family.for_each([&](const Labels& labels, const Histogram& h) {
+      Histogram::Snapshot snap = h.snapshot();
+      for (size_t i = 0; i <= h.bounds().size(); ++i) {
+        out += family.name();
+        out += "_bucket";
+        append_labels(out, labels, "le", i < h.bounds().size() ? format_value(h.bounds()[i]) : "+Inf");
+        out += ' ';
+        out += std::to_string(snap.cumulative[i]);
+        out += '\n';
+      }
+      out += family.name();
+      out += "_sum";
+      append_labels(out, labels);
+      out += ' ';
+      out += format_value(snap.sum);
+      out += '\n';
+      out += family.name();
+      out += "_count";
+      append_labels(out, labels);
+      out += ' ';
+      out += std::to_string(snap.count);
+      out += '\n';
+    });
+  }
+  return out;
+}
+
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                            0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
+                                            5,      10};
+  return kBuckets;
+}
+
+}  // namespace seraph

@@ -1,0 +1,126 @@
+#pragma once
+// Prometheus metrics: counters, gauges and histograms grouped in labelled families, rendered in
+// the text exposition format. Series are created off the hot path (at model load, at first use of a
+// status code); recording a sample is a relaxed atomic add and takes no lock.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace seraph {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Counter {
+ public:
+  void add(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+class Gauge {
+ public:
+  void set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void add(double delta) {
+    double current = value_.load(std::memory_order_relaxed);
+    while (!value_.compare_exchange_weak(current, current + delta, std::memory_order_relaxed)) {
+    }
+  }
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+class Histogram {
+ public:
+  // Upper bounds in seconds (or the family's unit), ascending; +Inf is implicit.
+  explicit Histogram(const std::vector<double>& bounds);
+  void observe(double value);
+
+  struct Snapshot {
+    std::vector<uint64_t> cumulative;  // one per bound, then +Inf
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  Snapshot snapshot() const;
+  const std::vector<double>& bounds() const { return bounds_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // non-cumulative, bounds_.size() + 1
+  std::atomic<double> sum_{0};
+};
+
+// All series of one metric name. get() returns a reference that stays valid for the family's life.
+template <class Series>
+class Family {
+ public:
+  Family(std::string name, std::string help, std::vector<double> bounds = {})
+      : name_(std::move(name)), help_(std::move(help)), bounds_(std::move(bounds)) {}
+
+  Series& get(const Labels& labels) {
+    std::lock_guard lock(mutex_);
+    for (auto& [l, s] : series_) {
+      if (l == labels) return *s;
+    }
+    if constexpr (std::is_same_v<Series, Histogram>) {
+      series_.emplace_back(labels, std::make_unique<Series>(bounds_));
+    } else {
+      series_.emplace_back(labels, std::make_unique<Series>());
+    }
+    return *series_.back().second;
+  }
+
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [l, s] : series_) fn(l, *s);
+  }
+
+  const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+
+ private:
+  std::string name_;
+  std::string help_;
+  std::vector<double> bounds_;
+  mutable std::mutex mutex_;
+  std::deque<std::pair<Labels, std::unique_ptr<Series>>> series_;
+};
+
+class MetricsRegistry {
+ public:
+  Family<Counter>& counter(const std::string& name, const std::string& help);
+  Family<Gauge>& gauge(const std::string& name, const std::string& help);
+  Family<Histogram>& histogram(const std::string& name, const std::string& help, std::vector<double> bounds);
+  // A counter whose value is read from elsewhere (the OS's CPU seconds), set at collection time.
+  Family<Gauge>& sampled_counter(const std::string& name, const std::string& help);
+
+  // Called before each scrape, to refresh gauges that are read rather than recorded (RSS, fds).
+  void on_collect(std::function<void()> refresh);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+ private:
+  mutable std::mutex mutex_;  // guards the lists, not the samples
+  std::deque<Family<Counter>> counters_;
+  std::deque<Family<Gauge>> gauges_;
+  std::deque<Family<Gauge>> sampled_counters_;
+  std::deque<Family<Histogram>> histograms_;
+  std::vector<std::function<void()>> collectors_;
+};
+
+// Latency buckets in seconds, 100 us to 10 s.
+const std::vector<double>& latency_buckets();
+
+}  // namespace seraph

@@ -1,0 +1,55 @@
+#include "observe/model_metrics.h"
+
+namespace seraph {
+
+const char* outcome_of(unsigned status) {
+  if (status >= 200 && status < 300) return "success";
+  if (status >= 400 && status < 500) return "client_error";
+  return "server_error";
+}
+
+ModelMetricFamilies::ModelMetricFamilies(MetricsRegistry& registry)
+    : requests(registry.counter("seraph_model_requests_total", "Inference requests answered, by model version, outcome and HTTP status code.")),
+      request_duration(registry.histogram("seraph_model_request_duration_seconds", "Time from request received to answer ready, in seconds.", latency_buckets())),
+      compute_duration(registry.histogram("seraph_model_compute_duration_seconds", "Time the runtime spent executing, in seconds.", latency_buckets())),
+      inflight(registry.gauge("seraph_model_inflight_requests", "Inference requests being processed.")),
+      state(registry.gauge("seraph_model_state", "Model version state: 1 for the current state, 0 otherwise.")),
+      load_duration(registry.gauge("seraph_model_load_duration_seconds", "Time the last load of the model version took, in seconds.")) {}
+
+void StatusCodeCounters::add(unsigned status) {
+  if (status < 100 || status > 599) status = 500;
+  std::atomic<Counter*>& slot = by_code_[status - 100];
+  Counter* counter = slot.load(std::memory_order_acquire);
+  if (!counter) {
+    Labels labels = base_;
+    labels.emplace_back("outcome", outcome_of(status));
+    labels.emplace_back("code", std::to_string(status));
+    counter = &family_.get(labels);  // idempotent: two racing threads get the same series
+    slot.store(counter, std::memory_order_release);
+  }
+  counter->add();
+}
+
+ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& model, int64_t version)
+    : families_(families),
+      labels_{{"model", model}, {"version", std::to_string(version)}},
+      requests_(families.requests, labels_),
+      request_duration_(families.request_duration.get(labels_)),
+      compute_duration_(families.compute_duration.get(labels_)),
+      inflight_(families.inflight.get(labels_)),
+      load_duration_(families.load_duration.get(labels_)) {}
+
+void ModelMetrics::record_request(unsigned status, double seconds) {
+  requests_.add(status);
+  request_duration_.observe(seconds);
+}
+
+void ModelMetrics::set_state(const std::string& state) {
+  for (const char* s : {"LOADING", "READY", "UNLOADING", "UNAVAILABLE"}) {
+    Labels labels = labels_;
+    labels.emplace_back("state", s);
+    families_.state.get(labels).set(state == s ? 1 : 0);
+  }
+}
+
+}  // namespace seraph

@@ -1,0 +1,60 @@
+#pragma once
+// The per-model-version series: requests by outcome and status code, latency, in-flight, state.
+// Series are resolved once per version (and once per new status code), so recording is lock-free.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "observe/metrics.h"
+
+namespace seraph {
+
+// Families shared by every model version; created once per registry.
+struct ModelMetricFamilies {
+  explicit ModelMetricFamilies(MetricsRegistry& registry);
+  Family<Counter>& requests;
+  Family<Histogram>& request_duration;
+  Family<Histogram>& compute_duration;
+  Family<Gauge>& inflight;
+  Family<Gauge>& state;
+  Family<Gauge>& load_duration;
+};
+
+// Counters by HTTP status code, created on first use of each code.
+class StatusCodeCounters {
+ public:
+  StatusCodeCounters(Family<Counter>& family, Labels base) : family_(family), base_(std::move(base)) {}
+  void add(unsigned status);
+
+ private:
+  Family<Counter>& family_;
+  Labels base_;
+  std::array<std::atomic<Counter*>, 500> by_code_{};  // statuses 100..599
+};
+
+class ModelMetrics {
+ public:
+  ModelMetrics(ModelMetricFamilies& families, const std::string& model, int64_t version);
+
+  void record_request(unsigned status, double seconds);
+  void record_compute(double seconds) { compute_duration_.observe(seconds); }
+  Gauge& inflight() { return inflight_; }
+  // Exactly one of the state series is 1.
+  void set_state(const std::string& state);
+  void set_load_seconds(double seconds) { load_duration_.set(seconds); }
+
+ private:
+  ModelMetricFamilies& families_;
+  Labels labels_;
+  StatusCodeCounters requests_;
+  Histogram& request_duration_;
+  Histogram& compute_duration_;
+  Gauge& inflight_;
+  Gauge& load_duration_;
+};
+
+// "success" for 2xx, "client_error" for 4xx, "server_error" otherwise.
+const char* outcome_of(unsigned status);
+
+}  // namespace seraph

@@ -1,0 +1,10 @@
+#pragma once
+#include "observe/metrics.h"
+
+namespace seraph {
+
+// Registers process gauges (resident memory, CPU seconds, open file descriptors, start time),
+// read from /proc at each scrape.
+void register_process_metrics(MetricsRegistry& registry);
+
+}  // namespace seraph

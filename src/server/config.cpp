@@ -1,0 +1,143 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace seraph {
+namespace {
+
+// One settable key: its path ("server.port"), how to read a text value into the config, and how to
+// check the result.
+struct Key {
+  std::string path;
+  std::function<std::string(Config&, const std::string&)> set;  // returns an error or ""
+};
+
+std::string set_int(int64_t& target, const std::string& text, int64_t min, int64_t max) {
+  try {
+    size_t used = 0;
+    int64_t value = std::stoll(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    if (value < min || value > max) return fmt::format("must be between {} and {}, got {}", min, max, value);
+    target = value;
+    return "";
+  } catch (const std::exception&) {
+    return fmt::format("must be an integer, got '{}'", text);
+  }
+}
+
+std::vector<Key> keys() {
+  std::vector<Key> k;
+  auto int_key = [&k](std::string path, auto getter, int64_t min, int64_t max) {
+    k.push_back({std::move(path), [getter, min, max](Config& c, const std::string& text) {
+                   int64_t value = 0;
+                   std::string error = set_int(value, text, min, max);
+                   if (error.empty()) getter(c) = static_cast<std::remove_reference_t<decltype(getter(c))>>(value);
+                   return error;
+                 }});
+  };
+  auto string_key = [&k](std::string path, auto getter, std::function<std::string(const std::string&)> check) {
+    k.push_back({std::move(path), [getter, check](Config& c, const std::string& text) {
+                   std::string error = check ? check(text) : "";
+                   if (error.empty()) getter(c) = text;
+                   return error;
+                 }});
+  };
+  auto bool_key = [&k](std::string path, auto getter) {
+    k.push_back({std::move(path), [getter](Config& c, const std::string& text) -> std::string {
+                   if (text == "true" || text == "1") getter(c) = true;
+                   else if (text == "false" || text == "0") getter(c) = false;
+                   else return fmt::format("must be true or false, got '{}'", text);
+                   return "";
+                 }});
+  };
+  string_key("server.host", [](Config& c) -> std::string& { return c.server.host; },
+             [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
+  int_key("server.port", [](Config& c) -> int& { return c.server.port; }, 0, 65535);
+  int_key("server.io_threads", [](Config& c) -> int& { return c.server.io_threads; }, 0, 256);
+  int_key("server.max_body_bytes", [](Config& c) -> int64_t& { return c.server.max_body_bytes; }, 1024,
+          int64_t{1} << 32);
+  int_key("server.header_timeout_ms", [](Config& c) -> int& { return c.server.header_timeout_ms; }, 1, 3600000);
+  int_key("server.idle_timeout_ms", [](Config& c) -> int& { return c.server.idle_timeout_ms; }, 1, 3600000);
+  int_key("server.request_timeout_ms", [](Config& c) -> int& { return c.server.request_timeout_ms; }, 1, 3600000);
+  string_key("models.repository", [](Config& c) -> std::filesystem::path& { return c.models.repository; },
+             [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
+  string_key("models.default_model", [](Config& c) -> std::string& { return c.models.default_model; }, nullptr);
+  int_key("models.max_queue", [](Config& c) -> int& { return c.models.max_queue; }, 1, 1000000);
+  string_key("log.level", [](Config& c) -> std::string& { return c.log.level; }, [](const std::string& v) {
+    static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
+    return kLevels.count(v) ? std::string() : fmt::format("must be one of trace, debug, info, warn, error, off; got '{}'", v);
+  });
+  bool_key("log.access_log", [](Config& c) -> bool& { return c.log.access_log; });
+  return k;
+}
+
+// "server.max_body_bytes" -> "SERAPH_SERVER_MAX_BODY_BYTES"
+std::string env_name(const std::string& path) {
+  std::string name = "SERAPH_";
+  for (char c : path) name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+}  // namespace
+
+std::vector<std::string> load_config(const std::filesystem::path& file, Config& config) {
+  std::vector<std::string> errors;
+  const std::vector<Key> settable = keys();
+  auto find_key = [&](const std::string& path) -> const Key* {
+    for (const auto& key : settable) {
+      if (key.path == path) return &key;
+    }
+    return nullptr;
+  };
+
+  if (!file.empty()) {
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(file.string());
+    } catch (const YAML::Exception& e) {
+      return {fmt::format("{}: {}", file.string(), e.what())};
+    }
+    if (root && !root.IsNull() && !root.IsMap()) return {fmt::format("{}: the top level must be a mapping", file.string())};
+    for (const auto& section : root) {
+      const std::string section_name = section.first.as<std::string>();
+      if (!section.second.IsMap()) {
+        errors.push_back(fmt::format("{}: must be a mapping", section_name));
+        continue;
+      }
+      for (const auto& entry : section.second) {
+        const std::string path = section_name + "." + entry.first.as<std::string>();
+        const Key* key = find_key(path);
+        if (!key) {
+          errors.push_back(fmt::format("{}: unknown key", path));
+          continue;
+        }
+        if (!entry.second.IsScalar()) {
+          errors.push_back(fmt::format("{}: must be a single value", path));
+          continue;
+        }
+        if (std::string error = key->set(config, entry.second.as<std::string>()); !error.empty()) {
+          errors.push_back(fmt::format("{}: {}", path, error));
+        }
+      }
+    }
+  }
+  for (const auto& key : settable) {
+    const std::string name = env_name(key.path);
+    if (const char* value = std::getenv(name.c_str())) {
+      if (std::string error = key.set(config, value); !error.empty()) {
+        errors.push_back(fmt::format("{} (from {}): {}", key.path, name, error));
+      }
+    }
+  }
+  if (!file.empty() && config.models.repository.is_relative()) {
+    config.models.repository = std::filesystem::absolute(file).parent_path() / config.models.repository;
+  }
+  return errors;
+}
+
+}  // namespace seraph

@@ -1,0 +1,36 @@
+#pragma once
+// The one configuration file (YAML), with SERAPH_<SECTION>_<KEY> environment overrides, validated
+// at start with messages that name the key path and what is wrong.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace seraph {
+
+struct Config {
+  struct Server {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int io_threads = 0;                      // 0: one per core
+    int64_t max_body_bytes = 8 * 1024 * 1024;
+    int header_timeout_ms = 10000;           // to receive a request's headers
+    int idle_timeout_ms = 60000;             // between requests on a keep-alive connection
+    int request_timeout_ms = 30000;          // to receive a whole body and answer
+  } server;
+  struct Models {
+    std::filesystem::path repository = "models";  // relative paths are taken from the config file
+    std::string default_model;               // /predict without ?model=
+    int max_queue = 1024;                    // per model version
+  } models;
+  struct Log {
+    std::string level = "info";              // trace, debug, info, warn, error, off
+    bool access_log = true;
+  } log;
+};
+
+// Loads `file` (or only defaults and environment when `file` is empty). Returns every problem found;
+// an empty list means the config is valid.
+std::vector<std::string> load_config(const std::filesystem::path& file, Config& config);
+
+}  // namespace seraph

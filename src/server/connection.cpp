@@ -1,0 +1,132 @@
+#include "server/connection.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "api/json_writer.h"
+
+namespace seraph {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+Method to_method(http::verb verb) {
+  switch (verb) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::put: return Method::kPut;
+    case http::verb::delete_: return Method::kDelete;
+    default: return Method::kOther;
+  }
+}
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared)
+    : socket_(std::move(socket)), shared_(shared), timer_(socket_.get_executor()) {
+  socket_.set_option(asio::ip::tcp::no_delay(true));
+}
+
+Connection::~Connection() = default;
+
+std::string_view Connection::header(std::string_view name) const {
+  const Request& request = parser_->get();
+  auto it = request.find(beast::string_view(name.data(), name.size()));
+  if (it == request.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+void Connection::read_request() {
+  parser_.emplace();
+  parser_->body_limit(static_cast<uint64_t>(shared_.config.max_body_bytes));
+  parser_->header_limit(kHeaderLimit);
+  // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
+  const int timeout_ms = first_request_ ? shared_.config.header_timeout_ms : shared_.config.idle_timeout_ms;
+  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled: the read finished first
+    if (auto self = weak.lock()) self->close();
+  });
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+}
+
+void Connection::on_read(beast::error_code ec) {
+  timer_.cancel();
+  if (ec == http::error::body_limit) {
+    return reject_and_close(413, "request body exceeds the limit of " + std::to_string(shared_.config.max_body_bytes) + " bytes");
+  }
+  if (ec == http::error::header_limit) return reject_and_close(431, "request headers are too large");
+  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == asio::error::eof ||
+      ec == asio::error::connection_reset) {
+    return close();
+  }
+  if (ec) {
+    if (buffer_.size() == 0 && !parser_->got_some()) return close();
+    return reject_and_close(400, "malformed HTTP request: " + ec.message());
+  }
+  first_request_ = false;
+  Request& request = parser_->get();
+  keep_alive_ = request.keep_alive() && !shared_.draining.load(std::memory_order_acquire);
+  head_ = request.method() == http::verb::head;
+  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
+  const beast::string_view target = request.target();
+  HttpRequest view{to_method(request.method()), {target.data(), target.size()}, request.body(), *this};
+  shared_.router.handle(view, shared_from_this());
+}
+
+void Connection::send(HttpResponse response) {
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
+    self->write(std::move(r));
+  });
+}
+
+void Connection::write(HttpResponse r) {
+  response_ = {};
+  response_.version(11);
+  response_.result(r.status);
+  response_.set(http::field::content_type, beast::string_view(r.content_type.data(), r.content_type.size()));
+  for (auto& [name, value] : r.headers) response_.set(name, value);
+  if (shared_.draining.load(std::memory_order_acquire)) keep_alive_ = false;
+  response_.keep_alive(keep_alive_);
+  if (head_) {
+    response_.content_length(r.body.size());  // HEAD: the length of the body a GET would get, no body
+  } else {
+    response_.body() = std::move(r.body);
+    response_.prepare_payload();
+  }
+  const bool close_after = !keep_alive_;
+  http::async_write(socket_, response_, [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
+    self->on_write(ec, close_after);
+  });
+}
+
+void Connection::on_write(beast::error_code ec, bool close_after) {
+  shared_.requests_in_progress.fetch_sub(1, std::memory_order_acq_rel);
+  if (ec || close_after) return close();
+  read_request();
+}
+
+void Connection::reject_and_close(unsigned status, std::string_view message) {
+  // Answer protocol-level errors without involving the router, then close: the stream's framing
+  // can no longer be trusted.
+  keep_alive_ = false;
+  head_ = false;
+  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
+  write(HttpResponse{status, error_body(message), "application/json", {}});
+}
+
+void Connection::close() {
+  beast::error_code ignored;
+  timer_.cancel();
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace seraph

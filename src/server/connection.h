@@ -1,0 +1,52 @@
+#pragma once
+// One client connection: reads requests one at a time, hands each to the API router, writes the
+// answer, and enforces the header, idle and body limits.
+#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/http.h"
+#include "server/http_server.h"
+
+namespace seraph {
+
+class Connection final : public Responder, public HeaderLookup, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, HttpServer::Shared& shared);
+  ~Connection() override;
+
+  void start() { read_request(); }
+
+  // Responder: may be called from any thread; the write happens on this connection's thread.
+  void send(HttpResponse response) override;
+  // HeaderLookup over the request being handled.
+  std::string_view header(std::string_view name) const override;
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void read_request();
+  void on_read(boost::beast::error_code ec);
+  void write(HttpResponse response);
+  void on_write(boost::beast::error_code ec, bool close);
+  void reject_and_close(unsigned status, std::string_view message);
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  HttpServer::Shared& shared_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  boost::beast::http::response<boost::beast::http::string_body> response_;
+  boost::asio::steady_timer timer_;
+  bool first_request_ = true;
+  bool keep_alive_ = true;
+  bool head_ = false;
+};
+
+}  // namespace seraph

@@ -1,0 +1,78 @@
+#include "server/http_server.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/connection.h"
+
+namespace seraph {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+HttpServer::HttpServer(const Config::Server& config, ApiRouter& router) : shared_{config, router} {}
+
+HttpServer::~HttpServer() {
+  if (running_) stop(std::chrono::milliseconds(0));
+}
+
+void HttpServer::start() {
+  int threads = shared_.config.io_threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const auto address = asio::ip::make_address(shared_.config.host);
+  uint16_t port = static_cast<uint16_t>(shared_.config.port);
+  for (int i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->acceptor = std::make_unique<tcp::acceptor>(worker->io);
+    tcp::endpoint endpoint(address, port);
+    worker->acceptor->open(endpoint.protocol());
+    worker->acceptor->set_option(asio::socket_base::reuse_address(true));
+    // Each thread accepts on its own socket; the kernel spreads connections between them.
+    int one = 1;
+    ::setsockopt(worker->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    worker->acceptor->bind(endpoint);
+    worker->acceptor->listen(asio::socket_base::max_listen_connections);
+    port = worker->acceptor->local_endpoint().port();  // port 0: the others join the one chosen
+    workers_.push_back(std::move(worker));
+  }
+  port_ = port;
+  for (auto& worker : workers_) {
+    accept(*worker);
+    worker->thread = std::thread([w = worker.get()] { w->io.run(); });
+  }
+  running_ = true;
+}
+
+void HttpServer::accept(Worker& worker) {
+  worker.acceptor->async_accept([this, &worker](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !worker.acceptor->is_open()) return;
+    if (!ec) std::make_shared<Connection>(std::move(socket), shared_)->start();
+    accept(worker);
+  });
+}
+
+void HttpServer::stop(std::chrono::milliseconds drain) {
+  if (!running_) return;
+  running_ = false;
+  shared_.draining.store(true, std::memory_order_release);
+  for (auto& worker : workers_) {
+    asio::post(worker->io, [w = worker.get()] {
+      boost::system::error_code ignored;
+      w->acceptor->close(ignored);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  while (shared_.requests_in_progress.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (int64_t left = shared_.requests_in_progress.load(); left > 0) {
+    spdlog::warn(R"({{"msg":"drain timeout: abandoning requests in progress","requests":{}}})", left);
+  }
+  for (auto& worker : workers_) worker->io.stop();
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+}  // namespace seraph

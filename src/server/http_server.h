@@ -1,0 +1,55 @@
+#pragma once
+// HTTP/1.1 with keep-alive on Boost.Beast: one io_context and one SO_REUSEPORT acceptor per I/O
+// thread, so connections never migrate between threads and need no strands.
+#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "api/router.h"
+#include "server/config.h"
+
+namespace seraph {
+
+class HttpServer {
+ public:
+  HttpServer(const Config::Server& config, ApiRouter& router);
+  ~HttpServer();
+
+  // Binds and starts the I/O threads. Throws std::system_error when the address cannot be bound.
+  void start();
+  uint16_t port() const { return port_; }
+
+  // Stops accepting, lets requests in progress finish (up to `drain`), then stops the threads.
+  void stop(std::chrono::milliseconds drain);
+
+  // Shared by connections: the limits they enforce and the counters stop() waits on.
+  struct Shared {
+    const Config::Server& config;
+    ApiRouter& router;
+    std::atomic<int64_t> requests_in_progress{0};
+    std::atomic<bool> draining{false};
+  };
+
+ private:
+  struct Worker {
+    boost::asio::io_context io{1};
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::thread thread;
+  };
+  void accept(Worker& worker);
+
+  Shared shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint16_t port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace seraph
