@@ -109,7 +109,8 @@ void Connection::write(HttpResponse r) {
 
 void Connection::on_write(beast::error_code ec, bool close_after) {
   shared_.requests_in_progress.fetch_sub(1, std::memory_order_acq_rel);
-  if (ec || close_after) return close();
+  if (ec) return close();
+  if (close_after) return linger_ ? linger_close() : close();
   read_request();
 }
 
@@ -118,8 +119,28 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
   // can no longer be trusted.
   keep_alive_ = false;
   head_ = false;
+  linger_ = true;
   shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
   write(HttpResponse{status, error_body(message), "application/json", {}});
+}
+
+void Connection::linger_close() {
+  beast::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  timer_.expires_after(std::chrono::seconds(2));
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->close();
+  });
+  discard_input();
+}
+
+void Connection::discard_input() {
+  if (!scratch_) scratch_ = std::make_unique<std::array<char, 16384>>();
+  socket_.async_read_some(asio::buffer(*scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (ec) return self->close();
+    self->discard_input();
+  });
 }
 
 void Connection::close() {

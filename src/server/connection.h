@@ -3,6 +3,7 @@
 // answer, and enforces the header, idle and body limits.
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
 
+#include <array>
 #include <memory>
 #include <optional>
 
@@ -37,6 +38,10 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   void on_write(boost::beast::error_code ec, bool close);
   void reject_and_close(unsigned status, std::string_view message);
   void close();
+  // After an early answer (413, 400) the client may still be sending; closing at once would reset
+  // the connection and could destroy the answer in flight, so read and discard for a while first.
+  void linger_close();
+  void discard_input();
 
   boost::asio::ip::tcp::socket socket_;
   HttpServer::Shared& shared_;
@@ -47,6 +52,8 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   bool first_request_ = true;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool linger_ = false;
+  std::unique_ptr<std::array<char, 16384>> scratch_;  // only for lingering closes
 };
 
 }  // namespace seraph

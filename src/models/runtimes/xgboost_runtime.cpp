@@ -11,8 +11,14 @@
 namespace seraph {
 namespace {
 
+// XGBoost's message without the stack trace it appends.
+std::string last_error() {
+  std::string message = XGBGetLastError();
+  return message.substr(0, message.find("\nStack trace"));
+}
+
 void check(int rc, const char* what) {
-  if (rc != 0) throw std::runtime_error(std::string(what) + ": " + XGBGetLastError());
+  if (rc != 0) throw std::runtime_error(std::string(what) + ": " + last_error());
 }
 
 class XGBoostRuntime final : public Runtime {
@@ -34,7 +40,7 @@ class XGBoostRuntime final : public Runtime {
     check(XGBoosterSetParam(booster_, "nthread", "1"), "XGBoosterSetParam");
     const std::string artifact = (version_dir / config.artifact).string();
     if (XGBoosterLoadModel(booster_, artifact.c_str()) != 0) {
-      std::string reason = XGBGetLastError();
+      std::string reason = last_error();
       XGBoosterFree(booster_);
       throw std::runtime_error("cannot load XGBoost model: " + reason);
     }
@@ -55,12 +61,12 @@ class XGBoostRuntime final : public Runtime {
         R"({{"data": [{}, true], "shape": [{}, {}], "typestr": "<f4", "version": 3}})",
         reinterpret_cast<uintptr_t>(rows.bytes.data()), n, features_);
     static const char* kConfig =
-        R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true, "missing": NaN})";
+        R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true, "missing": NaN, "cache_id": 0})";
     const bst_ulong* shape = nullptr;
     bst_ulong dims = 0;
     const float* result = nullptr;
     if (XGBoosterPredictFromDense(booster_, array.c_str(), kConfig, nullptr, &shape, &dims, &result) != 0) {
-      return internal_error(std::string("XGBoost prediction failed: ") + XGBGetLastError());
+      return internal_error(std::string("XGBoost prediction failed: ") + last_error());
     }
     const int64_t produced = dims == 2 ? static_cast<int64_t>(shape[1]) : 1;
     Tensor out{output_, DataType::kFp32, {n, columns_}, {}, {}};

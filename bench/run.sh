@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# HTTP throughput against a same-run reference: nginx returning a fixed small JSON body, then
+# seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
+# `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to nginx.
+# Usage: bench/run.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+runs=${2:-3}
+build=${BUILD:-build/release}
+nginx_port=18081
+seraph_port=18080
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+
+# nginx: as many workers as cores, no access log, a fixed JSON body like a /predict answer.
+cat > "$work/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nginx_port reuseport;
+    location / {
+      default_type application/json;
+      return 200 '{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}';
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work"
+
+# seraph: the demo models, access log on (to /dev/null), defaults otherwise.
+SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" \
+  "$build/src/seraph" serve -c examples/quickstart.yaml >/dev/null 2>"$work/seraph.log" &
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null || { cat "$work/seraph.log"; exit 1; }
+
+# One wrk run: prints "rps p50_ms p99_ms".
+measure() {
+  local url=$1 script=${2:-}
+  local args=(-t2 -c64 -d"${duration}s" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" "$url" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
+    /Non-2xx/ { bad = $NF }
+    END { if (bad > 0) { print "non-2xx answers: " bad > "/dev/stderr"; exit 1 } printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A results
+names=(nginx predict v2_infer)
+for run in $(seq "$runs"); do
+  results[nginx]+="$(measure "http://127.0.0.1:$nginx_port/")"$'\n'
+  results[predict]+="$(measure "http://127.0.0.1:$seraph_port/predict" bench/wrk/predict_sentiment.lua)"$'\n'
+  results[v2_infer]+="$(measure "http://127.0.0.1:$seraph_port/v2/models/sentiment/infer" bench/wrk/v2_infer_sentiment.lua)"$'\n'
+  echo "run $run of $runs done" >&2
+done
+
+nginx_rps=$(printf '%s' "${results[nginx]}" | awk 'NF { print $1 }' | median)
+nginx_p99=$(printf '%s' "${results[nginx]}" | awk 'NF { print $3 }' | median)
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores  command: bench/run.sh $duration $runs  (wrk -t2 -c64 -d${duration}s, median of $runs)"
+printf '| %-22s | %10s | %8s | %8s | %11s | %11s |\n' target "req/s" "p50 ms" "p99 ms" "rps/nginx" "p99/nginx"
+printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------ ------------ ---------- ---------- ------------- -------------
+for name in "${names[@]}"; do
+  rps=$(printf '%s' "${results[$name]}" | awk 'NF { print $1 }' | median)
+  p50=$(printf '%s' "${results[$name]}" | awk 'NF { print $2 }' | median)
+  p99=$(printf '%s' "${results[$name]}" | awk 'NF { print $3 }' | median)
+  printf '| %-22s | %10s | %8s | %8s | %11.2f | %11.2f |\n' "$name" "$rps" "$p50" "$p99" \
+    "$(echo "$rps / $nginx_rps" | bc -l)" "$(echo "$p99 / $nginx_p99" | bc -l)"
+done

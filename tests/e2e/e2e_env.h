@@ -1,0 +1,22 @@
+#pragma once
+// The server most end-to-end tests share: the real binary on a free port, serving the demo models
+// plus one TorchScript model per V2 datatype.
+#include <filesystem>
+#include <string>
+
+#include "http_client.h"
+#include "server_process.h"
+
+namespace seraph::test {
+
+// A model repository holding copies of the demo models and the typed models; made once.
+const std::filesystem::path& shared_repository();
+// Writes a config for `repository` into a fresh temp dir and returns its path.
+std::filesystem::path write_config(const std::filesystem::path& repository, const std::string& extra_yaml = "");
+// Started on first use, stopped when the test program exits.
+ServerProcess& shared_server();
+
+// Demo models as built by examples/ (SERAPH_TEST_MODELS).
+std::filesystem::path demo_models();
+
+}  // namespace seraph::test

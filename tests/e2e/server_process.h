@@ -1,0 +1,50 @@
+#pragma once
+// Runs the real seraph binary as a child process for end-to-end tests.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace seraph::test {
+
+class ServerProcess {
+ public:
+  // Starts `seraph serve -c config` with extra environment variables, waits until it logs the
+  // port it listens on and, when `wait_ready`, until /readyz answers 200.
+  ServerProcess(const std::filesystem::path& config, std::vector<std::pair<std::string, std::string>> env = {},
+                bool wait_ready = true);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Sends `signal` and waits for the exit; returns the exit status (or 128 + signal when killed).
+  int stop(int signal, std::chrono::seconds timeout = std::chrono::seconds(20));
+  // Everything the server wrote to stderr (its log) and stdout (the access log) so far.
+  std::string log();
+  std::string access_log();
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::filesystem::path stderr_file_;
+  std::filesystem::path stdout_file_;
+};
+
+// Runs the binary with `args` to completion; returns the exit status and what it printed.
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+CommandResult run_seraph(const std::vector<std::string>& args);
+
+std::filesystem::path seraph_binary();
+std::filesystem::path make_temp_dir(const std::string& prefix);
+void write_file(const std::filesystem::path& path, const std::string& content);
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace seraph::test

@@ -1,0 +1,15 @@
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace seraph::test {
+
+// The KServe V2 datatypes a TorchScript model can take and return in libtorch 1.13.
+const std::vector<std::string>& torch_datatypes();
+
+// Writes `<repo>/typed_<type>/1/` for each of torch_datatypes(): a TorchScript model with input
+// "x" [-1, 3] and output "y" [-1, 3] of that datatype, computing y = 2x (y = not x for BOOL).
+void write_typed_models(const std::filesystem::path& repository);
+
+}  // namespace seraph::test

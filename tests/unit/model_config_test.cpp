@@ -1,0 +1,213 @@
+#include "models/model_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace seraph {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr const char* kFullConfig = R"(
+runtime: fasttext
+artifact: model.bin
+description: "Sentiment of reviews"
+inputs:
+  - {name: text, datatype: BYTES, shape: [-1]}
+outputs:
+  - {name: label, datatype: BYTES, shape: [-1, 2]}
+  - {name: probability, datatype: FP32, shape: [-1, 2]}
+labels: [negative, positive]
+parameters: {top_k: 2, mode: fast}
+preprocessing: {lowercase: true, separate_punctuation: true}
+metrics: {accuracy: 0.85}
+instances: 3
+)";
+
+// Minimal valid config with one line replaced, to check one error at a time.
+constexpr const char* kMinimalTemplate = R"(
+runtime: xgboost
+artifact: model.json
+inputs:
+  - {name: features, datatype: FP32, shape: [-1, 30]}
+outputs:
+  - {name: probabilities, datatype: FP32, shape: [-1, 2]}
+)";
+
+class ModelConfigTest : public ::testing::Test {
+ protected:
+  Status load(const std::string& yaml) {
+    testing::write_file(file_, yaml);
+    return load_model_config(file_, config_);
+  }
+  // kMinimalTemplate with the first occurrence of `from` replaced by `to`.
+  Status load_minimal_with(const std::string& from, const std::string& to) {
+    std::string yaml = kMinimalTemplate;
+    const auto at = yaml.find(from);
+    if (at == std::string::npos) throw std::logic_error("template has no " + from);
+    yaml.replace(at, from.size(), to);
+    return load(yaml);
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path file_ = dir_ / "model.yaml";
+  ModelConfig config_;
+};
+
+TEST_F(ModelConfigTest, LoadsEveryFieldOfAFullFile) {
+  ASSERT_TRUE(load(kFullConfig).is_ok());
+  EXPECT_EQ(config_.runtime, "fasttext");
+  EXPECT_EQ(config_.artifact, "model.bin");
+  EXPECT_EQ(config_.description, "Sentiment of reviews");
+  ASSERT_EQ(config_.inputs.size(), 1u);
+  EXPECT_EQ(config_.inputs[0].name, "text");
+  EXPECT_EQ(config_.inputs[0].datatype, DataType::kBytes);
+  EXPECT_EQ(config_.inputs[0].shape, (Shape{-1}));
+  ASSERT_EQ(config_.outputs.size(), 2u);
+  EXPECT_EQ(config_.outputs[1].name, "probability");
+  EXPECT_EQ(config_.outputs[1].datatype, DataType::kFp32);
+  EXPECT_EQ(config_.outputs[1].shape, (Shape{-1, 2}));
+  EXPECT_EQ(config_.labels, (std::vector<std::string>{"negative", "positive"}));
+  EXPECT_EQ(config_.parameters.at("top_k"), "2");
+  EXPECT_EQ(config_.parameters.at("mode"), "fast");
+  EXPECT_TRUE(config_.preprocessing.lowercase);
+  EXPECT_TRUE(config_.preprocessing.separate_punctuation);
+  EXPECT_DOUBLE_EQ(config_.metrics.at("accuracy"), 0.85);
+  EXPECT_EQ(config_.instances, 3);
+}
+
+TEST_F(ModelConfigTest, OptionalFieldsDefaultWhenAbsent) {
+  ASSERT_TRUE(load(kMinimalTemplate).is_ok());
+  EXPECT_EQ(config_.instances, 1);
+  EXPECT_TRUE(config_.labels.empty());
+  EXPECT_FALSE(config_.preprocessing.lowercase);
+  EXPECT_FALSE(config_.preprocessing.separate_punctuation);
+}
+
+TEST_F(ModelConfigTest, FindsTensorSpecsByName) {
+  ASSERT_TRUE(load(kFullConfig).is_ok());
+  ASSERT_NE(config_.find_input("text"), nullptr);
+  EXPECT_EQ(config_.find_input("text")->datatype, DataType::kBytes);
+  EXPECT_EQ(config_.find_input("label"), nullptr);
+  ASSERT_NE(config_.find_output("label"), nullptr);
+  EXPECT_EQ(config_.find_output("text"), nullptr);
+}
+
+TEST_F(ModelConfigTest, ParameterIntFallsBackWhenMissingOrNotANumber) {
+  ASSERT_TRUE(load(kFullConfig).is_ok());
+  EXPECT_EQ(config_.parameter_int("top_k", 9), 2);
+  EXPECT_EQ(config_.parameter_int("absent", 9), 9);
+  EXPECT_EQ(config_.parameter_int("mode", 9), 9);
+}
+
+TEST_F(ModelConfigTest, ErrorStartsWithTheFileName) {
+  Status s = load_minimal_with("runtime: xgboost\n", "");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), StartsWith(file_.string() + ": "));
+}
+
+TEST_F(ModelConfigTest, MissingRuntimeIsNamed) {
+  EXPECT_THAT(load_minimal_with("runtime: xgboost\n", "").message(), HasSubstr(": runtime: is required"));
+}
+
+TEST_F(ModelConfigTest, MissingOutputsAreNamed) {
+  Status s = load("runtime: x\nartifact: a\ninputs:\n  - {name: a, datatype: FP32, shape: [-1]}\n");
+  EXPECT_THAT(s.message(), HasSubstr(": outputs: is required"));
+}
+
+TEST_F(ModelConfigTest, EmptyInputListIsRejected) {
+  Status s = load_minimal_with("inputs:\n  - {name: features, datatype: FP32, shape: [-1, 30]}", "inputs: []");
+  EXPECT_THAT(s.message(), HasSubstr(": inputs: must be a non-empty list"));
+}
+
+TEST_F(ModelConfigTest, UnknownDatatypeNamesItsKeyPath) {
+  Status s = load_minimal_with("datatype: FP32, shape: [-1, 30]", "datatype: FLOAT, shape: [-1, 30]");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("inputs[0].datatype: unknown datatype 'FLOAT'"));
+}
+
+TEST_F(ModelConfigTest, MissingTensorNameNamesItsKeyPath) {
+  Status s = load_minimal_with("{name: probabilities, ", "{");
+  EXPECT_THAT(s.message(), HasSubstr("outputs[0].name: is required"));
+}
+
+TEST_F(ModelConfigTest, ZeroDimensionIsRejected) {
+  Status s = load_minimal_with("shape: [-1, 30]", "shape: [-1, 0]");
+  EXPECT_THAT(s.message(), HasSubstr("inputs[0].shape[1]: must be -1 or positive"));
+}
+
+TEST_F(ModelConfigTest, NonIntegerDimensionIsRejected) {
+  Status s = load_minimal_with("shape: [-1, 30]", "shape: [-1, wide]");
+  EXPECT_THAT(s.message(), HasSubstr("inputs[0].shape[1]: must be an integer"));
+}
+
+TEST_F(ModelConfigTest, EmptyShapeIsRejected) {
+  Status s = load_minimal_with("shape: [-1, 2]", "shape: []");
+  EXPECT_THAT(s.message(), HasSubstr("outputs[0].shape: must be a non-empty list"));
+}
+
+TEST_F(ModelConfigTest, BatchDimensionMustBeMinusOne) {
+  Status s = load_minimal_with("shape: [-1, 30]", "shape: [8, 30]");
+  EXPECT_THAT(s.message(), HasSubstr("inputs[0].shape[0]: is the batch dimension and must be -1"));
+}
+
+TEST_F(ModelConfigTest, ArtifactMustBeAFileNameInsideTheVersionDirectory) {
+  for (const char* artifact : {"../other/model.json", "sub/model.json", "/etc/passwd", ".."}) {
+    Status s = load_minimal_with("artifact: model.json", std::string("artifact: \"") + artifact + "\"");
+    EXPECT_THAT(s.message(), HasSubstr(": artifact: must be a file name inside the version directory")) << artifact;
+  }
+}
+
+TEST_F(ModelConfigTest, HalfFloatOutputsAreRejected) {
+  for (const char* type : {"FP16", "BF16"}) {
+    Status s = load_minimal_with("datatype: FP32, shape: [-1, 2]", std::string("datatype: ") + type + ", shape: [-1, 2]");
+    EXPECT_THAT(s.message(), HasSubstr("outputs[0].datatype: FP16 and BF16 outputs cannot be answered in JSON"))
+        << type;
+  }
+}
+
+TEST_F(ModelConfigTest, HalfFloatInputsAreAllowed) {
+  EXPECT_TRUE(load_minimal_with("datatype: FP32, shape: [-1, 30]", "datatype: FP16, shape: [-1, 30]").is_ok());
+}
+
+TEST_F(ModelConfigTest, InstancesMustBeBetweenOneAnd64) {
+  EXPECT_THAT(load(std::string(kMinimalTemplate) + "instances: 0\n").message(),
+              HasSubstr(": instances: must be between 1 and 64"));
+  EXPECT_THAT(load(std::string(kMinimalTemplate) + "instances: 65\n").message(),
+              HasSubstr(": instances: must be between 1 and 64"));
+  EXPECT_TRUE(load(std::string(kMinimalTemplate) + "instances: 64\n").is_ok());
+}
+
+// BUG (src/models/model_config.cpp, load_model_config, the `instances` branch): a non-integer value
+// reaches yaml-cpp's as<int>() and the YAML::BadConversion is reported as "yaml-cpp: error at line 8,
+// column 12: bad conversion", which does not name the key, contrary to the header's contract
+// ("a failure names the key path"). The same holds for description, labels, parameters and metrics
+// values of the wrong type.
+TEST_F(ModelConfigTest, DISABLED_NonIntegerInstancesNamesItsKeyPath) {
+  Status s = load(std::string(kMinimalTemplate) + "instances: many\n");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr(": instances: "));
+}
+
+TEST_F(ModelConfigTest, MalformedYamlIsAnInvalidArgumentNamingTheFile) {
+  Status s = load("runtime: [unclosed\n");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), StartsWith(file_.string() + ": "));
+}
+
+TEST_F(ModelConfigTest, TopLevelMustBeAMapping) {
+  Status s = load("- runtime\n- artifact\n");
+  EXPECT_THAT(s.message(), HasSubstr(": must be a mapping"));
+}
+
+TEST_F(ModelConfigTest, MissingFileIsAnError) {
+  Status s = load_model_config(dir_ / "absent.yaml", config_);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("absent.yaml"));
+}
+
+}  // namespace
+}  // namespace seraph
