@@ -10,9 +10,10 @@
 namespace seraph {
 
 Status parse_json(std::string_view body, rapidjson::Document& doc) {
-  // Iterative parsing keeps deeply nested hostile input off the stack; NaN and Infinity literals
-  // are not JSON and stay rejected.
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  // Iterative parsing keeps deeply nested hostile input off the stack; full precision makes FP64
+  // inputs arrive bit for bit; NaN and Infinity literals are not JSON and stay rejected.
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
   doc.Parse<kFlags>(body.data(), body.size());
   if (doc.HasParseError()) {
     return invalid_argument(fmt::format("malformed JSON at offset {}: {}", doc.GetErrorOffset(),
@@ -61,8 +62,10 @@ bool append_element(const Value& v, Tensor& t, size_t index) {
     case DataType::kFp32: {
       if (!v.IsNumber()) return false;
       double x = v.GetDouble();
-      if (!std::isfinite(x) || std::fabs(x) > std::numeric_limits<float>::max()) return false;
-      put(static_cast<float>(x));
+      // Values that round to the largest float are fine; ones that overflow to infinity are not.
+      const float f = static_cast<float>(x);
+      if (!std::isfinite(f)) return false;
+      put(f);
       return true;
     }
     case DataType::kFp64: {

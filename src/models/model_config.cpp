@@ -35,6 +35,17 @@ struct ConfigError {
   std::string what;
 };
 
+// A scalar converted to T, or an error naming the key path and the expected kind.
+template <class T>
+T scalar(const YAML::Node& node, const std::string& path, const char* expected) {
+  if (!node.IsScalar()) throw ConfigError{path, std::string("must be ") + expected};
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError{path, std::string("must be ") + expected + ", got '" + node.Scalar() + "'"};
+  }
+}
+
 std::string required_string(const YAML::Node& node, const std::string& key, const std::string& path) {
   const YAML::Node value = node[key];
   if (!value) throw ConfigError{path + key, "is required"};
@@ -86,7 +97,7 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
     if (config.artifact.find('/') != std::string::npos || config.artifact == "..") {
       throw ConfigError{"artifact", "must be a file name inside the version directory"};
     }
-    if (root["description"]) config.description = root["description"].as<std::string>();
+    if (root["description"]) config.description = scalar<std::string>(root["description"], "description", "a string");
     config.inputs = parse_tensor_specs(root, "inputs");
     config.outputs = parse_tensor_specs(root, "outputs");
     for (size_t i = 0; i < config.outputs.size(); ++i) {
@@ -97,23 +108,36 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
     }
     if (const YAML::Node labels = root["labels"]) {
       if (!labels.IsSequence()) throw ConfigError{"labels", "must be a list of strings"};
-      for (const auto& label : labels) config.labels.push_back(label.as<std::string>());
+      for (size_t i = 0; i < labels.size(); ++i) {
+        config.labels.push_back(scalar<std::string>(labels[i], "labels[" + std::to_string(i) + "]", "a string"));
+      }
     }
     if (const YAML::Node params = root["parameters"]) {
       if (!params.IsMap()) throw ConfigError{"parameters", "must be a mapping"};
-      for (const auto& kv : params) config.parameters[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      for (const auto& kv : params) {
+        const std::string key = kv.first.as<std::string>();
+        config.parameters[key] = scalar<std::string>(kv.second, "parameters." + key, "a single value");
+      }
     }
     if (const YAML::Node pre = root["preprocessing"]) {
       if (!pre.IsMap()) throw ConfigError{"preprocessing", "must be a mapping"};
-      config.preprocessing.lowercase = pre["lowercase"].as<bool>(false);
-      config.preprocessing.separate_punctuation = pre["separate_punctuation"].as<bool>(false);
+      // A typo must not silently change how text is prepared: only true and false are accepted.
+      auto flag = [&pre](const char* key) {
+        const YAML::Node value = pre[key];
+        return value ? scalar<bool>(value, std::string("preprocessing.") + key, "true or false") : false;
+      };
+      config.preprocessing.lowercase = flag("lowercase");
+      config.preprocessing.separate_punctuation = flag("separate_punctuation");
     }
     if (const YAML::Node metrics = root["metrics"]) {
       if (!metrics.IsMap()) throw ConfigError{"metrics", "must be a mapping of name to number"};
-      for (const auto& kv : metrics) config.metrics[kv.first.as<std::string>()] = kv.second.as<double>();
+      for (const auto& kv : metrics) {
+        const std::string key = kv.first.as<std::string>();
+        config.metrics[key] = scalar<double>(kv.second, "metrics." + key, "a number");
+      }
     }
     if (const YAML::Node instances = root["instances"]) {
-      config.instances = instances.as<int>();
+      config.instances = scalar<int>(instances, "instances", "an integer");
       if (config.instances < 1 || config.instances > 64) throw ConfigError{"instances", "must be between 1 and 64"};
     }
   } catch (const ConfigError& e) {

@@ -105,6 +105,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     if (root && !root.IsNull() && !root.IsMap()) return {fmt::format("{}: the top level must be a mapping", file.string())};
     for (const auto& section : root) {
       const std::string section_name = section.first.as<std::string>();
+      if (section.second.IsNull()) continue;  // a section whose keys are all commented out
       if (!section.second.IsMap()) {
         errors.push_back(fmt::format("{}: must be a mapping", section_name));
         continue;
@@ -126,6 +127,11 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
       }
     }
   }
+  // A relative repository in the file is relative to the file; one from the environment, to the
+  // working directory.
+  if (!file.empty() && config.models.repository.is_relative()) {
+    config.models.repository = std::filesystem::absolute(file).parent_path() / config.models.repository;
+  }
   for (const auto& key : settable) {
     const std::string name = env_name(key.path);
     if (const char* value = std::getenv(name.c_str())) {
@@ -134,9 +140,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
       }
     }
   }
-  if (!file.empty() && config.models.repository.is_relative()) {
-    config.models.repository = std::filesystem::absolute(file).parent_path() / config.models.repository;
-  }
+  config.models.repository = std::filesystem::absolute(config.models.repository);
   return errors;
 }
 

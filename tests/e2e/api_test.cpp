@@ -196,7 +196,12 @@ TEST_F(Api, PredictInstancesAnswersOnePredictionPerRowInOrder) {
 TEST_F(Api, PredictBatchAnswersAListInTheSameOrderAsSinglePredictions) {
   const std::vector<std::string> texts{"I hate this", "best purchase ever", "not bad at all", "never again"};
   std::string body = "[";
-  for (size_t i = 0; i < texts.size(); ++i) body += (i ? "," : "") + std::string(R"({"text":")") + texts[i] + "\"}";
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (i) body += ",";
+    body += R"({"text":")";
+    body += texts[i];
+    body += "\"}";
+  }
   body += "]";
   Response r = client.post("/predict/batch", body);
   ASSERT_EQ(r.status, 200u) << r.body;

@@ -78,7 +78,12 @@ std::vector<Case> make_cases() {
     single.scores.assign(out[1].values<float>().begin(), out[1].values<float>().begin() + 2);
     cases.push_back(single);
     std::string body = "[";
-    for (size_t j = 0; j < batch.size(); ++j) body += (j ? "," : "") + std::string(R"({"text":")") + batch[j] + "\"}";
+    for (size_t j = 0; j < batch.size(); ++j) {
+      if (j) body += ",";
+      body += R"({"text":")";
+      body += batch[j];
+      body += "\"}";
+    }
     Case many{"/predict/batch", body + "]", out[0].strings, {out[1].values<float>().begin(), out[1].values<float>().end()}};
     cases.push_back(many);
   }

@@ -128,10 +128,33 @@ TEST(ReadTensorData, Fp32RejectsValuesBeyondItsRange) {
   EXPECT_FALSE(read("[-1e39]", DataType::kFp32, {1}).is_ok());
 }
 
-TEST(ReadTensorData, Fp32AcceptsItsLargestValue) {
+TEST(ReadTensorData, Fp32AcceptsLargeValuesWithinRange) {
   Tensor t;
-  ASSERT_TRUE(read("[3.4028234663852886e38]", DataType::kFp32, {1}, t).is_ok());
+  ASSERT_TRUE(read("[3.4e38, -3.4e38]", DataType::kFp32, {2}, t).is_ok());
+  EXPECT_EQ(t.values<float>()[0], 3.4e38F);
+  EXPECT_EQ(t.values<float>()[1], -3.4e38F);
+}
+
+TEST(ReadTensorData, Fp32RejectsValuesThatRoundToInfinity) {
+  // The midpoint between FLT_MAX and the next (unrepresentable) float rounds to infinity.
+  EXPECT_FALSE(read("[3.4028235677973366e38]", DataType::kFp32, {1}).is_ok());
+}
+
+// Values that round to the largest float are accepted: 3.4028235e38 is how writers print FLT_MAX.
+TEST(ReadTensorData, Fp32AcceptsTheShortestSpellingOfItsLargestValue) {
+  Tensor t;
+  ASSERT_TRUE(read("[3.4028235e38, 3.4028234663852886e38]", DataType::kFp32, {2}, t).is_ok());
   EXPECT_EQ(t.values<float>()[0], std::numeric_limits<float>::max());
+  EXPECT_EQ(t.values<float>()[1], std::numeric_limits<float>::max());
+}
+
+// Doubles in their shortest round-trip form arrive as the very same double.
+TEST(ReadTensorData, Fp64ValuesArriveBitForBit) {
+  Tensor t;
+  ASSERT_TRUE(read("[0.11935319286735585, 0.9303381542885225, 0.49431128204553837]", DataType::kFp64, {3}, t).is_ok());
+  EXPECT_EQ(t.values<double>()[0], 0.11935319286735585);
+  EXPECT_EQ(t.values<double>()[1], 0.9303381542885225);
+  EXPECT_EQ(t.values<double>()[2], 0.49431128204553837);
 }
 
 TEST(ReadTensorData, Fp64AcceptsValuesBeyondFp32Range) {

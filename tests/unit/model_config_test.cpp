@@ -181,15 +181,18 @@ TEST_F(ModelConfigTest, InstancesMustBeBetweenOneAnd64) {
   EXPECT_TRUE(load(std::string(kMinimalTemplate) + "instances: 64\n").is_ok());
 }
 
-// BUG (src/models/model_config.cpp, load_model_config, the `instances` branch): a non-integer value
-// reaches yaml-cpp's as<int>() and the YAML::BadConversion is reported as "yaml-cpp: error at line 8,
-// column 12: bad conversion", which does not name the key, contrary to the header's contract
-// ("a failure names the key path"). The same holds for description, labels, parameters and metrics
-// values of the wrong type.
-TEST_F(ModelConfigTest, DISABLED_NonIntegerInstancesNamesItsKeyPath) {
+// A value of the wrong type is reported with its key path, like every other mistake.
+TEST_F(ModelConfigTest, NonIntegerInstancesNamesItsKeyPath) {
   Status s = load(std::string(kMinimalTemplate) + "instances: many\n");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr(": instances: "));
+}
+
+// A typo in a preprocessing flag must not silently change how text is prepared.
+TEST_F(ModelConfigTest, NonBooleanPreprocessingFlagIsAnError) {
+  Status s = load(std::string(kMinimalTemplate) + "preprocessing: {lowercase: ture}\n");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("preprocessing.lowercase"));
 }
 
 TEST_F(ModelConfigTest, MalformedYamlIsAnInvalidArgumentNamingTheFile) {

@@ -1,0 +1,46 @@
+// Fuzz target for everything that reads untrusted request bytes: the KServe V2 and /predict body
+// parsers, input validation against a model contract, and request-target parsing. Any crash,
+// sanitizer report or hang is a bug; errors are the expected answer to garbage.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "api/predict_adapter.h"
+#include "api/url.h"
+#include "api/v2_adapter.h"
+#include "models/input_validation.h"
+
+namespace {
+
+seraph::ModelConfig contract() {
+  seraph::ModelConfig config;
+  config.runtime = "torchscript";
+  config.inputs = {{"input", seraph::DataType::kFp32, {-1, 4}}, {"mask", seraph::DataType::kBool, {-1, -1}}};
+  config.outputs = {{"probabilities", seraph::DataType::kFp32, {-1, 3}}};
+  config.labels = {"a", "b", "c"};
+  return config;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const seraph::ModelConfig config = contract();
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+
+  seraph::InferRequest v2;
+  if (seraph::parse_v2_infer_request(bytes, v2).is_ok()) {
+    if (seraph::validate_request(config, v2).is_ok()) {
+      seraph::InferResponse response{"m", 1, v2.id, v2.inputs, 0};
+      (void)seraph::render_v2_infer_response(response);
+    }
+  }
+  for (bool batch : {false, true}) {
+    seraph::PredictRequest predict;
+    const auto status = batch ? seraph::parse_predict_batch_body(bytes, predict) : seraph::parse_predict_body(bytes, predict);
+    if (status.is_ok()) (void)seraph::bind_predict_input(config, predict.request);
+  }
+  const auto [path, query] = seraph::split_target(bytes);
+  (void)seraph::split_path(path);
+  (void)seraph::query_param(query, "model");
+  return 0;
+}

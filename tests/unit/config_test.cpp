@@ -1,0 +1,190 @@
+#include "server/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "test_support.h"
+
+namespace seraph {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Errors = std::vector<std::string>;
+
+// Every test starts from an environment with no SERAPH_* override, whatever the shell had.
+class LoadConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"SERAPH_SERVER_HOST", "SERAPH_SERVER_PORT", "SERAPH_SERVER_IO_THREADS",
+                             "SERAPH_SERVER_MAX_BODY_BYTES", "SERAPH_SERVER_HEADER_TIMEOUT_MS",
+                             "SERAPH_SERVER_IDLE_TIMEOUT_MS", "SERAPH_SERVER_REQUEST_TIMEOUT_MS",
+                             "SERAPH_MODELS_REPOSITORY", "SERAPH_MODELS_DEFAULT_MODEL", "SERAPH_MODELS_MAX_QUEUE",
+                             "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG"}) {
+      cleared_.push_back(std::make_unique<testing::ScopedEnv>(name, std::nullopt));
+    }
+  }
+
+  Errors load(const std::string& yaml) {
+    testing::write_file(file_, yaml);
+    return load_config(file_, config_);
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path file_ = dir_ / "seraph.yaml";
+  Config config_;
+  std::vector<std::unique_ptr<testing::ScopedEnv>> cleared_;
+};
+
+TEST_F(LoadConfigTest, EmptyPathGivesTheDefaults) {
+  EXPECT_THAT(load_config({}, config_), IsEmpty());
+  EXPECT_EQ(config_.server.host, "127.0.0.1");
+  EXPECT_EQ(config_.server.port, 8080);
+  EXPECT_EQ(config_.server.io_threads, 0);
+  EXPECT_EQ(config_.server.max_body_bytes, 8 * 1024 * 1024);
+  EXPECT_EQ(config_.models.repository, std::filesystem::absolute("models"));
+  EXPECT_EQ(config_.models.max_queue, 1024);
+  EXPECT_EQ(config_.log.level, "info");
+  EXPECT_TRUE(config_.log.access_log);
+}
+
+TEST_F(LoadConfigTest, ReadsEveryKeyOfAValidFile) {
+  const Errors errors = load(R"(
+server:
+  host: 0.0.0.0
+  port: 9000
+  io_threads: 4
+  max_body_bytes: 1048576
+  header_timeout_ms: 500
+  idle_timeout_ms: 7000
+  request_timeout_ms: 2500
+models:
+  repository: /srv/models
+  default_model: sentiment
+  max_queue: 64
+log:
+  level: debug
+  access_log: false
+)");
+  EXPECT_THAT(errors, IsEmpty());
+  EXPECT_EQ(config_.server.host, "0.0.0.0");
+  EXPECT_EQ(config_.server.port, 9000);
+  EXPECT_EQ(config_.server.io_threads, 4);
+  EXPECT_EQ(config_.server.max_body_bytes, 1048576);
+  EXPECT_EQ(config_.server.header_timeout_ms, 500);
+  EXPECT_EQ(config_.server.idle_timeout_ms, 7000);
+  EXPECT_EQ(config_.server.request_timeout_ms, 2500);
+  EXPECT_EQ(config_.models.repository, std::filesystem::path("/srv/models"));
+  EXPECT_EQ(config_.models.default_model, "sentiment");
+  EXPECT_EQ(config_.models.max_queue, 64);
+  EXPECT_EQ(config_.log.level, "debug");
+  EXPECT_FALSE(config_.log.access_log);
+}
+
+TEST_F(LoadConfigTest, KeysLeftOutKeepTheirDefaults) {
+  EXPECT_THAT(load("server:\n  port: 9000\n"), IsEmpty());
+  EXPECT_EQ(config_.server.host, "127.0.0.1");
+  EXPECT_EQ(config_.log.level, "info");
+}
+
+TEST_F(LoadConfigTest, UnknownKeyIsNamed) {
+  EXPECT_THAT(load("server:\n  bogus: 1\n"), ElementsAre("server.bogus: unknown key"));
+}
+
+TEST_F(LoadConfigTest, WrongTypeNamesTheKeyPath) {
+  EXPECT_THAT(load("server:\n  port: eighty\n"), ElementsAre("server.port: must be an integer, got 'eighty'"));
+}
+
+TEST_F(LoadConfigTest, ListWhereAValueBelongsNamesTheKeyPath) {
+  EXPECT_THAT(load("server:\n  port: [80, 81]\n"), ElementsAre("server.port: must be a single value"));
+}
+
+TEST_F(LoadConfigTest, NonBooleanNamesTheKeyPath) {
+  EXPECT_THAT(load("log:\n  access_log: maybe\n"), ElementsAre("log.access_log: must be true or false, got 'maybe'"));
+}
+
+TEST_F(LoadConfigTest, OutOfRangePortIsRejected) {
+  EXPECT_THAT(load("server:\n  port: 70000\n"), ElementsAre("server.port: must be between 0 and 65535, got 70000"));
+  EXPECT_EQ(config_.server.port, 8080);
+}
+
+TEST_F(LoadConfigTest, BadLogLevelIsRejected) {
+  const Errors errors = load("log:\n  level: loud\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("log.level: must be one of trace, debug, info, warn, error, off; got 'loud'"));
+}
+
+TEST_F(LoadConfigTest, ReportsEveryProblemFound) {
+  EXPECT_THAT(load("server:\n  port: -1\n  bogus: x\nlog:\n  level: loud\n"),
+              ElementsAre(HasSubstr("server.port:"), HasSubstr("server.bogus:"), HasSubstr("log.level:")));
+}
+
+TEST_F(LoadConfigTest, SectionThatIsNotAMappingIsNamed) {
+  EXPECT_THAT(load("server: 8080\n"), ElementsAre("server: must be a mapping"));
+}
+
+TEST_F(LoadConfigTest, TopLevelMustBeAMapping) {
+  const Errors errors = load("- server\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("the top level must be a mapping"));
+}
+
+TEST_F(LoadConfigTest, MalformedYamlNamesTheFile) {
+  const Errors errors = load("server: {port: 80\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr(file_.string()));
+}
+
+TEST_F(LoadConfigTest, EnvironmentOverridesDefaults) {
+  testing::ScopedEnv port("SERAPH_SERVER_PORT", "9090");
+  EXPECT_THAT(load_config({}, config_), IsEmpty());
+  EXPECT_EQ(config_.server.port, 9090);
+}
+
+TEST_F(LoadConfigTest, EnvironmentOverridesTheFile) {
+  testing::ScopedEnv port("SERAPH_SERVER_PORT", "9090");
+  EXPECT_THAT(load("server:\n  port: 7000\n"), IsEmpty());
+  EXPECT_EQ(config_.server.port, 9090);
+}
+
+TEST_F(LoadConfigTest, BadEnvironmentValueNamesTheVariable) {
+  testing::ScopedEnv port("SERAPH_SERVER_PORT", "http");
+  EXPECT_THAT(load_config({}, config_),
+              ElementsAre("server.port (from SERAPH_SERVER_PORT): must be an integer, got 'http'"));
+}
+
+TEST_F(LoadConfigTest, EnvironmentNamesFollowTheKeyPath) {
+  testing::ScopedEnv bytes("SERAPH_SERVER_MAX_BODY_BYTES", "2048");
+  testing::ScopedEnv access("SERAPH_LOG_ACCESS_LOG", "false");
+  EXPECT_THAT(load_config({}, config_), IsEmpty());
+  EXPECT_EQ(config_.server.max_body_bytes, 2048);
+  EXPECT_FALSE(config_.log.access_log);
+}
+
+TEST_F(LoadConfigTest, RelativeRepositoryIsTakenFromTheConfigFilesDirectory) {
+  file_ = dir_ / "etc" / "seraph.yaml";
+  EXPECT_THAT(load("models:\n  repository: ../models\n"), IsEmpty());
+  EXPECT_EQ(config_.models.repository, dir_ / "etc" / "../models");
+}
+
+TEST_F(LoadConfigTest, DefaultRepositoryIsNextToTheConfigFile) {
+  EXPECT_THAT(load("log:\n  level: warn\n"), IsEmpty());
+  EXPECT_EQ(config_.models.repository, dir_ / "models");
+}
+
+TEST_F(LoadConfigTest, RelativeRepositoryFromTheEnvironmentIsTakenFromTheWorkingDirectory) {
+  testing::ScopedEnv repository("SERAPH_MODELS_REPOSITORY", "from-env");
+  EXPECT_THAT(load("log:\n  level: warn\n"), IsEmpty());
+  EXPECT_EQ(config_.models.repository, std::filesystem::absolute("from-env"));
+}
+
+TEST_F(LoadConfigTest, AbsoluteRepositoryIsKept) {
+  EXPECT_THAT(load("models:\n  repository: /srv/models\n"), IsEmpty());
+  EXPECT_EQ(config_.models.repository, std::filesystem::path("/srv/models"));
+}
+
+}  // namespace
+}  // namespace seraph
