@@ -1,11 +1,12 @@
 #include "observe/access_log.h"
 
-#include <chrono>
+#include <unistd.h>
 
-#include <fmt/chrono.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-#include <spdlog/async.h>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -18,41 +19,147 @@ void configure_logging(std::string_view level) {
   spdlog::set_default_logger(logger);
 }
 
-AccessLog::AccessLog(bool enabled) {
-  if (!enabled) return;
-  // A bounded queue that drops the oldest lines under overload rather than slowing requests.
-  spdlog::init_thread_pool(65536, 1);
-  logger_ = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("access");
-  logger_->set_pattern("%v");
+namespace {
+
+constexpr size_t kMaxBufferedBytes = 4 * 1024 * 1024;  // per thread, between two flushes
+constexpr auto kFlushInterval = std::chrono::milliseconds(50);
+
+std::atomic<uint64_t> next_instance{1};
+
+// A JSON string of untrusted bytes: quotes, backslashes, control characters and every byte
+// outside ASCII are escaped, so a line is valid JSON whatever the client sent.
+void append_json_string(std::string& out, std::string_view value) {
+  out += '"';
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+// "2026-11-23T01:26:15.123Z"; the part up to the seconds is formatted once a second per thread.
+void append_time(std::string& out) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[24];
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t second = static_cast<std::time_t>(ms / 1000);
+  if (second != cached_second) {
+    std::tm utc{};
+    gmtime_r(&second, &utc);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &utc);
+    cached_second = second;
+  }
+  out += cached;
+  fmt::format_to(std::back_inserter(out), ".{:03}Z", ms % 1000);
+}
+
+void write_all(int fd, const std::string& data) {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the reader is gone; nothing useful to do with the lines
+    written += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+AccessLog::AccessLog(bool enabled, int fd)
+    : enabled_(enabled), fd_(fd), instance_(next_instance.fetch_add(1)) {
+  if (enabled_) flusher_ = std::thread([this] { run_flusher(); });
+}
+
+AccessLog::~AccessLog() {
+  if (!enabled_) return;
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  flusher_.join();
+  flush();
+}
+
+AccessLog::ThreadBuffer& AccessLog::local_buffer() {
+  thread_local uint64_t owner = 0;
+  thread_local ThreadBuffer* buffer = nullptr;
+  if (owner != instance_) {
+    std::lock_guard lock(buffers_mutex_);
+    buffer = buffers_.emplace_back(std::make_unique<ThreadBuffer>()).get();
+    owner = instance_;
+  }
+  return *buffer;
 }
 
 void AccessLog::record(const AccessRecord& r) {
-  if (!logger_) return;
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&w](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::string time = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::time_point_cast<std::chrono::seconds>(now), ms);
-  w.StartObject();
-  w.Key("time");
-  str(time);
-  w.Key("request_id");
-  str(r.request_id);
-  w.Key("method");
-  str(r.method);
-  w.Key("path");
-  str(r.path);
-  w.Key("model");
-  if (r.model.empty()) w.Null(); else str(r.model);
-  w.Key("version");
-  if (r.version == 0) w.Null(); else w.Int64(r.version);
-  w.Key("status");
-  w.Uint(r.status);
-  w.Key("latency_ms");
-  w.Double(static_cast<double>(static_cast<int64_t>(r.latency_ms * 1000)) / 1000);
-  w.EndObject();
-  logger_->info(std::string_view(buffer.GetString(), buffer.GetSize()));
+  if (!enabled_) return;
+  ThreadBuffer& buffer = local_buffer();
+  std::lock_guard lock(buffer.mutex);  // only the flusher ever competes for it
+  if (buffer.lines.size() > kMaxBufferedBytes) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::string& out = buffer.lines;
+  out += R"({"time":")";
+  append_time(out);
+  out += '"';
+  auto member = [&out](const char* key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    append_json_string(out, value);
+  };
+  member("request_id", r.request_id);
+  member("method", r.method);
+  member("path", r.path);
+  if (r.model.empty()) {
+    out += R"(,"model":null)";
+  } else {
+    member("model", r.model);
+  }
+  if (r.version == 0) {
+    out += R"(,"version":null)";
+  } else {
+    fmt::format_to(std::back_inserter(out), R"(,"version":{})", r.version);
+  }
+  fmt::format_to(std::back_inserter(out), R"(,"status":{},"latency_ms":{:.3f}}})", r.status, r.latency_ms);
+  out += '\n';
+}
+
+void AccessLog::flush() {
+  std::lock_guard writer(flush_mutex_);
+  std::vector<ThreadBuffer*> buffers;
+  {
+    std::lock_guard lock(buffers_mutex_);
+    for (auto& b : buffers_) buffers.push_back(b.get());
+  }
+  std::string pending;
+  for (ThreadBuffer* b : buffers) {
+    {
+      std::lock_guard lock(b->mutex);
+      pending.swap(b->lines);
+    }
+    write_all(fd_, pending);
+    pending.clear();
+  }
+}
+
+void AccessLog::run_flusher() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, kFlushInterval, [this] { return stopping_; });
+    lock.unlock();
+    flush();
+    lock.lock();
+  }
 }
 
 }  // namespace seraph

@@ -1,11 +1,17 @@
 #pragma once
-// One JSON line per answered request, written by spdlog's background thread so the request never
-// waits on the terminal or disk.
+// One JSON line per answered request. Each thread appends to its own buffer (its own uncontended
+// lock, no shared one); a background thread writes the buffers out every 50 ms, so a request never
+// waits on a syscall, the terminal or the disk. If the output cannot keep up, lines beyond a bound
+// are dropped and counted rather than slowing requests down.
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
-
-namespace spdlog { class logger; }
+#include <thread>
+#include <vector>
 
 namespace seraph {
 
@@ -21,11 +27,36 @@ struct AccessRecord {
 
 class AccessLog {
  public:
-  explicit AccessLog(bool enabled);
+  // Writes to `fd` (standard output by default) when enabled; does nothing otherwise.
+  explicit AccessLog(bool enabled, int fd = 1);
+  ~AccessLog();  // writes out everything recorded
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
   void record(const AccessRecord& record);
+  // Writes out every thread's buffer now.
+  void flush();
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
-  std::shared_ptr<spdlog::logger> logger_;
+  struct ThreadBuffer {
+    std::mutex mutex;
+    std::string lines;
+  };
+  ThreadBuffer& local_buffer();
+  void run_flusher();
+
+  const bool enabled_;
+  const int fd_;
+  const uint64_t instance_;  // tells thread-local caches of different logs apart
+  std::mutex buffers_mutex_;  // taken once per thread, when it first records
+  std::vector<std::unique_ptr<ThreadBuffer>> buffers_;
+  std::mutex flush_mutex_;    // one writer at a time, so lines never interleave
+  std::atomic<uint64_t> dropped_{0};
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread flusher_;
 };
 
 // Sets up the process logger (JSON lines on stderr) at the given level.
