@@ -115,6 +115,23 @@ std::string render_models(const ModelManager::Table& table) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+// {"name": "m", "ready": true}, with the reason when not ready.
+std::string model_ready_body(std::string_view model, bool ready, std::string_view reason) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "name");
+  write_string(w, model);
+  write_key(w, "ready");
+  w.Bool(ready);
+  if (!ready) {
+    write_key(w, "error");
+    write_string(w, reason);
+  }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 }  // namespace
 
 ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, AccessLog& access_log, ApiOptions options)
@@ -192,9 +209,12 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
     if (seg.size() == 1) return simple_get(Handler::kV2Server, [] { return json_response(200, render_v2_server_metadata()); });
     if (seg.size() == 3 && seg[1] == "health" && (seg[2] == "live" || seg[2] == "ready")) {
       const bool live = seg[2] == "live";
+      // The protocol's answer is the status code (200 true, 4xx false); the body carries the same
+      // boolean, as in KServe's OpenAPI schema, for clients that read it.
       return simple_get(Handler::kV2Health, [this, live] {
-        if (live || ready()) return json_response(200, "");
-        return error_response(400, "server is not ready");
+        if (live) return json_response(200, R"({"live":true})");
+        if (ready()) return json_response(200, R"({"ready":true})");
+        return json_response(400, R"({"ready":false,"error":"server is not ready"})");
       });
     }
     if (seg.size() >= 3 && seg[1] == "models") {
@@ -227,9 +247,8 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
         return simple_get(Handler::kV2ModelReady, [&] {
           Status status;
           auto found = models_.find(model, version, status);
-          if (found) return json_response(200, "");
           if (status.code() == StatusCode::kNotFound) return error_response(status);
-          return error_response(400, status.message());  // known but not ready: the protocol's "false"
+          return json_response(found ? 200 : 400, model_ready_body(model, found != nullptr, status.message()));
         });
       }
       if (seg.size() == rest) {

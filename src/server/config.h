@@ -16,7 +16,6 @@ struct Config {
     int64_t max_body_bytes = 8 * 1024 * 1024;
     int header_timeout_ms = 10000;           // to receive a request's headers
     int idle_timeout_ms = 60000;             // between requests on a keep-alive connection
-    int request_timeout_ms = 30000;          // to receive a whole body and answer
   } server;
   struct Models {
     std::filesystem::path repository = "models";  // relative paths are taken from the config file

@@ -128,7 +128,10 @@ TEST(Cli, ABrokenVersionIsReportedAndKeepsReadyzFalseWhileOthersServe) {
   // The latest ready version serves; the broken one answers 503.
   EXPECT_EQ(client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt(), 2);
   EXPECT_EQ(client.post("/predict?model_version=3", R"({"text":"fine"})").status, 503u);
-  EXPECT_EQ(client.get("/v2/models/sentiment/versions/3/ready").status, 400u);
+  Response not_ready = client.get("/v2/models/sentiment/versions/3/ready");
+  EXPECT_EQ(not_ready.status, 400u);
+  EXPECT_FALSE(not_ready.json()["ready"].GetBool());
+  EXPECT_EQ(client.get("/v2/health/ready").status, 400u);
 }
 
 }  // namespace

@@ -60,7 +60,6 @@ server:
   max_body_bytes: 1048576
   header_timeout_ms: 500
   idle_timeout_ms: 7000
-  request_timeout_ms: 2500
 models:
   repository: /srv/models
   default_model: sentiment
@@ -76,7 +75,6 @@ log:
   EXPECT_EQ(config_.server.max_body_bytes, 1048576);
   EXPECT_EQ(config_.server.header_timeout_ms, 500);
   EXPECT_EQ(config_.server.idle_timeout_ms, 7000);
-  EXPECT_EQ(config_.server.request_timeout_ms, 2500);
   EXPECT_EQ(config_.models.repository, std::filesystem::path("/srv/models"));
   EXPECT_EQ(config_.models.default_model, "sentiment");
   EXPECT_EQ(config_.models.max_queue, 64);
