@@ -15,6 +15,7 @@
 #include "api/router.h"
 #include "models/model_manager.h"
 #include "observe/access_log.h"
+#include "observe/http_metrics.h"
 #include "observe/metrics.h"
 #include "observe/process_metrics.h"
 #include "server/config.h"
@@ -41,9 +42,10 @@ int serve(const std::string& config_file) {
   seraph::MetricsRegistry metrics;
   seraph::register_process_metrics(metrics);
   seraph::AccessLog access_log(config.log.access_log);
+  seraph::HttpMetrics http_metrics(metrics);
   seraph::ModelManager models(config.models.repository,
                               seraph::ExecutionLimits{static_cast<size_t>(config.models.max_queue)}, metrics);
-  seraph::ApiRouter router(models, metrics, access_log, {config.models.default_model});
+  seraph::ApiRouter router(models, metrics, {&http_metrics, &access_log}, {config.models.default_model});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();

@@ -134,25 +134,28 @@ std::string model_ready_body(std::string_view model, bool ready, std::string_vie
 
 }  // namespace
 
-ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, AccessLog& access_log, ApiOptions options)
+ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector<RequestObserver*> observers,
+                     ApiOptions options)
     : models_(models),
       metrics_(metrics),
-      access_log_(access_log),
+      observers_(std::move(observers)),
       options_(std::move(options)),
-      chain_(GuardChain::build(models)),
-      http_metrics_(metrics) {}
+      chain_(GuardChain::build(models)) {}
 
 bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
 
 void ApiRouter::finish(Call& call, HttpResponse response) {
-  const double seconds = elapsed_ms(call.exchange.start) / 1000.0;
-  http_metrics_.record(call.handler, response.status, seconds);
-  if (call.exchange.target) call.exchange.target->metrics().record_request(response.status, seconds);
-  if (call.handler != Handler::kMetrics && call.handler != Handler::kHealth && call.handler != Handler::kV2Health) {
-    AccessRecord record{call.exchange.request_id, call.method, call.path, call.exchange.request.model,
-                        call.exchange.target ? call.exchange.target->version() : 0, response.status, seconds * 1000};
-    access_log_.record(record);
-  }
+  const Exchange& ex = call.exchange;
+  const FinishedRequest finished{ex.request_id,
+                                 call.method,
+                                 call.path,
+                                 call.handler,
+                                 ex.request.model,
+                                 ex.target ? ex.target->version() : 0,
+                                 ex.target ? &ex.target->metrics() : nullptr,
+                                 response.status,
+                                 elapsed_ms(ex.start) / 1000.0};
+  for (RequestObserver* observer : observers_) observer->on_finished(finished);
   response.headers.emplace_back("X-Request-Id", call.exchange.request_id);
   call.responder->send(std::move(response));
 }

@@ -3,13 +3,13 @@
 // model version, and the health, metadata, model listing and metrics endpoints.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/http.h"
 #include "guards/guard_chain.h"
 #include "models/model_manager.h"
-#include "observe/access_log.h"
-#include "observe/http_metrics.h"
 #include "observe/metrics.h"
+#include "observe/request_observer.h"
 
 namespace seraph {
 
@@ -19,7 +19,9 @@ struct ApiOptions {
 
 class ApiRouter {
  public:
-  ApiRouter(ModelManager& models, MetricsRegistry& metrics, AccessLog& access_log, ApiOptions options);
+  // `observers` see every finished request, in order; they must outlive the router.
+  ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector<RequestObserver*> observers,
+            ApiOptions options);
 
   // Answers through `responder`, exactly once, possibly later and from another thread.
   void handle(const HttpRequest& request, std::shared_ptr<Responder> responder);
@@ -38,10 +40,9 @@ class ApiRouter {
 
   ModelManager& models_;
   MetricsRegistry& metrics_;
-  AccessLog& access_log_;
+  const std::vector<RequestObserver*> observers_;
   const ApiOptions options_;
   GuardChain chain_;
-  HttpMetrics http_metrics_;
   std::atomic<bool> draining_{false};
 };
 

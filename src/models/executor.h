@@ -17,12 +17,15 @@ class Executor {
   using Job = std::function<void()>;
 
   Executor(int threads, size_t max_queue);
-  ~Executor();  // runs what is queued, then joins
+  ~Executor();  // stop()
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
   // False when the queue is full or the executor is stopping; the job is then not run.
   bool submit(Job job);
+  // Refuses new jobs, runs what is queued, and joins the threads. Idempotent. Must not be called
+  // from one of the executor's own threads.
+  void stop();
   size_t queued() const;
 
  private:

@@ -67,7 +67,10 @@ void ModelManager::load_all() {
 }
 
 void ModelManager::shutdown() {
-  table_.store(std::make_shared<Table>(), std::memory_order_release);
+  auto table = table_.exchange(std::make_shared<Table>(), std::memory_order_acq_rel);
+  for (auto& [name, entry] : *table) {
+    for (auto& version : entry.versions) version->unload();
+  }
 }
 
 bool ModelManager::all_ready() const {

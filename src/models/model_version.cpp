@@ -29,6 +29,12 @@ ModelVersion::~ModelVersion() {
   executor_.reset();  // finish queued work before the runtime goes away
 }
 
+void ModelVersion::unload() {
+  if (state() != ModelState::kReady) return;
+  set_state(ModelState::kUnloading);
+  executor_->stop();
+}
+
 std::string ModelVersion::reason() const {
   std::lock_guard lock(reason_mutex_);
   return reason_;

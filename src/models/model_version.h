@@ -34,6 +34,9 @@ class ModelVersion {
   // Reads model.yaml, loads the artifact and starts the execution threads; on failure the state
   // becomes UNAVAILABLE with the reason.
   void load(const ExecutionLimits& limits);
+  // Answers 503 to new requests, finishes queued ones and stops the execution threads. Called by
+  // the manager's thread, so a version is never torn down by one of its own threads.
+  void unload();
 
   // Validates `request` against the model contract, then queues it. Invalid requests and a full
   // queue are answered at once on the calling thread.

@@ -134,6 +134,11 @@ void AccessLog::record(const AccessRecord& r) {
   out += '\n';
 }
 
+void AccessLog::on_finished(const FinishedRequest& r) {
+  if (r.handler == Handler::kHealth || r.handler == Handler::kV2Health || r.handler == Handler::kMetrics) return;
+  record({r.request_id, r.method, r.path, r.model, r.version, r.status, r.seconds * 1000});
+}
+
 void AccessLog::flush() {
   std::lock_guard writer(flush_mutex_);
   std::vector<ThreadBuffer*> buffers;

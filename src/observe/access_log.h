@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "observe/request_observer.h"
+
 namespace seraph {
 
 struct AccessRecord {
@@ -25,15 +27,17 @@ struct AccessRecord {
   double latency_ms = 0;
 };
 
-class AccessLog {
+class AccessLog final : public RequestObserver {
  public:
   // Writes to `fd` (standard output by default) when enabled; does nothing otherwise.
   explicit AccessLog(bool enabled, int fd = 1);
-  ~AccessLog();  // writes out everything recorded
+  ~AccessLog() override;  // writes out everything recorded
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
   void record(const AccessRecord& record);
+  // Logs every request but the probes and scrapes (health, metrics), which would drown the rest.
+  void on_finished(const FinishedRequest& request) override;
   // Writes out every thread's buffer now.
   void flush();
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

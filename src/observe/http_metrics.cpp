@@ -30,10 +30,11 @@ HttpMetrics::HttpMetrics(MetricsRegistry& registry) {
   }
 }
 
-void HttpMetrics::record(Handler handler, unsigned status, double seconds) {
-  auto& h = handlers_[static_cast<size_t>(handler)];
-  h.requests->add(status);
-  h.duration->observe(seconds);
+void HttpMetrics::on_finished(const FinishedRequest& request) {
+  auto& h = handlers_[static_cast<size_t>(request.handler)];
+  h.requests->add(request.status);
+  h.duration->observe(request.seconds);
+  if (request.model_metrics) request.model_metrics->record_request(request.status, request.seconds);
 }
 
 }  // namespace seraph

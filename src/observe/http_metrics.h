@@ -1,24 +1,22 @@
 #pragma once
 // Requests per API handler and status code, and their latency, for every HTTP request (including
-// ones refused before any model was chosen).
+// ones refused before any model was chosen), and the serving model version's request series.
 #include <array>
 #include <memory>
 
 #include "observe/metrics.h"
 #include "observe/model_metrics.h"
+#include "observe/request_observer.h"
 
 namespace seraph {
 
-enum class Handler {
-  kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health,
-  kHealth, kMetrics, kModels, kNotFound, kCount
-};
-const char* handler_name(Handler handler);
 
-class HttpMetrics {
+// Records every finished request in the per-handler series and, when a model version served it,
+// in that version's series.
+class HttpMetrics final : public RequestObserver {
  public:
   explicit HttpMetrics(MetricsRegistry& registry);
-  void record(Handler handler, unsigned status, double seconds);
+  void on_finished(const FinishedRequest& request) override;
 
  private:
   struct PerHandler {

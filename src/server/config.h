@@ -15,7 +15,8 @@ struct Config {
     int io_threads = 0;                      // 0: one per core
     int64_t max_body_bytes = 8 * 1024 * 1024;
     int header_timeout_ms = 10000;           // to receive a request's headers
-    int idle_timeout_ms = 60000;             // between requests on a keep-alive connection
+    int idle_timeout_ms = 60000;             // between requests on a keep-alive connection, and to
+                                             // take a whole answer
   } server;
   struct Models {
     std::filesystem::path repository = "models";  // relative paths are taken from the config file

@@ -42,17 +42,20 @@ std::string_view Connection::header(std::string_view name) const {
   return {it->value().data(), it->value().size()};
 }
 
+void Connection::close_after(int timeout_ms) {
+  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled or re-armed: the operation finished first
+    if (auto self = weak.lock()) self->close();
+  });
+}
+
 void Connection::read_request() {
   parser_.emplace();
   parser_->body_limit(static_cast<uint64_t>(shared_.config.max_body_bytes));
   parser_->header_limit(kHeaderLimit);
   // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
-  const int timeout_ms = first_request_ ? shared_.config.header_timeout_ms : shared_.config.idle_timeout_ms;
-  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (ec) return;  // cancelled: the read finished first
-    if (auto self = weak.lock()) self->close();
-  });
+  close_after(first_request_ ? shared_.config.header_timeout_ms : shared_.config.idle_timeout_ms);
   http::async_read(socket_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
 }
@@ -101,16 +104,18 @@ void Connection::write(HttpResponse r) {
     response_.body() = std::move(r.body);
     response_.prepare_payload();
   }
-  const bool close_after = !keep_alive_;
-  http::async_write(socket_, response_, [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
-    self->on_write(ec, close_after);
+  // A client that stops reading its answer must not hold the connection forever.
+  close_after(shared_.config.idle_timeout_ms);
+  const bool last = !keep_alive_;
+  http::async_write(socket_, response_, [self = shared_from_this(), last](beast::error_code ec, size_t) {
+    self->on_write(ec, last);
   });
 }
 
-void Connection::on_write(beast::error_code ec, bool close_after) {
+void Connection::on_write(beast::error_code ec, bool last) {
   shared_.requests_in_progress.fetch_sub(1, std::memory_order_acq_rel);
   if (ec) return close();
-  if (close_after) return linger_ ? linger_close() : close();
+  if (last) return linger_ ? linger_close() : close();
   read_request();
 }
 
@@ -127,11 +132,7 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
 void Connection::linger_close() {
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  timer_.expires_after(std::chrono::seconds(2));
-  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) self->close();
-  });
+  close_after(2000);
   discard_input();
 }
 

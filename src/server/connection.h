@@ -35,7 +35,9 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   void read_request();
   void on_read(boost::beast::error_code ec);
   void write(HttpResponse response);
-  void on_write(boost::beast::error_code ec, bool close);
+  void on_write(boost::beast::error_code ec, bool last);
+  // Closes the connection unless the operation that follows finishes (and re-arms) in time.
+  void close_after(int timeout_ms);
   void reject_and_close(unsigned status, std::string_view message);
   void close();
   // After an early answer (413, 400) the client may still be sending; closing at once would reset

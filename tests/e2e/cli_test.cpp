@@ -136,3 +136,28 @@ TEST(Cli, ABrokenVersionIsReportedAndKeepsReadyzFalseWhileOthersServe) {
 
 }  // namespace
 }  // namespace seraph::test
+
+namespace seraph::test {
+namespace {
+
+// Timeouts: slow or silent clients are disconnected, so they cannot hold connections forever.
+TEST(Timeouts, AClientThatNeverFinishesItsHeadersIsDisconnected) {
+  ServerProcess server(write_config(shared_repository()), {{"SERAPH_SERVER_HEADER_TIMEOUT_MS", "300"}});
+  const auto start = std::chrono::steady_clock::now();
+  std::string answer = raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n", 5000);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(answer, "");  // closed without an answer
+  EXPECT_LT(waited, std::chrono::seconds(3)) << "the connection was not closed by the header timeout";
+}
+
+TEST(Timeouts, AnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+  ServerProcess server(write_config(shared_repository()), {{"SERAPH_SERVER_IDLE_TIMEOUT_MS", "300"}});
+  const auto start = std::chrono::steady_clock::now();
+  std::string answer = raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5000);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;  // answered, then closed when idle
+  EXPECT_LT(waited, std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace seraph::test

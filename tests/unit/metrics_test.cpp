@@ -187,18 +187,42 @@ TEST(RenderPromtool, HandBuiltFamiliesPassPromtoolLint) {
   EXPECT_EQ(output, "");
 }
 
+TEST(HttpMetrics, RecordsTheHandlerSeriesAndTheServingVersionsSeries) {
+  MetricsRegistry registry;
+  ModelMetricFamilies families(registry);
+  ModelMetrics model(families, "cancer", 1);
+  HttpMetrics http(registry);
+  FinishedRequest served;
+  served.handler = Handler::kV2Infer;
+  served.model_metrics = &model;
+  served.status = 200;
+  served.seconds = 0.002;
+  http.on_finished(served);
+  const std::string text = registry.render();
+  EXPECT_THAT(text, ::testing::HasSubstr(R"(seraph_http_requests_total{handler="v2_infer",outcome="success",code="200"} 1)"));
+  EXPECT_THAT(text, ::testing::HasSubstr(R"(seraph_model_requests_total{model="cancer",version="1",outcome="success",code="200"} 1)"));
+  EXPECT_THAT(text, ::testing::HasSubstr(R"(seraph_model_request_duration_seconds_count{model="cancer",version="1"} 1)"));
+}
+
 TEST(RenderPromtool, GatewayFamiliesPassPromtoolLint) {
   MetricsRegistry registry;
   ModelMetricFamilies families(registry);
   ModelMetrics model(families, "sentiment", 2);
   model.set_state("READY");
-  model.record_request(200, 0.004);
   model.record_request(400, 0.001);
   model.record_compute(0.002);
   model.set_load_seconds(0.3);
   HttpMetrics http(registry);
-  http.record(Handler::kPredict, 200, 0.005);
-  http.record(Handler::kNotFound, 404, 0.0001);
+  FinishedRequest served;
+  served.handler = Handler::kPredict;
+  served.model_metrics = &model;
+  served.status = 200;
+  served.seconds = 0.005;
+  http.on_finished(served);
+  FinishedRequest unknown;
+  unknown.status = 404;
+  unknown.seconds = 0.0001;
+  http.on_finished(unknown);
   register_process_metrics(registry);
   auto [status, output] = promtool_check(registry.render());
   EXPECT_EQ(status, 0) << output;

@@ -1,0 +1,37 @@
+#pragma once
+// Observers see every finished request (answered, refused or failed) after its answer is ready.
+// They must be quick and never block: they run on the request's thread.
+#include <cstdint>
+#include <string_view>
+
+
+namespace seraph {
+
+class ModelMetrics;
+
+// The API endpoint that answered, for per-handler metrics.
+enum class Handler {
+  kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health,
+  kHealth, kMetrics, kModels, kNotFound, kCount
+};
+const char* handler_name(Handler handler);
+
+struct FinishedRequest {
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view path;
+  Handler handler = Handler::kNotFound;
+  std::string_view model;                 // empty when the request named no model
+  int64_t version = 0;                    // 0 when no version served it
+  ModelMetrics* model_metrics = nullptr;  // the serving version's series, when one served it
+  unsigned status = 0;
+  double seconds = 0;
+};
+
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void on_finished(const FinishedRequest& request) = 0;
+};
+
+}  // namespace seraph
