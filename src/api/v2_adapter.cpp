@@ -116,6 +116,20 @@ Status parse_v2_infer_request(std::string_view body, InferRequest& request) {
   return {};
 }
 
+namespace {
+// "name", "datatype" and "shape": what tensor metadata and response outputs have in common.
+void write_tensor_header(JsonWriter& w, const std::string& name, DataType datatype, const Shape& shape) {
+  write_key(w, "name");
+  write_string(w, name);
+  write_key(w, "datatype");
+  write_string(w, datatype_name(datatype));
+  write_key(w, "shape");
+  w.StartArray();
+  for (int64_t d : shape) w.Int64(d);
+  w.EndArray();
+}
+}  // namespace
+
 std::string render_v2_infer_response(const InferResponse& response) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -132,14 +146,7 @@ std::string render_v2_infer_response(const InferResponse& response) {
   w.StartArray();
   for (const Tensor& t : response.outputs) {
     w.StartObject();
-    write_key(w, "name");
-    write_string(w, t.name);
-    write_key(w, "datatype");
-    write_string(w, datatype_name(t.datatype));
-    write_key(w, "shape");
-    w.StartArray();
-    for (int64_t d : t.shape) w.Int64(d);
-    w.EndArray();
+    write_tensor_header(w, t.name, t.datatype, t.shape);
     write_key(w, "data");
     write_tensor_data(w, t);
     w.EndObject();
@@ -154,14 +161,7 @@ void write_tensor_specs(JsonWriter& w, const std::vector<TensorSpec>& specs) {
   w.StartArray();
   for (const auto& spec : specs) {
     w.StartObject();
-    write_key(w, "name");
-    write_string(w, spec.name);
-    write_key(w, "datatype");
-    write_string(w, datatype_name(spec.datatype));
-    write_key(w, "shape");
-    w.StartArray();
-    for (int64_t d : spec.shape) w.Int64(d);
-    w.EndArray();
+    write_tensor_header(w, spec.name, spec.datatype, spec.shape);
     w.EndObject();
   }
   w.EndArray();

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/tensor.h"
 
 namespace seraph {
@@ -21,6 +22,7 @@ struct InferRequest {
   std::vector<Tensor> inputs;
   std::vector<std::string> requested_outputs;  // empty: every output
   Parameters parameters;
+  TimePoint deadline = TimePoint::max();   // answer 504 rather than run after this
 };
 
 struct InferResponse {

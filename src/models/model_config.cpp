@@ -140,6 +140,29 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
       config.instances = scalar<int>(instances, "instances", "an integer");
       if (config.instances < 1 || config.instances > 64) throw ConfigError{"instances", "must be between 1 and 64"};
     }
+    if (const YAML::Node size = root["max_queue_size"]) {
+      config.max_queue_size = scalar<int>(size, "max_queue_size", "an integer");
+      if (config.max_queue_size < 1) throw ConfigError{"max_queue_size", "must be at least 1"};
+    }
+    if (const YAML::Node batching = root["batching"]) {
+      if (!batching.IsMap()) throw ConfigError{"batching", "must be a mapping"};
+      for (const auto& kv : batching) {
+        const std::string key = kv.first.as<std::string>();
+        if (key == "max_batch_size") {
+          config.max_batch_size = scalar<int>(kv.second, "batching.max_batch_size", "an integer");
+          if (config.max_batch_size < 0 || config.max_batch_size > 65536) {
+            throw ConfigError{"batching.max_batch_size", "must be between 0 and 65536"};
+          }
+        } else if (key == "max_queue_delay_us") {
+          config.max_queue_delay_us = scalar<int64_t>(kv.second, "batching.max_queue_delay_us", "an integer");
+          if (config.max_queue_delay_us < 0 || config.max_queue_delay_us > 10'000'000) {
+            throw ConfigError{"batching.max_queue_delay_us", "must be between 0 and 10000000"};
+          }
+        } else {
+          throw ConfigError{"batching." + key, "unknown key (max_batch_size, max_queue_delay_us)"};
+        }
+      }
+    }
   } catch (const ConfigError& e) {
     return invalid_argument(file.string() + ": " + e.path + ": " + e.what);
   } catch (const YAML::Exception& e) {

@@ -29,6 +29,10 @@ struct ModelConfig {
   TextPreprocessing preprocessing;
   std::map<std::string, double> metrics;          // e.g. held-out accuracy recorded at build time
   int instances = 1;                    // execution threads for this version
+  // Dynamic batching (batching: {max_batch_size, max_queue_delay_us}); 0 or 1 rows: no merging.
+  int max_batch_size = 0;
+  int64_t max_queue_delay_us = 0;
+  int max_queue_size = 0;               // 0: the server's models.max_queue
 
   const TensorSpec* find_input(std::string_view name) const;
   const TensorSpec* find_output(std::string_view name) const;

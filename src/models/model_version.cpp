@@ -26,13 +26,13 @@ ModelVersion::ModelVersion(std::string model, int64_t version, std::filesystem::
 }
 
 ModelVersion::~ModelVersion() {
-  executor_.reset();  // finish queued work before the runtime goes away
+  batcher_.reset();  // finish queued work before the runtime goes away
 }
 
 void ModelVersion::unload() {
   if (state() != ModelState::kReady) return;
   set_state(ModelState::kUnloading);
-  executor_->stop();
+  batcher_->stop();
 }
 
 std::string ModelVersion::reason() const {
@@ -67,7 +67,12 @@ void ModelVersion::load(const ExecutionLimits& limits) {
     set_state(ModelState::kUnavailable, e.what());
     return;
   }
-  executor_ = std::make_unique<Executor>(config_.instances, limits.max_queue);
+  BatchingPolicy policy;
+  policy.max_batch_size = config_.max_batch_size;
+  policy.max_queue_delay = std::chrono::microseconds(config_.max_queue_delay_us);
+  policy.max_queue_size = config_.max_queue_size > 0 ? static_cast<size_t>(config_.max_queue_size) : limits.max_queue;
+  policy.instances = config_.instances;
+  batcher_ = std::make_unique<Batcher>(*runtime_, policy, metrics_);
   load_seconds_ = elapsed_ms(start) / 1000.0;
   metrics_.set_load_seconds(load_seconds_);
   set_state(ModelState::kReady);
@@ -82,31 +87,23 @@ void ModelVersion::infer(InferRequest request, Done done) {
     done(std::move(status), {});
     return;
   }
-  // The job owns the request and the callback; a full queue drops the job unrun.
-  auto job = std::make_shared<std::pair<InferRequest, Done>>(std::move(request), std::move(done));
-  if (!executor_->submit([this, job] { run(job->first, job->second); })) {
-    job->second({StatusCode::kUnavailable, fmt::format("model '{}' version {} is overloaded: its queue is full",
-                                                       model_, version_)},
-                {});
-  }
-}
-
-void ModelVersion::run(InferRequest& request, const Done& done) {
-  InferResponse response;
-  response.model = model_;
-  response.version = version_;
-  response.id = std::move(request.id);
-  const TimePoint start = Clock::now();
-  Status status = runtime_->execute(request.inputs, response.outputs);
-  response.compute_ms = elapsed_ms(start);
-  metrics_.record_compute(response.compute_ms / 1000.0);
-  if (status.is_ok() && !request.requested_outputs.empty()) {
-    std::erase_if(response.outputs, [&](const Tensor& t) {
-      return std::find(request.requested_outputs.begin(), request.requested_outputs.end(), t.name) ==
-             request.requested_outputs.end();
-    });
-  }
-  done(std::move(status), std::move(response));
+  // What the answer needs of the request travels with the callback; the inputs go to the batcher.
+  auto finish = [this, id = std::move(request.id), wanted = std::move(request.requested_outputs),
+                 done = std::move(done)](Status status, std::vector<Tensor> outputs, double compute_ms) mutable {
+    InferResponse response;
+    response.model = model_;
+    response.version = version_;
+    response.id = std::move(id);
+    response.compute_ms = compute_ms;
+    response.outputs = std::move(outputs);
+    if (status.is_ok() && !wanted.empty()) {
+      std::erase_if(response.outputs, [&](const Tensor& t) {
+        return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
+      });
+    }
+    done(std::move(status), std::move(response));
+  };
+  batcher_->submit(std::move(request.inputs), request.deadline, std::move(finish));
 }
 
 }  // namespace seraph

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/inference.h"
-#include "models/executor.h"
+#include "models/batcher.h"
 #include "models/model_config.h"
 #include "models/runtime.h"
 #include "observe/model_metrics.h"
@@ -20,7 +20,7 @@ enum class ModelState { kLoading, kReady, kUnloading, kUnavailable };
 const char* state_name(ModelState state);
 
 struct ExecutionLimits {
-  size_t max_queue = 1024;  // requests waiting per version before answering 503
+  size_t max_queue = 1024;  // requests waiting per version before answering 503, unless model.yaml says
 };
 
 class ModelVersion {
@@ -38,8 +38,8 @@ class ModelVersion {
   // the manager's thread, so a version is never torn down by one of its own threads.
   void unload();
 
-  // Validates `request` against the model contract, then queues it. Invalid requests and a full
-  // queue are answered at once on the calling thread.
+  // Validates `request` against the model contract, then queues it for its batcher. Invalid
+  // requests and a full queue are answered at once on the calling thread.
   void infer(InferRequest request, Done done);
 
   const std::string& model() const { return model_; }
@@ -53,14 +53,13 @@ class ModelVersion {
 
  private:
   void set_state(ModelState state, std::string reason = {});
-  void run(InferRequest& request, const Done& done);
 
   const std::string model_;
   const int64_t version_;
   const std::filesystem::path dir_;
   ModelConfig config_;
   std::unique_ptr<Runtime> runtime_;
-  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Batcher> batcher_;
   std::atomic<ModelState> state_{ModelState::kLoading};
   mutable std::mutex reason_mutex_;
   std::string reason_;

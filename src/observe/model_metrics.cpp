@@ -14,7 +14,12 @@ ModelMetricFamilies::ModelMetricFamilies(MetricsRegistry& registry)
       compute_duration(registry.histogram("seraph_model_compute_duration_seconds", "Time the runtime spent executing, in seconds.", latency_buckets())),
       inflight(registry.gauge("seraph_model_inflight_requests", "Inference requests being processed.")),
       state(registry.gauge("seraph_model_state", "Model version state: 1 for the current state, 0 otherwise.")),
-      load_duration(registry.gauge("seraph_model_load_duration_seconds", "Time the last load of the model version took, in seconds.")) {}
+      load_duration(registry.gauge("seraph_model_load_duration_seconds", "Time the last load of the model version took, in seconds.")),
+      queue_depth(registry.gauge("seraph_model_queue_depth", "Requests waiting in the model version's batching queue.")),
+      queue_duration(registry.histogram("seraph_model_queue_duration_seconds", "Time a request waited in the queue before its batch ran, in seconds.", latency_buckets())),
+      batch_size(registry.histogram("seraph_model_batch_size", "Rows per runtime execution.", {1, 2, 4, 8, 16, 32, 64, 128, 256})),
+      executions(registry.counter("seraph_model_executions_total", "Runtime executions (batches) run.")),
+      executed_requests(registry.counter("seraph_model_executed_requests_total", "Requests served by runtime executions; divided by executions, the mean requests per batch.")) {}
 
 void StatusCodeCounters::add(unsigned status) {
   if (status < 100 || status > 599) status = 500;
@@ -37,7 +42,12 @@ ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& mod
       request_duration_(families.request_duration.get(labels_)),
       compute_duration_(families.compute_duration.get(labels_)),
       inflight_(families.inflight.get(labels_)),
-      load_duration_(families.load_duration.get(labels_)) {}
+      load_duration_(families.load_duration.get(labels_)),
+      queue_depth_(families.queue_depth.get(labels_)),
+      queue_duration_(families.queue_duration.get(labels_)),
+      batch_size_(families.batch_size.get(labels_)),
+      executions_(families.executions.get(labels_)),
+      executed_requests_(families.executed_requests.get(labels_)) {}
 
 void ModelMetrics::record_request(unsigned status, double seconds) {
   requests_.add(status);

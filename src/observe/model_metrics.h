@@ -19,6 +19,11 @@ struct ModelMetricFamilies {
   Family<Gauge>& inflight;
   Family<Gauge>& state;
   Family<Gauge>& load_duration;
+  Family<Gauge>& queue_depth;
+  Family<Histogram>& queue_duration;
+  Family<Histogram>& batch_size;
+  Family<Counter>& executions;
+  Family<Counter>& executed_requests;
 };
 
 // Counters by HTTP status code, created on first use of each code.
@@ -38,7 +43,15 @@ class ModelMetrics {
   ModelMetrics(ModelMetricFamilies& families, const std::string& model, int64_t version);
 
   void record_request(unsigned status, double seconds);
-  void record_compute(double seconds) { compute_duration_.observe(seconds); }
+  // One runtime call that served `requests` requests holding `rows` rows in all.
+  void record_execution(double rows, double requests, double seconds) {
+    compute_duration_.observe(seconds);
+    batch_size_.observe(rows);
+    executions_.add();
+    executed_requests_.add(static_cast<uint64_t>(requests));
+  }
+  void record_queue_time(double seconds) { queue_duration_.observe(seconds); }
+  Gauge& queue_depth() { return queue_depth_; }
   Gauge& inflight() { return inflight_; }
   // Exactly one of the state series is 1.
   void set_state(const std::string& state);
@@ -52,6 +65,11 @@ class ModelMetrics {
   Histogram& compute_duration_;
   Gauge& inflight_;
   Gauge& load_duration_;
+  Gauge& queue_depth_;
+  Histogram& queue_duration_;
+  Histogram& batch_size_;
+  Counter& executions_;
+  Counter& executed_requests_;
 };
 
 // "success" for 2xx, "client_error" for 4xx, "server_error" otherwise.

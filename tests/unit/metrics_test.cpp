@@ -210,7 +210,7 @@ TEST(RenderPromtool, GatewayFamiliesPassPromtoolLint) {
   ModelMetrics model(families, "sentiment", 2);
   model.set_state("READY");
   model.record_request(400, 0.001);
-  model.record_compute(0.002);
+  model.record_execution(4, 2, 0.002);
   model.set_load_seconds(0.3);
   HttpMetrics http(registry);
   FinishedRequest served;

@@ -1,0 +1,188 @@
+#include "models/batcher.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace seraph {
+namespace {
+
+// Requests merge when every input has the same shape beyond the batch dimension.
+bool same_row_shape(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].shape.size() != b[i].shape.size()) return false;
+    if (!std::equal(a[i].shape.begin() + 1, a[i].shape.end(), b[i].shape.begin() + 1)) return false;
+  }
+  return true;
+}
+
+Status deadline_exceeded() { return {StatusCode::kDeadlineExceeded, "deadline exceeded while queued; the request was not run"}; }
+
+}  // namespace
+
+Batcher::Batcher(Runtime& runtime, BatchingPolicy policy, ModelMetrics& metrics)
+    : runtime_(runtime), policy_(policy), metrics_(metrics) {
+  threads_.reserve(policy_.instances);
+  for (int i = 0; i < policy_.instances; ++i) threads_.emplace_back([this] { run(); });
+}
+
+Batcher::~Batcher() { stop(); }
+
+void Batcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  arrived_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+size_t Batcher::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void Batcher::submit(std::vector<Tensor> inputs, TimePoint deadline, Done done) {
+  const int64_t rows = inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
+  bool stopping = false;
+  {
+    std::lock_guard lock(mutex_);
+    stopping = stopping_;
+    if (!stopping_ && queue_.size() < policy_.max_queue_size) {
+      queue_.push_back({std::move(inputs), std::move(done), Clock::now(), deadline, rows});
+      metrics_.queue_depth().set(static_cast<double>(queue_.size()));
+      arrived_.notify_one();
+      return;
+    }
+  }
+  done({StatusCode::kUnavailable, stopping ? "the model version is unloading" : "overloaded: the model's queue is full"},
+       {}, 0);
+}
+
+std::vector<Batcher::Pending> Batcher::take_batch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& expired) {
+  arrived_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  const bool merging = policy_.max_batch_size > 1;
+  std::vector<Pending> batch;
+  int64_t rows = 0;
+  TimePoint gather_until{};
+  for (;;) {
+    // Take what fits, in arrival order; requests of another row shape stay queued for the next
+    // batch, and expired ones are set aside to be answered 504.
+    const TimePoint now = Clock::now();
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->deadline <= now) {
+        expired.push_back(std::move(*it));
+        it = queue_.erase(it);
+        continue;
+      }
+      const bool fits = batch.empty() || (merging && rows + it->rows <= policy_.max_batch_size &&
+                                          same_row_shape(batch.front().inputs, it->inputs));
+      if (!fits) {
+        ++it;
+        continue;
+      }
+      if (batch.empty()) gather_until = it->enqueued + policy_.max_queue_delay;
+      rows += it->rows;
+      batch.push_back(std::move(*it));
+      it = queue_.erase(it);
+      if (!merging) break;
+    }
+    metrics_.queue_depth().set(static_cast<double>(queue_.size()));
+    if (batch.empty()) {
+      if (!expired.empty() || stopping_) return batch;  // answer the expired, or let the thread end
+      arrived_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      continue;
+    }
+    if (!merging || rows >= policy_.max_batch_size || stopping_ || Clock::now() >= gather_until) return batch;
+    // Wait for company until the first request's delay runs out; any arrival means a new look.
+    arrived_.wait_until(lock, gather_until);
+  }
+}
+
+void Batcher::run() {
+  std::vector<Pending> expired;
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      std::unique_lock lock(mutex_);
+      batch = take_batch(lock, expired);
+      if (batch.empty() && expired.empty() && stopping_ && queue_.empty()) return;
+    }
+    for (Pending& p : expired) p.done(deadline_exceeded(), {}, 0);
+    expired.clear();
+    if (!batch.empty()) execute(batch);
+  }
+}
+
+void Batcher::execute(std::vector<Pending>& batch) {
+  const TimePoint start = Clock::now();
+  for (const Pending& p : batch) metrics_.record_queue_time(std::chrono::duration<double>(start - p.enqueued).count());
+  int64_t total_rows = 0;
+  for (const Pending& p : batch) total_rows += p.rows;
+
+  // One request runs on its own tensors; several are concatenated along dimension 0.
+  std::vector<Tensor> merged;
+  const std::vector<Tensor>* inputs = &batch.front().inputs;
+  if (batch.size() > 1) {
+    merged.reserve(batch.front().inputs.size());
+    for (size_t i = 0; i < batch.front().inputs.size(); ++i) {
+      const Tensor& first = batch.front().inputs[i];
+      Tensor t{first.name, first.datatype, first.shape, {}, {}};
+      t.shape[0] = total_rows;
+      for (Pending& p : batch) {
+        Tensor& part = p.inputs[i];
+        if (part.datatype == DataType::kBytes) {
+          for (auto& s : part.strings) t.strings.push_back(std::move(s));
+        } else {
+          t.bytes.insert(t.bytes.end(), part.bytes.begin(), part.bytes.end());
+        }
+      }
+      merged.push_back(std::move(t));
+    }
+    inputs = &merged;
+  }
+  std::vector<Tensor> outputs;
+  Status status = runtime_.execute(*inputs, outputs);
+  const double compute_ms = elapsed_ms(start);
+  metrics_.record_execution(static_cast<double>(total_rows), static_cast<double>(batch.size()), compute_ms / 1000.0);
+
+  if (status.is_ok() && batch.size() == 1) {
+    batch.front().done(std::move(status), std::move(outputs), compute_ms);
+    return;
+  }
+  for (const Tensor& out : outputs) {
+    if (status.is_ok() && (out.shape.empty() || out.shape[0] != total_rows)) {
+      status = internal_error(fmt::format("output '{}' has {} rows for a batch of {}", out.name,
+                                          out.shape.empty() ? 0 : out.shape[0], total_rows));
+    }
+  }
+  if (!status.is_ok()) {
+    for (Pending& p : batch) p.done(status, {}, compute_ms);
+    return;
+  }
+  // Split every output back into each request's rows, in order.
+  int64_t row = 0;
+  for (Pending& p : batch) {
+    std::vector<Tensor> mine;
+    mine.reserve(outputs.size());
+    for (const Tensor& out : outputs) {
+      Tensor part{out.name, out.datatype, out.shape, {}, {}};
+      part.shape[0] = p.rows;
+      const int64_t per_row = total_rows == 0 ? 0 : out.size() / total_rows;
+      if (out.datatype == DataType::kBytes) {
+        part.strings.assign(out.strings.begin() + row * per_row, out.strings.begin() + (row + p.rows) * per_row);
+      } else {
+        const size_t row_bytes = static_cast<size_t>(per_row) * datatype_size(out.datatype);
+        part.bytes.assign(out.bytes.begin() + row * row_bytes, out.bytes.begin() + (row + p.rows) * row_bytes);
+      }
+      mine.push_back(std::move(part));
+    }
+    row += p.rows;
+    p.done({}, std::move(mine), compute_ms);
+  }
+}
+
+}  // namespace seraph

@@ -1,0 +1,73 @@
+#pragma once
+// Dynamic batching for one model version: concurrent requests wait in a bounded queue, and each
+// execution thread merges up to max_batch_size rows (waiting at most max_queue_delay for more
+// after the first) into one runtime call, then splits the outputs back to each request in order.
+// A request whose deadline passes while queued is answered 504 and never run.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/inference.h"
+#include "core/status.h"
+#include "models/runtime.h"
+#include "observe/model_metrics.h"
+
+namespace seraph {
+
+struct BatchingPolicy {
+  int max_batch_size = 0;                          // rows per runtime call; 0 or 1: no merging
+  std::chrono::microseconds max_queue_delay{0};    // how long the first request waits for company
+  size_t max_queue_size = 1024;                    // queued requests before 503
+  int instances = 1;                               // execution threads
+};
+
+class Batcher {
+ public:
+  // Called once per request, on an execution thread (or on the submitting thread when refused).
+  using Done = std::function<void(Status, std::vector<Tensor> outputs, double compute_ms)>;
+
+  Batcher(Runtime& runtime, BatchingPolicy policy, ModelMetrics& metrics);
+  ~Batcher();  // stop()
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Queues a validated request (inputs in config order, batched on dim 0). Answers 503 at once
+  // when the queue is full or the batcher is stopping.
+  void submit(std::vector<Tensor> inputs, TimePoint deadline, Done done);
+  // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
+  // from an execution thread.
+  void stop();
+  size_t queued() const;
+
+ private:
+  struct Pending {
+    std::vector<Tensor> inputs;
+    Done done;
+    TimePoint enqueued;
+    TimePoint deadline;
+    int64_t rows = 0;
+  };
+
+  void run();
+  // Takes the next batch, waiting for company up to the policy's delay; expired requests found on
+  // the way go to `expired`. Empty when stopping with nothing left.
+  std::vector<Pending> take_batch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& expired);
+  void execute(std::vector<Pending>& batch);
+
+  Runtime& runtime_;
+  const BatchingPolicy policy_;
+  ModelMetrics& metrics_;
+  mutable std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace seraph
