@@ -45,7 +45,8 @@ int serve(const std::string& config_file) {
   seraph::HttpMetrics http_metrics(metrics);
   seraph::ModelManager models(config.models.repository,
                               seraph::ExecutionLimits{static_cast<size_t>(config.models.max_queue)}, metrics);
-  seraph::ApiRouter router(models, metrics, {&http_metrics, &access_log}, {config.models.default_model});
+  seraph::ApiRouter router(models, metrics, {&http_metrics, &access_log},
+                           {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms)});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();

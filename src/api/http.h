@@ -1,11 +1,13 @@
 #pragma once
 // The HTTP exchange as the API layer sees it: a parsed request it may read during handle(), and a
 // responder that sends exactly one answer, from any thread.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/headers.h"
 
 namespace seraph {
@@ -29,7 +31,11 @@ struct HttpResponse {
 class Responder {
  public:
   virtual ~Responder() = default;
+  // Sends the answer; called exactly once per request (the router sees to it).
   virtual void send(HttpResponse response) = 0;
+  // Calls `expired` (on the connection's thread) at `deadline` if no answer has been sent by
+  // then, so the router can answer in time even while a model still computes.
+  virtual void on_deadline(TimePoint deadline, std::function<void()> expired) = 0;
 };
 
 }  // namespace seraph

@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -28,6 +29,7 @@ struct ApiRouter::Call {
   size_t guards_ran = 0;
   InferApi api = InferApi::kV2;
   bool many = false;
+  std::atomic<bool> finished{false};  // the answer is decided: by the backend or by the deadline
 };
 
 namespace {
@@ -132,6 +134,28 @@ std::string model_ready_body(std::string_view model, bool ready, std::string_vie
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+// The request's deadline: the server's timeout, shortened by X-Request-Timeout-Ms (milliseconds)
+// or the V2 "timeout" parameter (microseconds, as in Triton).
+Status apply_deadline(const HeaderLookup& headers, TimePoint start, std::chrono::milliseconds server_timeout,
+                      InferRequest& request) {
+  std::chrono::microseconds timeout = server_timeout;
+  if (std::string_view header = headers.header("x-request-timeout-ms"); !header.empty()) {
+    auto ms = parse_positive(header);
+    if (!ms || *ms > 3'600'000) {
+      return invalid_argument(fmt::format("X-Request-Timeout-Ms must be a whole number of milliseconds from 1 to 3600000, got '{}'", header));
+    }
+    timeout = std::min<std::chrono::microseconds>(timeout, std::chrono::milliseconds(*ms));
+  }
+  for (const auto& [key, value] : request.parameters) {
+    if (key != "timeout") continue;
+    const int64_t* us = std::get_if<int64_t>(&value);
+    if (!us || *us < 1) return invalid_argument("parameters.timeout must be a positive whole number of microseconds");
+    timeout = std::min<std::chrono::microseconds>(timeout, std::chrono::microseconds(*us));
+  }
+  request.deadline = start + timeout;
+  return {};
+}
+
 }  // namespace
 
 ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector<RequestObserver*> observers,
@@ -145,6 +169,7 @@ ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector
 bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
 
 void ApiRouter::finish(Call& call, HttpResponse response) {
+  if (call.finished.exchange(true, std::memory_order_acq_rel)) return;  // the deadline answered first
   const Exchange& ex = call.exchange;
   const FinishedRequest finished{ex.request_id,
                                  call.method,
@@ -303,6 +328,9 @@ void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, In
   call->many = many;
   Exchange& ex = call->exchange;
   ex.request = std::move(infer_request);
+  if (Status s = apply_deadline(request.headers, ex.start, options_.request_timeout, ex.request); !s.is_ok()) {
+    return finish(*call, error_response(s));
+  }
   call->guards_ran = chain_.run_request(ex);
   if (ex.status.is_ok() && api != InferApi::kV2) ex.status = bind_predict_input(ex.target->config(), ex.request);
 
@@ -324,6 +352,10 @@ void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, In
   };
   if (!ex.status.is_ok()) return complete(*call);
 
+  // However long the model takes, the client has its answer at the deadline.
+  call->responder->on_deadline(ex.request.deadline, [this, weak = std::weak_ptr<Call>(call)] {
+    if (auto c = weak.lock()) finish(*c, error_response(504, "deadline exceeded before the model answered"));
+  });
   ex.target->metrics().inflight().add(1);
   ModelVersion& target = *ex.target;
   InferRequest to_run = std::move(ex.request);

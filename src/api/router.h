@@ -1,6 +1,7 @@
 #pragma once
 // Maps each HTTP request to its handler: inference (V2 and /predict) through the guard chain to a
 // model version, and the health, metadata, model listing and metrics endpoints.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,9 @@ namespace seraph {
 
 struct ApiOptions {
   std::string default_model;  // served by /predict when the request names none
+  // Inference requests are answered 504 by then unless they ask for less (X-Request-Timeout-Ms,
+  // or the V2 "timeout" parameter in microseconds, as Triton has it).
+  std::chrono::milliseconds request_timeout{30000};
 };
 
 class ApiRouter {

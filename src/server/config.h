@@ -15,6 +15,7 @@ struct Config {
     int io_threads = 0;                      // 0: one per core
     int64_t max_body_bytes = 8 * 1024 * 1024;
     int header_timeout_ms = 10000;           // to receive a request's headers
+    int request_timeout_ms = 30000;          // inference answered 504 by then (clients may ask for less)
     int idle_timeout_ms = 60000;             // between requests on a keep-alive connection, and to
                                              // take a whole answer
   } server;

@@ -90,6 +90,17 @@ void Connection::send(HttpResponse response) {
   });
 }
 
+void Connection::on_deadline(TimePoint deadline, std::function<void()> expired) {
+  // The answer's write re-arms the timer, cancelling this wait. A wait that completes anyway
+  // (racing the answer) calls `expired`, which the router ignores for a request it has answered.
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), deadline, expired = std::move(expired)]() mutable {
+    self->timer_.expires_at(deadline);
+    self->timer_.async_wait([expired = std::move(expired)](beast::error_code ec) {
+      if (!ec) expired();
+    });
+  });
+}
+
 void Connection::write(HttpResponse r) {
   response_ = {};
   response_.version(11);

@@ -26,6 +26,7 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
 
   // Responder: may be called from any thread; the write happens on this connection's thread.
   void send(HttpResponse response) override;
+  void on_deadline(TimePoint deadline, std::function<void()> expired) override;
   // HeaderLookup over the request being handled.
   std::string_view header(std::string_view name) const override;
 

@@ -13,6 +13,7 @@ const std::filesystem::path& shared_repository() {
     auto repo = make_temp_dir("seraph-repo");
     std::filesystem::copy(demo_models(), repo, std::filesystem::copy_options::recursive);
     write_typed_models(repo);
+    write_slow_model(repo);
     return repo;
   }();
   return repository;

@@ -30,4 +30,24 @@ void write_typed_models(const std::filesystem::path& repository) {
   }
 }
 
+void write_slow_model(const std::filesystem::path& repository) {
+  const auto dir = repository / "slow" / "1";
+  std::filesystem::create_directories(dir);
+  torch::jit::Module module("Slow");
+  module.register_buffer("w", torch::rand({256, 256}) / 16);
+  module.define(R"(
+def forward(self, x):
+    rounds = int(x[0][0].item())
+    m = torch.ones(256, 256)
+    for _ in range(rounds):
+        m = torch.tanh(torch.matmul(m, self.w))
+    return x + m[0][0] * 0
+)");
+  module.save((dir / "model.pt").string());
+  std::ofstream yaml(dir / "model.yaml");
+  yaml << "runtime: torchscript\nartifact: model.pt\n"
+       << "inputs:\n  - {name: x, datatype: FP32, shape: [-1, 1]}\n"
+       << "outputs:\n  - {name: y, datatype: FP32, shape: [-1, 1]}\n";
+}
+
 }  // namespace seraph::test

@@ -12,4 +12,8 @@ const std::vector<std::string>& torch_datatypes();
 // "x" [-1, 3] and output "y" [-1, 3] of that datatype, computing y = 2x (y = not x for BOOL).
 void write_typed_models(const std::filesystem::path& repository);
 
+// Writes `<repo>/slow/1/`: input "x" FP32 [-1, 1], output "y" = x, after x[0][0] rounds of a
+// 256x256 matrix product (a few milliseconds each on one core): a model as slow as a test needs.
+void write_slow_model(const std::filesystem::path& repository);
+
 }  // namespace seraph::test
