@@ -64,18 +64,21 @@ int serve(const std::string& config_file) {
     spdlog::info(R"({{"msg":"models loaded","all_ready":{}}})", models.all_ready());
   });
 
+  // SIGTERM or SIGINT: readiness turns false at once, the listener stops accepting, requests in
+  // progress finish (up to the drain timeout), then the models unload.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int signal) {
-    spdlog::info(R"({{"msg":"stopping","signal":{}}})", signal);
+    spdlog::info(R"({{"msg":"draining","signal":{},"drain_timeout_ms":{}}})", signal, config.server.drain_timeout_ms);
     router.set_draining();
   });
   signals_io.run();
 
+  const int64_t abandoned = server.stop(std::chrono::milliseconds(config.server.drain_timeout_ms));
   loader.join();
-  server.stop(std::chrono::seconds(10));
   models.shutdown();
-  spdlog::info(R"({"msg":"stopped"})");
+  access_log.flush();
+  spdlog::info(R"({{"msg":"stopped","connections_abandoned":{}}})", abandoned);
   spdlog::shutdown();
   return 0;
 }

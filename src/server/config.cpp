@@ -63,6 +63,7 @@ std::vector<Key> keys() {
           int64_t{1} << 32);
   int_key("server.header_timeout_ms", [](Config& c) -> int& { return c.server.header_timeout_ms; }, 1, 3600000);
   int_key("server.request_timeout_ms", [](Config& c) -> int& { return c.server.request_timeout_ms; }, 1, 3600000);
+  int_key("server.drain_timeout_ms", [](Config& c) -> int& { return c.server.drain_timeout_ms; }, 0, 3600000);
   int_key("server.idle_timeout_ms", [](Config& c) -> int& { return c.server.idle_timeout_ms; }, 1, 3600000);
   string_key("models.repository", [](Config& c) -> std::filesystem::path& { return c.models.repository; },
              [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });

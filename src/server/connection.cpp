@@ -30,10 +30,22 @@ Method to_method(http::verb verb) {
 
 Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared)
     : socket_(std::move(socket)), shared_(shared), timer_(socket_.get_executor()) {
-  socket_.set_option(asio::ip::tcp::no_delay(true));
+  boost::system::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  std::lock_guard lock(shared_.connections_mutex);
+  shared_.connections.insert(this);
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  std::lock_guard lock(shared_.connections_mutex);
+  shared_.connections.erase(this);
+}
+
+void Connection::close_if_idle() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->waiting_for_request_ && self->buffer_.size() == 0 && !self->parser_->got_some()) self->close();
+  });
+}
 
 std::string_view Connection::header(std::string_view name) const {
   const Request& request = parser_->get();
@@ -51,6 +63,8 @@ void Connection::close_after(int timeout_ms) {
 }
 
 void Connection::read_request() {
+  if (shared_.draining.load(std::memory_order_acquire) && buffer_.size() == 0) return close();
+  waiting_for_request_ = true;
   parser_.emplace();
   parser_->body_limit(static_cast<uint64_t>(shared_.config.max_body_bytes));
   parser_->header_limit(kHeaderLimit);
@@ -61,6 +75,7 @@ void Connection::read_request() {
 }
 
 void Connection::on_read(beast::error_code ec) {
+  waiting_for_request_ = false;
   timer_.cancel();
   if (ec == http::error::body_limit) {
     return reject_and_close(413, "request body exceeds the limit of " + std::to_string(shared_.config.max_body_bytes) + " bytes");

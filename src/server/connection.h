@@ -23,6 +23,9 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   ~Connection() override;
 
   void start() { read_request(); }
+  // For a graceful stop: closes the connection if it is waiting for a next request with nothing
+  // of it received yet; a request in progress finishes first. Callable from any thread.
+  void close_if_idle();
 
   // Responder: may be called from any thread; the write happens on this connection's thread.
   void send(HttpResponse response) override;
@@ -56,6 +59,7 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   bool keep_alive_ = true;
   bool head_ = false;
   bool linger_ = false;
+  bool waiting_for_request_ = false;  // a read of the next request is pending
   std::unique_ptr<std::array<char, 16384>> scratch_;  // only for lingering closes
 };
 

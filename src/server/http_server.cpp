@@ -52,8 +52,8 @@ void HttpServer::accept(Worker& worker) {
   });
 }
 
-void HttpServer::stop(std::chrono::milliseconds drain) {
-  if (!running_) return;
+int64_t HttpServer::stop(std::chrono::milliseconds drain) {
+  if (!running_) return 0;
   running_ = false;
   shared_.draining.store(true, std::memory_order_release);
   for (auto& worker : workers_) {
@@ -62,17 +62,32 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
       w->acceptor->close(ignored);
     });
   }
+  {
+    // Connections waiting for a next request close now; the others close after their answer.
+    std::lock_guard lock(shared_.connections_mutex);
+    for (Connection* c : shared_.connections) {
+      if (auto connection = c->weak_from_this().lock()) connection->close_if_idle();
+    }
+  }
+  auto open_connections = [this] {
+    std::lock_guard lock(shared_.connections_mutex);
+    return static_cast<int64_t>(shared_.connections.size());
+  };
   const auto deadline = std::chrono::steady_clock::now() + drain;
-  while (shared_.requests_in_progress.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((shared_.requests_in_progress.load(std::memory_order_acquire) > 0 || open_connections() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (int64_t left = shared_.requests_in_progress.load(); left > 0) {
-    spdlog::warn(R"({{"msg":"drain timeout: abandoning requests in progress","requests":{}}})", left);
+  const int64_t left = open_connections();
+  if (left > 0) {
+    spdlog::warn(R"({{"msg":"drain timeout: closing connections still open","connections":{},"requests":{}}})", left,
+                 shared_.requests_in_progress.load());
   }
   for (auto& worker : workers_) worker->io.stop();
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  return left;
 }
 
 }  // namespace seraph

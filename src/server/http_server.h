@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 #include <thread>
 #include <vector>
 
@@ -18,6 +20,8 @@
 
 namespace seraph {
 
+class Connection;
+
 class HttpServer {
  public:
   HttpServer(const Config::Server& config, ApiRouter& router);
@@ -27,15 +31,20 @@ class HttpServer {
   void start();
   uint16_t port() const { return port_; }
 
-  // Stops accepting, lets requests in progress finish (up to `drain`), then stops the threads.
-  void stop(std::chrono::milliseconds drain);
+  // Graceful stop: stops accepting, closes idle connections, lets every request already being
+  // read or answered finish (its answer says Connection: close), up to `drain`; then stops the
+  // threads. Returns the number of connections still open when the drain time ran out.
+  int64_t stop(std::chrono::milliseconds drain);
 
-  // Shared by connections: the limits they enforce and the counters stop() waits on.
+  // Shared by connections: the limits they enforce and what stop() waits on.
   struct Shared {
     const Config::Server& config;
     ApiRouter& router;
     std::atomic<int64_t> requests_in_progress{0};
     std::atomic<bool> draining{false};
+    // Every open connection; locked only when a connection opens or closes, and at stop.
+    std::mutex connections_mutex;
+    std::unordered_set<Connection*> connections;
   };
 
  private:
