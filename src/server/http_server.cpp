@@ -62,13 +62,17 @@ int64_t HttpServer::stop(std::chrono::milliseconds drain) {
       w->acceptor->close(ignored);
     });
   }
+  // Connections waiting for a next request close now; the others close after their answer.
+  // The references are dropped outside the lock: the last one runs ~Connection, which takes it.
+  std::vector<std::shared_ptr<Connection>> open;
   {
-    // Connections waiting for a next request close now; the others close after their answer.
     std::lock_guard lock(shared_.connections_mutex);
     for (Connection* c : shared_.connections) {
-      if (auto connection = c->weak_from_this().lock()) connection->close_if_idle();
+      if (auto connection = c->weak_from_this().lock()) open.push_back(std::move(connection));
     }
   }
+  for (auto& connection : open) connection->close_if_idle();
+  open.clear();
   auto open_connections = [this] {
     std::lock_guard lock(shared_.connections_mutex);
     return static_cast<int64_t>(shared_.connections.size());
