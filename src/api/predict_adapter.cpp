@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
 
 #include "api/json_reader.h"
 #include "api/json_writer.h"
@@ -12,15 +11,15 @@
 namespace seraph {
 namespace {
 
-using rapidjson::Value;
+namespace dom = simdjson::dom;
 
 enum class Kind { kNone, kText, kFeatures, kInstances };
 
-Kind kind_of(const Value& item) {
-  if (!item.IsObject()) return Kind::kNone;
-  if (item.HasMember("text")) return Kind::kText;
-  if (item.HasMember("features")) return Kind::kFeatures;
-  if (item.HasMember("instances")) return Kind::kInstances;
+Kind kind_of(JsonValue item) {
+  if (!item.is_object()) return Kind::kNone;
+  if (member(item, "text")) return Kind::kText;
+  if (member(item, "features")) return Kind::kFeatures;
+  if (member(item, "instances")) return Kind::kInstances;
   return Kind::kNone;
 }
 
@@ -28,34 +27,41 @@ constexpr std::string_view kShapeHelp =
     R"(the body needs one of {"text": "..."}, {"features": [numbers]} or {"instances": [[numbers], ...]})";
 
 // Appends the rows of one /predict object to `tensor` (BYTES for text, FP32 [rows, width] otherwise).
-Status append_rows(const Value& item, Kind kind, Tensor& tensor, std::string_view where) {
+Status append_rows(JsonValue item, Kind kind, Tensor& tensor, std::string_view where) {
   if (kind == Kind::kText) {
-    const Value& text = item["text"];
-    if (!text.IsString()) return invalid_argument(fmt::format("{}text must be a string", where));
-    tensor.strings.emplace_back(text.GetString(), text.GetStringLength());
+    std::string_view text;
+    if (member(item, "text")->get(text)) return invalid_argument(fmt::format("{}text must be a string", where));
+    tensor.strings.emplace_back(text);
     tensor.shape = {static_cast<int64_t>(tensor.strings.size())};
     return {};
   }
-  const Value& rows = kind == Kind::kFeatures ? item["features"] : item["instances"];
   const std::string field = kind == Kind::kFeatures ? "features" : "instances";
-  if (!rows.IsArray() || rows.Empty()) return invalid_argument(fmt::format("{}{} must be a non-empty array", where, field));
-  auto add_row = [&](const Value& row, std::string_view row_where) -> Status {
-    if (!row.IsArray() || row.Empty()) return invalid_argument(fmt::format("{} must be a non-empty array of numbers", row_where));
-    const int64_t width = row.Size();
+  const JsonValue rows_value = *member(item, field);
+  dom::array rows;
+  if (rows_value.get(rows) || rows.size() == 0) {
+    return invalid_argument(fmt::format("{}{} must be a non-empty array", where, field));
+  }
+  auto add_row = [&](JsonValue row_value, std::string_view row_where) -> Status {
+    dom::array row;
+    if (row_value.get(row) || row.size() == 0) {
+      return invalid_argument(fmt::format("{} must be a non-empty array of numbers", row_where));
+    }
+    const int64_t width = static_cast<int64_t>(row.size());
     if (tensor.shape.size() == 2 && tensor.shape[1] != width) {
       return invalid_argument(fmt::format("{} has {} features, earlier rows have {}", row_where, width, tensor.shape[1]));
     }
     Tensor one{"", DataType::kFp32, {1, width}, {}, {}};
-    if (Status s = read_tensor_data(row, width, one); !s.is_ok()) {
+    if (Status s = read_tensor_data(row_value, width, one); !s.is_ok()) {
       return invalid_argument(fmt::format("{}: every feature must be a finite number within FP32 range", row_where));
     }
     tensor.bytes.insert(tensor.bytes.end(), one.bytes.begin(), one.bytes.end());
     tensor.shape = {tensor.shape.empty() ? 1 : tensor.shape[0] + 1, width};
     return {};
   };
-  if (kind == Kind::kFeatures) return add_row(rows, fmt::format("{}features", where));
-  for (rapidjson::SizeType i = 0; i < rows.Size(); ++i) {
-    if (Status s = add_row(rows[i], fmt::format("{}instances[{}]", where, i)); !s.is_ok()) return s;
+  if (kind == Kind::kFeatures) return add_row(rows_value, fmt::format("{}features", where));
+  size_t i = 0;
+  for (JsonValue row : rows) {
+    if (Status s = add_row(row, fmt::format("{}instances[{}]", where, i++)); !s.is_ok()) return s;
   }
   return {};
 }
@@ -67,7 +73,7 @@ Tensor empty_input(Kind kind) {
 }  // namespace
 
 Status parse_predict_body(std::string_view body, PredictRequest& out) {
-  rapidjson::Document doc;
+  JsonValue doc;
   if (Status s = parse_json(body, doc); !s.is_ok()) return s;
   Kind kind = kind_of(doc);
   if (kind == Kind::kNone) return invalid_argument(std::string(kShapeHelp));
@@ -79,19 +85,22 @@ Status parse_predict_body(std::string_view body, PredictRequest& out) {
 }
 
 Status parse_predict_batch_body(std::string_view body, PredictRequest& out) {
-  rapidjson::Document doc;
+  JsonValue doc;
   if (Status s = parse_json(body, doc); !s.is_ok()) return s;
-  if (!doc.IsArray()) return invalid_argument(R"(the body must be a JSON array of /predict objects, e.g. [{"text": "..."}])");
-  if (doc.Empty()) return invalid_argument("empty batch: the array holds no items");
-  const Kind kind = kind_of(doc[0]);
+  dom::array items;
+  if (doc.get(items)) return invalid_argument(R"(the body must be a JSON array of /predict objects, e.g. [{"text": "..."}])");
+  if (items.size() == 0) return invalid_argument("empty batch: the array holds no items");
+  const Kind kind = kind_of(items.at(0));
   Tensor input = empty_input(kind);
-  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
+  size_t i = 0;
+  for (JsonValue item : items) {
     const std::string where = fmt::format("[{}].", i);
-    Kind item_kind = kind_of(doc[i]);
+    Kind item_kind = kind_of(item);
     if (item_kind == Kind::kNone) return invalid_argument(fmt::format("[{}]: {}", i, kShapeHelp));
     if (item_kind == Kind::kInstances) return invalid_argument(fmt::format("[{}]: use features, not instances, in a batch", i));
     if (item_kind != kind) return invalid_argument(fmt::format("[{}]: every item must be of the same kind as item 0", i));
-    if (Status s = append_rows(doc[i], kind, input, where); !s.is_ok()) return s;
+    if (Status s = append_rows(item, kind, input, where); !s.is_ok()) return s;
+    ++i;
   }
   out.many = true;
   out.request.inputs.push_back(std::move(input));

@@ -189,7 +189,10 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
   auto call = std::make_shared<Call>(request, std::move(responder));
   call->method = method_name(request.method);
   call->exchange.request_id = request_id_for(request.headers.header("x-request-id"));
-  const auto [path, query] = split_target(request.target);
+  // Plain variables rather than a structured binding: the lambdas below capture them.
+  const auto target_parts = split_target(request.target);
+  const std::string_view path = target_parts.first;
+  const std::string_view query = target_parts.second;
   call->path = path;
   const std::vector<std::string> seg = split_path(path);
   const bool get = request.method == Method::kGet || request.method == Method::kHead;

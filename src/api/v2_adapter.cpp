@@ -4,8 +4,6 @@
 #include <limits>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "api/json_reader.h"
 #include "api/json_writer.h"
@@ -13,34 +11,38 @@
 namespace seraph {
 namespace {
 
-using rapidjson::Value;
+namespace dom = simdjson::dom;
 
-Status parse_parameters(const Value& object, const std::string& where, Parameters& out) {
-  if (!object.IsObject()) return invalid_argument(where + " must be an object");
-  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
-    std::string key(it->name.GetString(), it->name.GetStringLength());
-    const Value& v = it->value;
-    if (v.IsBool()) out.emplace_back(key, v.GetBool());
-    else if (v.IsInt64()) out.emplace_back(key, v.GetInt64());
-    else if (v.IsNumber()) out.emplace_back(key, v.GetDouble());
-    else if (v.IsString()) out.emplace_back(key, std::string(v.GetString(), v.GetStringLength()));
-    else return invalid_argument(fmt::format("{}.{} must be a boolean, number or string", where, key));
+Status parse_parameters(JsonValue value, const std::string& where, Parameters& out) {
+  dom::object object;
+  if (value.get(object)) return invalid_argument(where + " must be an object");
+  for (auto [key_view, v] : object) {
+    std::string key(key_view);
+    switch (v.type()) {
+      case dom::element_type::BOOL: out.emplace_back(key, bool(v)); break;
+      case dom::element_type::INT64: out.emplace_back(key, int64_t(v)); break;
+      case dom::element_type::UINT64: out.emplace_back(key, static_cast<double>(uint64_t(v))); break;
+      case dom::element_type::DOUBLE: out.emplace_back(key, double(v)); break;
+      case dom::element_type::STRING: out.emplace_back(key, std::string(std::string_view(v))); break;
+      default: return invalid_argument(fmt::format("{}.{} must be a boolean, number or string", where, key));
+    }
   }
   return {};
 }
 
-Status parse_input(const Value& input, size_t index, Tensor& tensor) {
+Status parse_input(JsonValue input, size_t index, Tensor& tensor) {
   const std::string where = fmt::format("inputs[{}]", index);
-  if (!input.IsObject()) return invalid_argument(where + " must be an object");
-  auto name = input.FindMember("name");
-  if (name == input.MemberEnd() || !name->value.IsString()) return invalid_argument(where + ".name must be a string");
-  tensor.name.assign(name->value.GetString(), name->value.GetStringLength());
+  if (!input.is_object()) return invalid_argument(where + " must be an object");
+  std::string_view name;
+  auto name_value = member(input, "name");
+  if (!name_value || name_value->get(name)) return invalid_argument(where + ".name must be a string");
+  tensor.name = name;
 
-  auto datatype = input.FindMember("datatype");
-  if (datatype == input.MemberEnd() || !datatype->value.IsString()) {
+  std::string_view type_name;
+  auto datatype = member(input, "datatype");
+  if (!datatype || datatype->get(type_name)) {
     return invalid_argument(fmt::format("input '{}': datatype must be a string", tensor.name));
   }
-  std::string_view type_name(datatype->value.GetString(), datatype->value.GetStringLength());
   auto type = parse_datatype(type_name);
   if (!type) return invalid_argument(fmt::format("input '{}': unknown datatype '{}'", tensor.name, type_name));
   if (*type == DataType::kFp16 || *type == DataType::kBf16) {
@@ -49,68 +51,73 @@ Status parse_input(const Value& input, size_t index, Tensor& tensor) {
   }
   tensor.datatype = *type;
 
-  auto shape = input.FindMember("shape");
-  if (shape == input.MemberEnd() || !shape->value.IsArray()) {
+  dom::array shape;
+  auto shape_value = member(input, "shape");
+  if (!shape_value || shape_value->get(shape)) {
     return invalid_argument(fmt::format("input '{}': shape must be an array of integers", tensor.name));
   }
-  for (const Value& dim : shape->value.GetArray()) {
-    if (!dim.IsInt64() || dim.GetInt64() < 0) {
+  for (JsonValue dim : shape) {
+    int64_t d = 0;
+    if (dim.get(d) || d < 0) {
       return invalid_argument(fmt::format("input '{}': shape must hold non-negative integers", tensor.name));
     }
-    tensor.shape.push_back(dim.GetInt64());
+    tensor.shape.push_back(d);
   }
   auto count = element_count(tensor.shape);
   if (!count) return invalid_argument(fmt::format("input '{}': shape {} is too large", tensor.name, shape_to_string(tensor.shape)));
 
-  if (auto params = input.FindMember("parameters"); params != input.MemberEnd()) {
+  if (auto params = member(input, "parameters")) {
     Parameters ignored;  // no per-input parameter is defined yet; still reject malformed ones
-    if (Status s = parse_parameters(params->value, fmt::format("input '{}': parameters", tensor.name), ignored); !s.is_ok()) return s;
+    if (Status s = parse_parameters(*params, fmt::format("input '{}': parameters", tensor.name), ignored); !s.is_ok()) return s;
   }
-  auto data = input.FindMember("data");
-  if (data == input.MemberEnd()) return invalid_argument(fmt::format("input '{}': data is required", tensor.name));
-  return read_tensor_data(data->value, *count, tensor);
+  auto data = member(input, "data");
+  if (!data) return invalid_argument(fmt::format("input '{}': data is required", tensor.name));
+  return read_tensor_data(*data, *count, tensor);
 }
 
 }  // namespace
 
 Status parse_v2_infer_request(std::string_view body, InferRequest& request) {
-  rapidjson::Document doc;
+  JsonValue doc;
   if (Status s = parse_json(body, doc); !s.is_ok()) return s;
-  if (!doc.IsObject()) return invalid_argument("the request body must be a JSON object");
+  if (!doc.is_object()) return invalid_argument("the request body must be a JSON object");
 
-  if (auto id = doc.FindMember("id"); id != doc.MemberEnd()) {
-    if (!id->value.IsString()) return invalid_argument("id must be a string");
-    request.id.assign(id->value.GetString(), id->value.GetStringLength());
+  if (auto id = member(doc, "id")) {
+    std::string_view text;
+    if (id->get(text)) return invalid_argument("id must be a string");
+    request.id = text;
   }
-  if (auto params = doc.FindMember("parameters"); params != doc.MemberEnd()) {
-    if (Status s = parse_parameters(params->value, "parameters", request.parameters); !s.is_ok()) return s;
+  if (auto params = member(doc, "parameters")) {
+    if (Status s = parse_parameters(*params, "parameters", request.parameters); !s.is_ok()) return s;
   }
-  auto inputs = doc.FindMember("inputs");
-  if (inputs == doc.MemberEnd() || !inputs->value.IsArray()) return invalid_argument("inputs must be an array");
-  if (inputs->value.Empty()) return invalid_argument("inputs must not be empty");
-  request.inputs.resize(inputs->value.Size());
-  for (rapidjson::SizeType i = 0; i < inputs->value.Size(); ++i) {
-    if (Status s = parse_input(inputs->value[i], i, request.inputs[i]); !s.is_ok()) return s;
-    for (rapidjson::SizeType j = 0; j < i; ++j) {
-      if (request.inputs[j].name == request.inputs[i].name) {
-        return invalid_argument(fmt::format("input '{}' appears twice", request.inputs[i].name));
-      }
+  dom::array inputs;
+  auto inputs_value = member(doc, "inputs");
+  if (!inputs_value || inputs_value->get(inputs)) return invalid_argument("inputs must be an array");
+  if (inputs.size() == 0) return invalid_argument("inputs must not be empty");
+  request.inputs.reserve(inputs.size());
+  size_t index = 0;
+  for (JsonValue input : inputs) {
+    Tensor& tensor = request.inputs.emplace_back();
+    if (Status s = parse_input(input, index++, tensor); !s.is_ok()) return s;
+    for (size_t j = 0; j + 1 < request.inputs.size(); ++j) {
+      if (request.inputs[j].name == tensor.name) return invalid_argument(fmt::format("input '{}' appears twice", tensor.name));
     }
   }
-  if (auto outputs = doc.FindMember("outputs"); outputs != doc.MemberEnd()) {
-    if (!outputs->value.IsArray()) return invalid_argument("outputs must be an array");
-    for (rapidjson::SizeType i = 0; i < outputs->value.Size(); ++i) {
-      const Value& out = outputs->value[i];
-      if (!out.IsObject()) return invalid_argument(fmt::format("outputs[{}] must be an object", i));
-      auto name = out.FindMember("name");
-      if (name == out.MemberEnd() || !name->value.IsString()) {
-        return invalid_argument(fmt::format("outputs[{}].name must be a string", i));
-      }
-      if (auto params = out.FindMember("parameters"); params != out.MemberEnd()) {
+  if (auto outputs_value = member(doc, "outputs")) {
+    dom::array outputs;
+    if (outputs_value->get(outputs)) return invalid_argument("outputs must be an array");
+    size_t i = 0;
+    for (JsonValue out : outputs) {
+      std::string_view name;
+      if (!out.is_object()) return invalid_argument(fmt::format("outputs[{}] must be an object", i));
+      auto name_value = member(out, "name");
+      if (!name_value || name_value->get(name)) return invalid_argument(fmt::format("outputs[{}].name must be a string", i));
+      if (auto params = member(out, "parameters")) {
         Parameters ignored;
-        if (Status s = parse_parameters(params->value, fmt::format("outputs[{}].parameters", i), ignored); !s.is_ok()) return s;
+        if (Status s = parse_parameters(*params, fmt::format("outputs[{}].parameters", i), ignored); !s.is_ok()) return s;
       }
-      request.requested_outputs.emplace_back(name->value.GetString(), name->value.GetStringLength());
+      request.requested_outputs.emplace_back(name);
+      ++i;
     }
   }
   return {};
