@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libboost-system-dev rapidjson-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev
-  libfasttext-dev libxgboost-dev xgboost libtorch-dev
+  libfasttext-dev libxgboost-dev xgboost libtorch-dev libopenblas0-serial
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus nginx-light wrk curl
 )

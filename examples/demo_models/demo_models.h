@@ -25,4 +25,9 @@ BuiltVersion build_cancer_model(const std::filesystem::path& data_dir, const std
 // TorchScript MLP over the iris species from iris.csv.
 BuiltVersion build_iris_mlp_model(const std::filesystem::path& data_dir, const std::filesystem::path& repo);
 
+// A synthetic dense TorchScript network (512 inputs, four 1024-wide layers, seeded random weights)
+// with dynamic batching on,
+// for the batching benchmark; it has no data set and no accuracy.
+void build_dense_benchmark_model(const std::filesystem::path& repo);
+
 }  // namespace seraph::demo

@@ -18,7 +18,7 @@ void report(const seraph::demo::BuiltVersion& built) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Trains Seraph's demo models (sentiment, cancer, mlp) and writes a model repository."};
+  CLI::App app{"Trains Seraph's demo models (sentiment, cancer, mlp, dense) and writes a model repository."};
   std::string data_dir;
   std::string repo;
   app.add_option("--data", data_dir, "directory with sentiment.txt, breast_cancer.csv and iris.csv")
@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
     for (const auto& built : seraph::demo::build_sentiment_models(data_dir, repo)) report(built);
     report(seraph::demo::build_cancer_model(data_dir, repo));
     report(seraph::demo::build_iris_mlp_model(data_dir, repo));
+    seraph::demo::build_dense_benchmark_model(repo);
+    fmt::print("dense v1: synthetic batching benchmark model (no data set)\n");
   } catch (const std::exception& error) {
     fmt::print(stderr, "seraph-demo-models: {}\n", error.what());
     return 1;

@@ -1,11 +1,13 @@
-// The neural-network demo: a small MLP over the iris measurements, trained with libtorch and saved as a
-// TorchScript module that takes raw measurements and returns class probabilities. All libtorch code of the
-// builder lives in this one file, since its headers are slow to compile.
+// The TorchScript demos: a small MLP over the iris measurements, trained with libtorch and saved as a
+// module that takes raw measurements and returns class probabilities; and a wide dense network for
+// the batching benchmark. All libtorch code of the builder lives in this one file, since its headers
+// are slow to compile.
 #include <fmt/core.h>
 #include <torch/nn.h>
 #include <torch/optim.h>
 #include <torch/script.h>
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -120,6 +122,56 @@ BuiltVersion build_iris_mlp_model(const std::filesystem::path& data_dir, const s
     write_text_file(dir / "model.yaml", model_yaml(held_out_accuracy));
   });
   return {"mlp", 1, held_out_accuracy, held_out_rows.rows()};
+}
+
+namespace {
+
+constexpr int64_t kDenseInputs = 512;
+constexpr int64_t kDenseWidth = 1024;
+constexpr int64_t kDenseClasses = 10;
+
+// 512 inputs, four 1024-wide dense layers, 10 outputs: compute dominates a request, so merging
+// requests into one matrix product shows what dynamic batching gains. Seeded random weights: it is
+// a load generator, not a classifier of anything.
+torch::jit::Module dense_benchmark_module() {
+  torch::manual_seed(512);
+  torch::jit::Module module("SeraphDense");
+  for (int layer = 0; layer < 4; ++layer) {
+    const int64_t in = layer == 0 ? kDenseInputs : kDenseWidth;
+    module.register_parameter(fmt::format("w{}", layer), torch::randn({in, kDenseWidth}) / std::sqrt(double(in)), false);
+    module.register_parameter(fmt::format("b{}", layer), torch::zeros({kDenseWidth}), false);
+  }
+  module.register_parameter("out_w", torch::randn({kDenseClasses, kDenseWidth}) / 32.0, false);
+  module.register_parameter("out_b", torch::zeros({kDenseClasses}), false);
+  module.define(R"(
+def forward(self, x):
+    h = torch.relu(torch.addmm(self.b0, x, self.w0))
+    h = torch.relu(torch.addmm(self.b1, h, self.w1))
+    h = torch.relu(torch.addmm(self.b2, h, self.w2))
+    h = torch.relu(torch.addmm(self.b3, h, self.w3))
+    return torch.softmax(torch.addmm(self.out_b, h, self.out_w.t()), 1)
+)");
+  module.eval();
+  return module;
+}
+
+}  // namespace
+
+void build_dense_benchmark_model(const std::filesystem::path& repo) {
+  const torch::jit::Module module = dense_benchmark_module();
+  write_model_version(repo / "dense", 1, [&](const std::filesystem::path& dir) {
+    module.save((dir / "model.pt").string());
+    write_text_file(dir / "model.yaml", fmt::format(R"yaml(runtime: torchscript
+artifact: model.pt
+description: "Synthetic dense network (512 inputs, 4 layers of 1024, seeded random weights) for the batching benchmark"
+inputs:
+  - {{name: input, datatype: FP32, shape: [-1, {0}]}}
+outputs:
+  - {{name: probabilities, datatype: FP32, shape: [-1, {1}]}}
+batching: {{max_batch_size: 64, max_queue_delay_us: 2000}}
+)yaml",
+                                                    kDenseInputs, kDenseClasses));
+  });
 }
 
 }  // namespace seraph::demo
