@@ -37,6 +37,8 @@ test-asan: build-asan
 
 bench: build models
 	bash bench/run.sh
+	bash bench/batching.sh
+	bash bench/cold_start.sh
 
 format:
 	find src tests examples bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -6,6 +6,7 @@
 # Usage: bench/batching.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 duration=${1:-10}
 runs=${2:-3}
 build=${BUILD:-build/release}
@@ -28,20 +29,16 @@ wrk.body = '{"inputs": [{"name": "input", "shape": [1, 512], "datatype": "FP32",
 wrk.path = "/v2/models/dense/infer"
 LUA
 
-# Starts seraph on a repository, runs wrk once, stops seraph; prints "rps p99_ms".
+# Starts seraph on a repository, runs wrk once, stops seraph; prints "rps p50_ms p99_ms".
 measure() {
   SERAPH_SERVER_PORT=$port SERAPH_LOG_ACCESS_LOG=false "$build/src/seraph" serve -c examples/quickstart.yaml \
     >/dev/null 2>"$work/seraph.log" &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-  wrk -t2 -c64 -d"${duration}s" --latency -s "$work/dense.lua" "http://127.0.0.1:$port/" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 } /Non-2xx/ { bad = $NF }
-    END { if (bad > 0) { print "non-2xx answers: " bad > "/dev/stderr"; exit 1 } printf "%.0f %.3f\n", rps, p99 }'
+  wrk -t2 -c64 -d"${duration}s" --latency -s "$work/dense.lua" "http://127.0.0.1:$port/" | wrk_stats
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 on="" off=""
 for run in $(seq "$runs"); do
@@ -50,9 +47,9 @@ for run in $(seq "$runs"); do
   echo "run $run of $runs done" >&2
 done
 on_rps=$(printf '%s' "$on" | awk 'NF { print $1 }' | median)
-on_p99=$(printf '%s' "$on" | awk 'NF { print $2 }' | median)
+on_p99=$(printf '%s' "$on" | awk 'NF { print $3 }' | median)
 off_rps=$(printf '%s' "$off" | awk 'NF { print $1 }' | median)
-off_p99=$(printf '%s' "$off" | awk 'NF { print $2 }' | median)
+off_p99=$(printf '%s' "$off" | awk 'NF { print $3 }' | median)
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  command: bench/batching.sh $duration $runs  (wrk -t2 -c64 -d${duration}s, median of $runs)"
 printf '| %-16s | %8s | %8s |\n' "dense" "req/s" "p99 ms"
 printf '|%s|%s|%s|\n' ------------------ ---------- ----------

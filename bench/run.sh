@@ -5,6 +5,7 @@
 # Usage: bench/run.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 duration=${1:-10}
 runs=${2:-3}
 build=${BUILD:-build/release}
@@ -43,14 +44,8 @@ measure() {
   local url=$1 script=${2:-}
   local args=(-t2 -c64 -d"${duration}s" --latency)
   [ -n "$script" ] && args+=(-s "$script")
-  wrk "${args[@]}" "$url" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
-    /Non-2xx/ { bad = $NF }
-    END { if (bad > 0) { print "non-2xx answers: " bad > "/dev/stderr"; exit 1 } printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
+  wrk "${args[@]}" "$url" | wrk_stats
 }
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 declare -A results
 names=(nginx predict v2_infer)

@@ -38,6 +38,7 @@ class HttpServer {
 
   // Shared by connections: the limits they enforce and what stop() waits on.
   struct Shared {
+    Shared(const Config::Server& config, ApiRouter& router) : config(config), router(router) {}
     const Config::Server& config;
     ApiRouter& router;
     std::atomic<int64_t> requests_in_progress{0};
