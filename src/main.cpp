@@ -43,8 +43,11 @@ int serve(const std::string& config_file) {
   seraph::register_process_metrics(metrics);
   seraph::AccessLog access_log(config.log.access_log);
   seraph::HttpMetrics http_metrics(metrics);
-  seraph::ModelManager models(config.models.repository,
-                              seraph::ExecutionLimits{static_cast<size_t>(config.models.max_queue)}, metrics);
+  seraph::LifecycleOptions lifecycle;
+  lifecycle.limits.max_queue = static_cast<size_t>(config.models.max_queue);
+  lifecycle.limits.lazy_by_default = config.models.load_policy == "lazy";
+  lifecycle.memory_budget_bytes = config.models.memory_budget_bytes;
+  seraph::ModelManager models(config.models.repository, lifecycle, metrics);
   seraph::ApiRouter router(models, metrics, {&http_metrics, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms)});
   seraph::HttpServer server(config.server, router);

@@ -106,6 +106,8 @@ std::string render_models(const ModelManager::Table& table) {
         write_string(w, v->config().runtime);
         write_key(w, "load_ms");
         write_double(w, std::round(v->load_seconds() * 1e6) / 1e3);
+        write_key(w, "bytes");
+        w.Int64(v->footprint_bytes());
       }
       w.EndObject();
     }
@@ -248,6 +250,7 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
         return json_response(400, R"({"ready":false,"error":"server is not ready"})");
       });
     }
+    if (seg.size() >= 2 && seg[1] == "repository") return repository(request, call, seg);
     if (seg.size() >= 3 && seg[1] == "models") {
       const std::string& model = seg[2];
       std::optional<int64_t> version;
@@ -279,7 +282,10 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
           Status status;
           auto found = models_.find(model, version, status);
           if (status.code() == StatusCode::kNotFound) return error_response(status);
-          return json_response(found ? 200 : 400, model_ready_body(model, found != nullptr, status.message()));
+          // Ready means loaded: a lazy version that would load on request is not ready yet.
+          const bool ready = found && found->state() == ModelState::kReady;
+          if (found && !ready) status = unavailable(fmt::format("{} ({})", state_name(found->state()), found->reason()));
+          return json_response(ready ? 200 : 400, model_ready_body(model, ready, status.message()));
         });
       }
       if (seg.size() == rest) {
@@ -323,6 +329,46 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
     }
   }
   infer(request, call, batch ? InferApi::kPredictBatch : InferApi::kPredict, std::move(predict.request), predict.many);
+}
+
+// Triton's model repository extension: POST /v2/repository/index, and
+// POST /v2/repository/models/{m}/load and .../unload, answered once the load or unload is done.
+void ApiRouter::repository(const HttpRequest& request, std::shared_ptr<Call> call, const std::vector<std::string>& seg) {
+  call->handler = Handler::kV2Repository;
+  if (request.method != Method::kPost) {
+    HttpResponse r = error_response(405, "the repository API takes POST");
+    r.headers.emplace_back("Allow", "POST");
+    return finish(*call, std::move(r));
+  }
+  if (seg.size() == 3 && seg[2] == "index") {
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartArray();
+    for (const auto& [name, entry] : *models_.snapshot()) {
+      for (const auto& v : entry.versions) {
+        w.StartObject();
+        write_key(w, "name");
+        write_string(w, name);
+        write_key(w, "version");
+        write_string(w, std::to_string(v->version()));
+        write_key(w, "state");
+        write_string(w, state_name(v->state()));
+        write_key(w, "reason");
+        write_string(w, v->reason());
+        w.EndObject();
+      }
+    }
+    w.EndArray();
+    return finish(*call, json_response(200, std::string(buffer.GetString(), buffer.GetSize())));
+  }
+  if (seg.size() == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) {
+    auto answer = [this, call](Status status) {
+      finish(*call, status.is_ok() ? json_response(200, "{}") : error_response(status));
+    };
+    if (seg[4] == "load") return models_.load_model(seg[3], answer);
+    return models_.unload_model(seg[3], answer);
+  }
+  finish(*call, error_response(404, fmt::format("no such endpoint: {}", call->path)));
 }
 
 void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,

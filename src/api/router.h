@@ -41,6 +41,7 @@ class ApiRouter {
   void infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
              bool many);
   void finish(Call& call, HttpResponse response);
+  void repository(const HttpRequest& request, std::shared_ptr<Call> call, const std::vector<std::string>& segments);
 
   ModelManager& models_;
   MetricsRegistry& metrics_;

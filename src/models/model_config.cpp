@@ -140,6 +140,14 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
       config.instances = scalar<int>(instances, "instances", "an integer");
       if (config.instances < 1 || config.instances > 64) throw ConfigError{"instances", "must be between 1 and 64"};
     }
+    if (const YAML::Node load = root["load"]) {
+      config.load = scalar<std::string>(load, "load", "eager or lazy");
+      if (config.load != "eager" && config.load != "lazy") throw ConfigError{"load", "must be eager or lazy, got '" + config.load + "'"};
+    }
+    if (const YAML::Node memory = root["memory_bytes"]) {
+      config.memory_bytes = scalar<int64_t>(memory, "memory_bytes", "an integer");
+      if (config.memory_bytes < 0) throw ConfigError{"memory_bytes", "must not be negative"};
+    }
     if (const YAML::Node size = root["max_queue_size"]) {
       config.max_queue_size = scalar<int>(size, "max_queue_size", "an integer");
       if (config.max_queue_size < 1) throw ConfigError{"max_queue_size", "must be at least 1"};

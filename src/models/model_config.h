@@ -33,6 +33,8 @@ struct ModelConfig {
   int max_batch_size = 0;
   int64_t max_queue_delay_us = 0;
   int max_queue_size = 0;               // 0: the server's models.max_queue
+  std::string load;                     // "eager" or "lazy"; empty: the server's models.load_policy
+  int64_t memory_bytes = 0;             // declared footprint; 0: measured at load
 
   const TensorSpec* find_input(std::string_view name) const;
   const TensorSpec* find_output(std::string_view name) const;

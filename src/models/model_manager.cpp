@@ -1,6 +1,8 @@
 #include "models/model_manager.h"
 
+#include <algorithm>
 #include <charconv>
+#include <future>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,13 +28,105 @@ std::optional<int64_t> parse_version(std::string_view text) {
 }
 }  // namespace
 
-ModelManager::ModelManager(std::filesystem::path repository, ExecutionLimits limits, MetricsRegistry& metrics)
-    : repository_(std::move(repository)), limits_(limits), families_(metrics), table_(std::make_shared<Table>()) {}
+ModelManager::ModelManager(std::filesystem::path repository, LifecycleOptions options, MetricsRegistry& metrics)
+    : repository_(std::move(repository)),
+      options_(options),
+      families_(metrics),
+      budget_gauge_(metrics.gauge("seraph_models_memory_budget_bytes", "Memory budget for loaded model versions, in bytes (0: none).").get({})),
+      loaded_gauge_(metrics.gauge("seraph_models_memory_loaded_bytes", "Memory the loaded model versions take, in bytes.").get({})),
+      evictions_(metrics.counter("seraph_model_evictions_total", "Model versions unloaded to keep within the memory budget.").get({})),
+      table_(std::make_shared<Table>()),
+      loader_([this] { run_loader(); }) {
+  budget_gauge_.set(static_cast<double>(options_.memory_budget_bytes));
+}
 
-ModelManager::~ModelManager() = default;
+ModelManager::~ModelManager() {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    stopping_ = true;
+  }
+  jobs_cv_.notify_all();
+  loader_.join();
+}
+
+void ModelManager::enqueue(std::function<void()> job) {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    if (stopping_) return;
+    jobs_.push_back(std::move(job));
+  }
+  jobs_cv_.notify_one();
+}
+
+void ModelManager::run_loader() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(jobs_mutex_);
+      jobs_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+void ModelManager::load_version(ModelVersion& version) {
+  version.load();
+  if (version.state() == ModelState::kReady) {
+    spdlog::info(R"({{"msg":"model loaded","model":"{}","version":{},"runtime":"{}","load_ms":{:.1f},"bytes":{}}})",
+                 version.model(), version.version(), version.config().runtime, version.load_seconds() * 1000,
+                 version.footprint_bytes());
+    enforce_budget(&version);
+  } else {
+    spdlog::error(R"({{"msg":"model failed to load","model":"{}","version":{},"reason":"{}"}})", version.model(),
+                  version.version(), version.reason());
+  }
+  loaded_gauge_.set(static_cast<double>(loaded_bytes()));
+}
+
+int64_t ModelManager::loaded_bytes() const {
+  int64_t total = 0;
+  for (const auto& [name, entry] : *snapshot()) {
+    for (const auto& v : entry.versions) {
+      if (v->state() == ModelState::kReady) total += v->footprint_bytes();
+    }
+  }
+  return total;
+}
+
+void ModelManager::enforce_budget(const ModelVersion* keep) {
+  if (options_.memory_budget_bytes <= 0) return;
+  auto table = snapshot();
+  while (loaded_bytes() > options_.memory_budget_bytes) {
+    ModelVersion* victim = nullptr;
+    for (const auto& [name, entry] : *table) {
+      for (const auto& v : entry.versions) {
+        if (v.get() == keep || v->state() != ModelState::kReady || v->in_use() > 0) continue;
+        if (!victim || v->last_used_ns() < victim->last_used_ns()) victim = v.get();
+      }
+    }
+    const std::string reason = fmt::format("unloaded to keep within the memory budget of {} bytes", options_.memory_budget_bytes);
+    if (!victim || !victim->try_unload(reason, "evicted", /*reloadable=*/true)) {
+      if (!victim) {
+        spdlog::warn(R"({{"msg":"over the memory budget: every other loaded version is in use","loaded_bytes":{},"budget_bytes":{}}})",
+                     loaded_bytes(), options_.memory_budget_bytes);
+        return;
+      }
+      continue;  // it became busy at the last moment; look again
+    }
+    evictions_.add();
+    spdlog::info(R"({{"msg":"model evicted","model":"{}","version":{},"reason":"memory budget"}})", victim->model(),
+                 victim->version());
+  }
+}
 
 void ModelManager::load_all() {
   auto table = std::make_shared<Table>();
+  auto request_load = [this](ModelVersion& version) {
+    enqueue([this, &version] { load_version(version); });
+  };
   std::error_code ec;
   for (const auto& model_dir : std::filesystem::directory_iterator(repository_, ec)) {
     const std::string name = model_dir.path().filename().string();
@@ -42,7 +136,9 @@ void ModelManager::load_all() {
     for (const auto& version_dir : std::filesystem::directory_iterator(model_dir.path(), version_ec)) {
       auto version = parse_version(version_dir.path().filename().string());
       if (!version_dir.is_directory() || !version) continue;
-      entry.versions.push_back(std::make_shared<ModelVersion>(name, *version, version_dir.path(), families_));
+      auto v = std::make_shared<ModelVersion>(name, *version, version_dir.path(), families_, options_.limits, request_load);
+      v->read_config();
+      entry.versions.push_back(std::move(v));
     }
     std::sort(entry.versions.begin(), entry.versions.end(),
               [](const auto& a, const auto& b) { return a->version() < b->version(); });
@@ -51,33 +147,81 @@ void ModelManager::load_all() {
   if (ec) spdlog::error(R"({{"msg":"cannot read model repository","path":"{}","error":"{}"}})", repository_.string(), ec.message());
   table_.store(table, std::memory_order_release);
 
+  // Eager versions load now, one after another on the loader thread; broken configs are reported.
+  std::promise<void> eager_done;
   for (auto& [name, entry] : *table) {
     for (auto& version : entry.versions) {
-      version->load(limits_);
-      if (version->state() == ModelState::kReady) {
-        spdlog::info(R"({{"msg":"model loaded","model":"{}","version":{},"runtime":"{}","load_ms":{:.1f}}})", name,
-                     version->version(), version->config().runtime, version->load_seconds() * 1000);
-      } else {
+      if (version->state() == ModelState::kUnavailable && !version->lazy()) {
         spdlog::error(R"({{"msg":"model failed to load","model":"{}","version":{},"reason":"{}"}})", name,
                       version->version(), version->reason());
+      } else if (!version->lazy()) {
+        enqueue([this, v = version.get()] { load_version(*v); });
       }
     }
   }
+  enqueue([&eager_done] { eager_done.set_value(); });
+  eager_done.get_future().wait();
   loaded_.store(true, std::memory_order_release);
 }
 
 void ModelManager::shutdown() {
   auto table = table_.exchange(std::make_shared<Table>(), std::memory_order_acq_rel);
-  for (auto& [name, entry] : *table) {
-    for (auto& version : entry.versions) version->unload();
-  }
+  std::promise<void> done;
+  enqueue([&] {
+    for (auto& [name, entry] : *table) {
+      for (auto& version : entry.versions) {
+        // Requests in progress finish first: the server drained before this.
+        for (int i = 0; i < 1000 && version->state() == ModelState::kReady &&
+                        !version->try_unload("unloaded: shutting down", "shutdown", false);
+             ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void ModelManager::load_model(const std::string& model, std::function<void(Status)> done) {
+  auto table = snapshot();
+  auto it = table->find(model);
+  if (it == table->end()) return done(not_found(fmt::format("unknown model '{}'", model)));
+  enqueue([this, table, versions = it->second.versions, model, done = std::move(done)] {
+    std::string failures;
+    for (const auto& v : versions) {
+      v->allow_reload();
+      load_version(*v);
+      if (v->state() != ModelState::kReady) failures += fmt::format("{}version {}: {}", failures.empty() ? "" : "; ", v->version(), v->reason());
+    }
+    if (failures.empty()) return done({});
+    done(invalid_argument(fmt::format("model '{}' failed to load: {}", model, failures)));
+  });
+}
+
+void ModelManager::unload_model(const std::string& model, std::function<void(Status)> done) {
+  auto table = snapshot();
+  auto it = table->find(model);
+  if (it == table->end()) return done(not_found(fmt::format("unknown model '{}'", model)));
+  enqueue([this, table, versions = it->second.versions, done = std::move(done)] {
+    for (const auto& v : versions) {
+      // Wait (bounded) for requests using the version to finish.
+      for (int i = 0; i < 6000 && v->state() == ModelState::kReady &&
+                      !v->try_unload("unloaded through the repository API", "requested", false);
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    loaded_gauge_.set(static_cast<double>(loaded_bytes()));
+    done({});
+  });
 }
 
 bool ModelManager::all_ready() const {
   if (!loaded()) return false;
   for (const auto& [name, entry] : *snapshot()) {
     for (const auto& version : entry.versions) {
-      if (version->state() != ModelState::kReady) return false;
+      if (!version->servable()) return false;
     }
   }
   return true;
@@ -95,7 +239,7 @@ std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::op
   if (version) {
     for (const auto& v : versions) {
       if (v->version() != *version) continue;
-      if (v->state() != ModelState::kReady) {
+      if (!v->servable()) {
         status = unavailable(fmt::format("model '{}' version {} is not ready ({}{}{})", model, *version,
                                          state_name(v->state()), v->reason().empty() ? "" : ": ", v->reason()));
         return nullptr;
@@ -106,7 +250,7 @@ std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::op
     return nullptr;
   }
   for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
-    if ((*v)->state() == ModelState::kReady) return *v;
+    if ((*v)->servable()) return *v;
   }
   status = unavailable(fmt::format("model '{}' has no ready version", model));
   return nullptr;

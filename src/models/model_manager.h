@@ -1,15 +1,21 @@
 #pragma once
-// Owns every model version found in the repository and answers "which version serves this?"
-// Readers take an immutable snapshot of the table; loading swaps in a new one, so lookups on the
-// hot path take no lock.
+// Owns every model version found in the repository and answers "which version serves this?".
+// Readers take an immutable snapshot of the table, so lookups on the hot path take no lock. One
+// loader thread loads and unloads versions: eager ones at start, lazy ones on their first request,
+// and it unloads the least recently used idle versions when the loaded ones exceed the memory
+// budget. A version in use is never unloaded.
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "models/model_version.h"
@@ -21,37 +27,63 @@ struct ModelEntry {
   std::vector<std::shared_ptr<ModelVersion>> versions;  // ascending version numbers
 };
 
+struct LifecycleOptions {
+  ExecutionLimits limits;
+  int64_t memory_budget_bytes = 0;  // 0: no budget
+};
+
 class ModelManager {
  public:
-  ModelManager(std::filesystem::path repository, ExecutionLimits limits, MetricsRegistry& metrics);
-  ~ModelManager();
+  ModelManager(std::filesystem::path repository, LifecycleOptions options, MetricsRegistry& metrics);
+  ~ModelManager();  // stops the loader thread
 
-  // Finds every `<model>/<version>/` in the repository, then loads each version (blocking).
-  // Versions appear in the table as LOADING at once, so /models shows progress.
+  // Finds every `<model>/<version>/` in the repository, reads each model.yaml, and loads the eager
+  // versions (blocking until they are done). Versions appear in the table at once, so /models
+  // shows progress.
   void load_all();
-
   // Unloads every version after its queued requests ran; for process shutdown.
   void shutdown();
 
-  // True once every version found has finished loading, successfully or not.
+  // True once load_all has finished.
   bool loaded() const { return loaded_.load(std::memory_order_acquire); }
-  // True when loaded and every version is READY.
+  // True when loaded and every version is READY or ready to load on request.
   bool all_ready() const;
 
-  // The version to serve: the one asked for, or the highest READY one. 404 for an unknown model or
-  // version, 503 when the model has no ready version.
+  // The version to serve: the one asked for, or the highest servable one. 404 for an unknown model
+  // or version, 503 when the model has nothing servable.
   std::shared_ptr<ModelVersion> find(std::string_view model, std::optional<int64_t> version, Status& status) const;
+
+  // The repository API: load (or reload) every version of a model, or unload them (waiting for
+  // requests in progress). `done` runs on the loader thread when finished.
+  void load_model(const std::string& model, std::function<void(Status)> done);
+  void unload_model(const std::string& model, std::function<void(Status)> done);
 
   using Table = std::map<std::string, ModelEntry, std::less<>>;
   std::shared_ptr<const Table> snapshot() const { return table_.load(std::memory_order_acquire); }
   const std::filesystem::path& repository() const { return repository_; }
+  int64_t loaded_bytes() const;
 
  private:
+  void run_loader();
+  void enqueue(std::function<void()> job);
+  void load_version(ModelVersion& version);
+  // Unloads least recently used idle versions (never `keep`) while the loaded ones exceed the budget.
+  void enforce_budget(const ModelVersion* keep);
+
   const std::filesystem::path repository_;
-  const ExecutionLimits limits_;
+  const LifecycleOptions options_;
   ModelMetricFamilies families_;
+  Gauge& budget_gauge_;
+  Gauge& loaded_gauge_;
+  Counter& evictions_;
   std::atomic<std::shared_ptr<const Table>> table_;
   std::atomic<bool> loaded_{false};
+
+  std::mutex jobs_mutex_;
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread loader_;
 };
 
 // Model names: letters, digits, '_', '-', '.'; not starting with '.'.

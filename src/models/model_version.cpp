@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "models/input_validation.h"
+#include "observe/process_metrics.h"
 
 namespace seraph {
 
@@ -20,8 +21,13 @@ const char* state_name(ModelState state) {
 }
 
 ModelVersion::ModelVersion(std::string model, int64_t version, std::filesystem::path dir,
-                           ModelMetricFamilies& families)
-    : model_(std::move(model)), version_(version), dir_(std::move(dir)), metrics_(families, model_, version_) {
+                           ModelMetricFamilies& families, ExecutionLimits limits, RequestLoad request_load)
+    : model_(std::move(model)),
+      version_(version),
+      dir_(std::move(dir)),
+      limits_(limits),
+      request_load_(std::move(request_load)),
+      metrics_(families, model_, version_) {
   metrics_.set_state(state_name(ModelState::kLoading));
 }
 
@@ -29,64 +35,182 @@ ModelVersion::~ModelVersion() {
   batcher_.reset();  // finish queued work before the runtime goes away
 }
 
-void ModelVersion::unload() {
-  if (state() != ModelState::kReady) return;
-  set_state(ModelState::kUnloading);
-  batcher_->stop();
-}
-
 std::string ModelVersion::reason() const {
-  std::lock_guard lock(reason_mutex_);
+  std::lock_guard lock(mutex_);
   return reason_;
 }
 
+bool ModelVersion::servable() const {
+  const ModelState s = state();
+  if (s != ModelState::kUnavailable) return true;
+  std::lock_guard lock(mutex_);
+  return loadable_;
+}
+
 void ModelVersion::set_state(ModelState state, std::string reason) {
-  {
-    std::lock_guard lock(reason_mutex_);
-    reason_ = std::move(reason);
-  }
-  state_.store(state, std::memory_order_release);
+  reason_ = std::move(reason);  // callers hold mutex_ (or run before the version is shared)
+  state_.store(state);
   metrics_.set_state(state_name(state));
 }
 
-void ModelVersion::load(const ExecutionLimits& limits) {
-  const TimePoint start = Clock::now();
-  set_state(ModelState::kLoading);
+void ModelVersion::read_config() {
+  std::lock_guard lock(mutex_);
   Status status = load_model_config(dir_ / "model.yaml", config_);
+  if (status.is_ok() && !is_known_runtime(config_.runtime)) {
+    status = invalid_argument("model.yaml: runtime: unknown runtime '" + config_.runtime + "'");
+  }
   if (!status.is_ok()) {
     set_state(ModelState::kUnavailable, status.message());
     return;
   }
-  if (!is_known_runtime(config_.runtime)) {
-    set_state(ModelState::kUnavailable, "model.yaml: runtime: unknown runtime '" + config_.runtime + "'");
-    return;
+  lazy_ = config_.load.empty() ? limits_.lazy_by_default : config_.load == "lazy";
+  if (lazy_) {
+    loadable_ = true;
+    set_state(ModelState::kUnavailable, "not loaded yet: loads on its first request");
   }
+}
+
+void ModelVersion::allow_reload() {
+  std::lock_guard lock(mutex_);
+  if (state() == ModelState::kUnavailable && !config_.runtime.empty()) loadable_ = true;
+}
+
+void ModelVersion::load() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state() == ModelState::kReady || config_.runtime.empty()) return;
+    loadable_ = false;
+    set_state(ModelState::kLoading);
+  }
+  const TimePoint start = Clock::now();
+  const double resident_before = resident_bytes();
+  std::string failure;
   try {
     runtime_ = create_runtime(config_, dir_);
+    BatchingPolicy policy;
+    policy.max_batch_size = config_.max_batch_size;
+    policy.max_queue_delay = std::chrono::microseconds(config_.max_queue_delay_us);
+    policy.max_queue_size = config_.max_queue_size > 0 ? static_cast<size_t>(config_.max_queue_size) : limits_.max_queue;
+    policy.instances = config_.instances;
+    batcher_ = std::make_unique<Batcher>(*runtime_, policy, metrics_);
   } catch (const std::exception& e) {
-    set_state(ModelState::kUnavailable, e.what());
-    return;
+    failure = e.what();
+    runtime_.reset();
   }
-  BatchingPolicy policy;
-  policy.max_batch_size = config_.max_batch_size;
-  policy.max_queue_delay = std::chrono::microseconds(config_.max_queue_delay_us);
-  policy.max_queue_size = config_.max_queue_size > 0 ? static_cast<size_t>(config_.max_queue_size) : limits.max_queue;
-  policy.instances = config_.instances;
-  batcher_ = std::make_unique<Batcher>(*runtime_, policy, metrics_);
-  load_seconds_ = elapsed_ms(start) / 1000.0;
-  metrics_.set_load_seconds(load_seconds_);
-  set_state(ModelState::kReady);
+  const double seconds = elapsed_ms(start) / 1000.0;
+  metrics_.record_load(failure.empty() ? "success" : "failure", seconds);
+  std::vector<std::pair<InferRequest, Done>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    waiting.swap(waiting_);
+    if (failure.empty()) {
+      // The declared footprint when model.yaml gives one, else what loading added to the
+      // process, and never less than the artifact on disk.
+      std::error_code ec;
+      const auto artifact = static_cast<int64_t>(std::filesystem::file_size(dir_ / config_.artifact, ec));
+      const auto measured = static_cast<int64_t>(std::max(0.0, resident_bytes() - resident_before));
+      footprint_bytes_ = config_.memory_bytes > 0 ? config_.memory_bytes : std::max(measured, ec ? 0 : artifact);
+      metrics_.set_memory_bytes(static_cast<double>(footprint_bytes_.load()));
+      load_seconds_ = seconds;
+      set_state(ModelState::kReady);
+    } else {
+      set_state(ModelState::kUnavailable, failure);
+    }
+  }
+  release_waiting(std::move(waiting), unavailable(fmt::format("model '{}' version {} failed to load: {}", model_,
+                                                              version_, failure)));
+}
+
+bool ModelVersion::try_unload(const std::string& reason, const char* metric_reason, bool reloadable) {
+  std::vector<std::pair<InferRequest, Done>> waiting;
+  bool reload = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (state() != ModelState::kReady) return false;
+    set_state(ModelState::kUnloading);
+    if (in_use_.load() > 0) {  // a request counted itself in before it saw UNLOADING
+      set_state(ModelState::kReady);
+      return false;
+    }
+    batcher_->stop();
+    batcher_.reset();
+    runtime_.reset();
+    footprint_bytes_ = 0;
+    metrics_.set_memory_bytes(0);
+    metrics_.record_unload(metric_reason);
+    loadable_ = reloadable;
+    set_state(ModelState::kUnavailable, reason);
+    if (!waiting_.empty() && reloadable) {
+      set_state(ModelState::kLoading);  // requests arrived while unloading: load again for them
+      loadable_ = false;
+      reload = true;
+    } else {
+      waiting.swap(waiting_);
+    }
+  }
+  if (reload) {
+    request_load_(*this);
+  } else {
+    release_waiting(std::move(waiting), unavailable(fmt::format("model '{}' version {} is {}", model_, version_, reason)));
+  }
+  return true;
+}
+
+void ModelVersion::release_waiting(std::vector<std::pair<InferRequest, Done>> waiting, const Status& refusal) {
+  for (auto& [request, done] : waiting) {
+    if (state() == ModelState::kReady) {
+      submit(std::move(request), std::move(done));
+    } else {
+      done(refusal, {});
+    }
+  }
 }
 
 void ModelVersion::infer(InferRequest request, Done done) {
-  if (state() != ModelState::kReady) {
-    done(unavailable(fmt::format("model '{}' version {} is not ready", model_, version_)), {});
+  // Counted in first, so that an unload either sees this request or this request sees it.
+  in_use_.fetch_add(1);
+  last_used_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  Done counted = [this, done = std::move(done)](Status status, InferResponse response) {
+    done(std::move(status), std::move(response));
+    in_use_.fetch_sub(1);
+  };
+  if (state() == ModelState::kReady) return submit(std::move(request), std::move(counted));
+
+  std::unique_lock lock(mutex_);
+  const ModelState s = state();
+  if (s == ModelState::kReady) {
+    lock.unlock();
+    return submit(std::move(request), std::move(counted));
+  }
+  const bool will_load = s == ModelState::kUnavailable && loadable_;
+  if (s == ModelState::kLoading || s == ModelState::kUnloading || will_load) {
+    if (waiting_.size() >= limits_.max_queue) {
+      lock.unlock();
+      return counted({StatusCode::kUnavailable, fmt::format("model '{}' version {} is loading and too many requests wait for it", model_, version_)}, {});
+    }
+    // Validate now, so a bad request does not wait for a load to be told so.
+    if (Status status = validate_request(config_, request); !status.is_ok()) {
+      lock.unlock();
+      return counted(std::move(status), {});
+    }
+    waiting_.emplace_back(std::move(request), std::move(counted));
+    if (will_load) {
+      loadable_ = false;
+      set_state(ModelState::kLoading);  // only the first request asks for the load
+      lock.unlock();
+      request_load_(*this);
+    }
     return;
   }
-  if (Status status = validate_request(config_, request); !status.is_ok()) {
-    done(std::move(status), {});
-    return;
-  }
+  const std::string why = reason_;
+  lock.unlock();
+  counted(unavailable(fmt::format("model '{}' version {} is not ready ({}{}{})", model_, version_, state_name(s),
+                                  why.empty() ? "" : ": ", why)),
+          {});
+}
+
+void ModelVersion::submit(InferRequest request, Done done) {
+  if (Status status = validate_request(config_, request); !status.is_ok()) return done(std::move(status), {});
   // What the answer needs of the request travels with the callback; the inputs go to the batcher.
   auto finish = [this, id = std::move(request.id), wanted = std::move(request.requested_outputs),
                  done = std::move(done)](Status status, std::vector<Tensor> outputs, double compute_ms) mutable {

@@ -1,5 +1,12 @@
 #pragma once
-// One loaded version of a model: its config, runtime, execution threads, state and metrics.
+// One version of a model: its config, and while loaded its runtime and execution threads; its
+// state, metrics, and the requests using it.
+//
+// Lifecycle: an eager version loads at start; a lazy one when its first request arrives (later
+// requests wait for that one load). A loaded version may be unloaded to keep within the memory
+// budget, but never while a request is using it: infer() counts itself in before it looks at the
+// state, and try_unload() announces UNLOADING before it looks at the count, so one of them always
+// sees the other.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -7,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/inference.h"
 #include "models/batcher.h"
@@ -20,50 +28,78 @@ enum class ModelState { kLoading, kReady, kUnloading, kUnavailable };
 const char* state_name(ModelState state);
 
 struct ExecutionLimits {
-  size_t max_queue = 1024;  // requests waiting per version before answering 503, unless model.yaml says
+  size_t max_queue = 1024;     // requests waiting per version before answering 503, unless model.yaml says
+  bool lazy_by_default = false;  // models.load_policy: lazy
 };
 
 class ModelVersion {
  public:
-  // Runs on an execution thread once the request has been executed (or failed).
+  // Called once per request: on an execution thread once executed, or at once when refused.
   using Done = std::function<void(Status, InferResponse)>;
+  // Asks for load() to run on the manager's loader thread.
+  using RequestLoad = std::function<void(ModelVersion&)>;
 
-  ModelVersion(std::string model, int64_t version, std::filesystem::path dir, ModelMetricFamilies& families);
+  ModelVersion(std::string model, int64_t version, std::filesystem::path dir, ModelMetricFamilies& families,
+               ExecutionLimits limits, RequestLoad request_load);
   ~ModelVersion();
 
-  // Reads model.yaml, loads the artifact and starts the execution threads; on failure the state
-  // becomes UNAVAILABLE with the reason.
-  void load(const ExecutionLimits& limits);
-  // Answers 503 to new requests, finishes queued ones and stops the execution threads. Called by
-  // the manager's thread, so a version is never torn down by one of its own threads.
-  void unload();
+  // Reads model.yaml. A version whose config is broken stays UNAVAILABLE with the reason; a lazy
+  // one waits, UNAVAILABLE, for its first request; an eager one is LOADING until load().
+  void read_config();
+  bool lazy() const { return lazy_; }
 
-  // Validates `request` against the model contract, then queues it for its batcher. Invalid
-  // requests and a full queue are answered at once on the calling thread.
+  // Loads the artifact and starts the execution threads, then runs the requests that waited. On
+  // failure the version is UNAVAILABLE with the reason and they are answered 503. Loader thread only.
+  void load();
+  // Unloads unless a request is using the version (then returns false). A `reloadable` version
+  // loads again on its next request. Loader thread (or shutdown) only.
+  bool try_unload(const std::string& reason, const char* metric_reason, bool reloadable);
+  // Lets an explicitly unloaded or failed version load again on request.
+  void allow_reload();
+
+  // Validates `request` against the model contract, then queues it for the batcher (waiting for a
+  // load first if need be). Invalid requests and a full queue are answered at once.
   void infer(InferRequest request, Done done);
 
   const std::string& model() const { return model_; }
   int64_t version() const { return version_; }
   const std::filesystem::path& dir() const { return dir_; }
   const ModelConfig& config() const { return config_; }
-  ModelState state() const { return state_.load(std::memory_order_acquire); }
+  ModelState state() const { return state_.load(); }
+  // READY, or able to load when asked (lazy, evicted): what clients may be routed to.
+  bool servable() const;
   std::string reason() const;
-  double load_seconds() const { return load_seconds_; }
+  double load_seconds() const { return load_seconds_.load(std::memory_order_relaxed); }
+  int64_t in_use() const { return in_use_.load(); }
+  int64_t last_used_ns() const { return last_used_ns_.load(std::memory_order_relaxed); }
+  int64_t footprint_bytes() const { return footprint_bytes_.load(std::memory_order_relaxed); }
   ModelMetrics& metrics() { return metrics_; }
 
  private:
   void set_state(ModelState state, std::string reason = {});
+  // Validates and queues for the batcher; the version is READY.
+  void submit(InferRequest request, Done done);
+  // Answers or submits the requests that waited for a load or unload to finish.
+  void release_waiting(std::vector<std::pair<InferRequest, Done>> waiting, const Status& refusal);
 
   const std::string model_;
   const int64_t version_;
   const std::filesystem::path dir_;
-  ModelConfig config_;
+  const ExecutionLimits limits_;
+  const RequestLoad request_load_;
+  ModelConfig config_;  // read once, before the version serves; immutable afterwards
+  bool lazy_ = false;
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<Batcher> batcher_;
   std::atomic<ModelState> state_{ModelState::kLoading};
-  mutable std::mutex reason_mutex_;
+  std::atomic<int64_t> in_use_{0};
+  std::atomic<int64_t> last_used_ns_{0};
+  std::atomic<int64_t> footprint_bytes_{0};
+  std::atomic<double> load_seconds_{0};
+  mutable std::mutex mutex_;  // guards reason_, loadable_, waiting_ and the state transitions
   std::string reason_;
-  double load_seconds_ = 0;
+  bool loadable_ = false;     // UNAVAILABLE, but loads on request
+  std::vector<std::pair<InferRequest, Done>> waiting_;
   ModelMetrics metrics_;
 };
 

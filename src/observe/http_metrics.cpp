@@ -11,6 +11,7 @@ const char* handler_name(Handler handler) {
     case Handler::kV2ModelReady: return "v2_model_ready";
     case Handler::kV2Server: return "v2_server_metadata";
     case Handler::kV2Health: return "v2_health";
+    case Handler::kV2Repository: return "v2_repository";
     case Handler::kHealth: return "health";
     case Handler::kMetrics: return "metrics";
     case Handler::kModels: return "models";

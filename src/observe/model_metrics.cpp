@@ -14,7 +14,10 @@ ModelMetricFamilies::ModelMetricFamilies(MetricsRegistry& registry)
       compute_duration(registry.histogram("seraph_model_compute_duration_seconds", "Time the runtime spent executing, in seconds.", latency_buckets())),
       inflight(registry.gauge("seraph_model_inflight_requests", "Inference requests being processed.")),
       state(registry.gauge("seraph_model_state", "Model version state: 1 for the current state, 0 otherwise.")),
-      load_duration(registry.gauge("seraph_model_load_duration_seconds", "Time the last load of the model version took, in seconds.")),
+      load_duration(registry.histogram("seraph_model_load_duration_seconds", "Time loads of the model version took, in seconds.", {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
+      loads(registry.counter("seraph_model_loads_total", "Loads of the model version, by outcome.")),
+      unloads(registry.counter("seraph_model_unloads_total", "Unloads of the model version, by reason (evicted, requested, shutdown).")),
+      memory(registry.gauge("seraph_model_memory_bytes", "Memory the loaded model version takes, in bytes (0 when not loaded).")),
       queue_depth(registry.gauge("seraph_model_queue_depth", "Requests waiting in the model version's batching queue.")),
       queue_duration(registry.histogram("seraph_model_queue_duration_seconds", "Time a request waited in the queue before its batch ran, in seconds.", latency_buckets())),
       batch_size(registry.histogram("seraph_model_batch_size", "Rows per runtime execution.", {1, 2, 4, 8, 16, 32, 64, 128, 256})),
@@ -43,6 +46,7 @@ ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& mod
       compute_duration_(families.compute_duration.get(labels_)),
       inflight_(families.inflight.get(labels_)),
       load_duration_(families.load_duration.get(labels_)),
+      memory_(families.memory.get(labels_)),
       queue_depth_(families.queue_depth.get(labels_)),
       queue_duration_(families.queue_duration.get(labels_)),
       batch_size_(families.batch_size.get(labels_)),
@@ -52,6 +56,19 @@ ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& mod
 void ModelMetrics::record_request(unsigned status, double seconds) {
   requests_.add(status);
   request_duration_.observe(seconds);
+}
+
+void ModelMetrics::record_load(const char* outcome, double seconds) {
+  load_duration_.observe(seconds);
+  Labels labels = labels_;
+  labels.emplace_back("outcome", outcome);
+  families_.loads.get(labels).add();
+}
+
+void ModelMetrics::record_unload(const char* reason) {
+  Labels labels = labels_;
+  labels.emplace_back("reason", reason);
+  families_.unloads.get(labels).add();
 }
 
 void ModelMetrics::set_state(const std::string& state) {

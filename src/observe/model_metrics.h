@@ -18,7 +18,10 @@ struct ModelMetricFamilies {
   Family<Histogram>& compute_duration;
   Family<Gauge>& inflight;
   Family<Gauge>& state;
-  Family<Gauge>& load_duration;
+  Family<Histogram>& load_duration;
+  Family<Counter>& loads;
+  Family<Counter>& unloads;
+  Family<Gauge>& memory;
   Family<Gauge>& queue_depth;
   Family<Histogram>& queue_duration;
   Family<Histogram>& batch_size;
@@ -55,7 +58,11 @@ class ModelMetrics {
   Gauge& inflight() { return inflight_; }
   // Exactly one of the state series is 1.
   void set_state(const std::string& state);
-  void set_load_seconds(double seconds) { load_duration_.set(seconds); }
+  // outcome: "success" or "failure".
+  void record_load(const char* outcome, double seconds);
+  // reason: "evicted" (memory budget), "requested" (repository API) or "shutdown".
+  void record_unload(const char* reason);
+  void set_memory_bytes(double bytes) { memory_.set(bytes); }
 
  private:
   ModelMetricFamilies& families_;
@@ -64,7 +71,8 @@ class ModelMetrics {
   Histogram& request_duration_;
   Histogram& compute_duration_;
   Gauge& inflight_;
-  Gauge& load_duration_;
+  Histogram& load_duration_;
+  Gauge& memory_;
   Gauge& queue_depth_;
   Histogram& queue_duration_;
   Histogram& batch_size_;

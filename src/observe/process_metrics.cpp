@@ -9,14 +9,14 @@
 #include <string>
 
 namespace seraph {
-namespace {
-
 double resident_bytes() {
   std::ifstream statm("/proc/self/statm");
   long pages_total = 0, pages_resident = 0;
   statm >> pages_total >> pages_resident;
   return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
+
+namespace {
 
 double cpu_seconds() {
   std::ifstream stat("/proc/self/stat");

@@ -7,4 +7,7 @@ namespace seraph {
 // read from /proc at each scrape.
 void register_process_metrics(MetricsRegistry& registry);
 
+// The process's resident memory now, in bytes.
+double resident_bytes();
+
 }  // namespace seraph

@@ -11,7 +11,7 @@ class ModelMetrics;
 
 // The API endpoint that answered, for per-handler metrics.
 enum class Handler {
-  kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health,
+  kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health, kV2Repository,
   kHealth, kMetrics, kModels, kNotFound, kCount
 };
 const char* handler_name(Handler handler);

@@ -69,6 +69,11 @@ std::vector<Key> keys() {
              [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
   string_key("models.default_model", [](Config& c) -> std::string& { return c.models.default_model; }, nullptr);
   int_key("models.max_queue", [](Config& c) -> int& { return c.models.max_queue; }, 1, 1000000);
+  string_key("models.load_policy", [](Config& c) -> std::string& { return c.models.load_policy; }, [](const std::string& v) {
+    return v == "eager" || v == "lazy" ? std::string() : fmt::format("must be eager or lazy, got '{}'", v);
+  });
+  int_key("models.memory_budget_bytes", [](Config& c) -> int64_t& { return c.models.memory_budget_bytes; }, 0,
+          int64_t{1} << 50);
   string_key("log.level", [](Config& c) -> std::string& { return c.log.level; }, [](const std::string& v) {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
     return kLevels.count(v) ? std::string() : fmt::format("must be one of trace, debug, info, warn, error, off; got '{}'", v);

@@ -24,6 +24,8 @@ struct Config {
     std::filesystem::path repository = "models";  // relative paths are taken from the config file
     std::string default_model;               // /predict without ?model=
     int max_queue = 1024;                    // per model version
+    std::string load_policy = "eager";       // eager: load at start; lazy: on the first request
+    int64_t memory_budget_bytes = 0;         // loaded versions beyond it unload, least recently used first
   } models;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off

@@ -58,7 +58,9 @@ TEST_F(Metrics, HasLatencyHistogramsInflightStateAndLoadTime) {
   EXPECT_EQ(sample(text, R"(seraph_model_inflight_requests\{model="sentiment",version="1"\})"), 0);
   EXPECT_EQ(sample(text, R"(seraph_model_state\{model="sentiment",version="1",state="READY"\})"), 1);
   EXPECT_EQ(sample(text, R"(seraph_model_state\{model="sentiment",version="1",state="LOADING"\})"), 0);
-  EXPECT_GT(sample(text, R"(seraph_model_load_duration_seconds\{model="mlp",version="1"\})"), 0);
+  EXPECT_GT(sample(text, R"(seraph_model_load_duration_seconds_sum\{model="mlp",version="1"\})"), 0);
+  EXPECT_EQ(sample(text, R"(seraph_model_loads_total\{model="mlp",version="1",outcome="success"\})"), 1);
+  EXPECT_GT(sample(text, R"(seraph_model_memory_bytes\{model="mlp",version="1"\})"), 0);
 }
 
 TEST_F(Metrics, HasProcessMetrics) {

@@ -211,7 +211,9 @@ TEST(RenderPromtool, GatewayFamiliesPassPromtoolLint) {
   model.set_state("READY");
   model.record_request(400, 0.001);
   model.record_execution(4, 2, 0.002);
-  model.set_load_seconds(0.3);
+  model.record_load("success", 0.3);
+  model.record_unload("evicted");
+  model.set_memory_bytes(1024);
   HttpMetrics http(registry);
   FinishedRequest served;
   served.handler = Handler::kPredict;

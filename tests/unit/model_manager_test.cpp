@@ -38,7 +38,7 @@ class ModelManagerTest : public ::testing::Test {
     testing::write_file(root / "broken/1/model.yaml", "runtime: [oops\n");
     copy_demo_version("cancer/1", root / ".hidden/1");
     registry_ = new MetricsRegistry;
-    manager_ = new ModelManager(root, ExecutionLimits{}, *registry_);
+    manager_ = new ModelManager(root, LifecycleOptions{}, *registry_);
     manager_->load_all();
   }
   static void TearDownTestSuite() {
@@ -216,14 +216,15 @@ TEST_F(ModelManagerTest, InferOnAnUnavailableVersionAnswers503) {
   std::optional<Answer> answer = infer(broken, InferRequest{});
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status.code(), StatusCode::kUnavailable);
-  EXPECT_EQ(answer->status.message(), "model 'cancer' version 2 is not ready");
+  EXPECT_THAT(answer->status.message(), HasSubstr("model 'cancer' version 2 is not ready"));
+  EXPECT_THAT(answer->status.message(), HasSubstr("artifact: is required"));
 }
 
 TEST(ModelManager, IsAllReadyWhenEveryVersionLoaded) {
   testing::TempDir repo;
   copy_demo_version("cancer/1", repo / "cancer/1");
   MetricsRegistry registry;
-  ModelManager manager(repo.path(), ExecutionLimits{}, registry);
+  ModelManager manager(repo.path(), LifecycleOptions{}, registry);
   EXPECT_FALSE(manager.loaded());
   EXPECT_FALSE(manager.all_ready());
   manager.load_all();
@@ -234,7 +235,7 @@ TEST(ModelManager, IsAllReadyWhenEveryVersionLoaded) {
 TEST(ModelManager, FindsNothingBeforeLoading) {
   testing::TempDir repo;
   MetricsRegistry registry;
-  ModelManager manager(repo.path(), ExecutionLimits{}, registry);
+  ModelManager manager(repo.path(), LifecycleOptions{}, registry);
   Status status;
   EXPECT_EQ(manager.find("cancer", std::nullopt, status), nullptr);
   EXPECT_EQ(status.code(), StatusCode::kNotFound);

@@ -1,0 +1,139 @@
+// Model lifecycle over the wire: lazy loading (many first requests, one load), LRU unloading under
+// a memory budget that never touches a version in use, and Triton's repository API.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "e2e_env.h"
+#include "typed_models.h"
+
+namespace seraph::test {
+namespace {
+
+// Copies `model` from the shared repository as `name`, appending `extra_yaml` to its model.yaml.
+void add_model(const std::filesystem::path& repo, const std::string& model, const std::string& name,
+               const std::string& extra_yaml) {
+  std::filesystem::create_directories(repo / name);
+  std::filesystem::copy(shared_repository() / model / "1", repo / name / "1", std::filesystem::copy_options::recursive);
+  std::ofstream(repo / name / "1" / "model.yaml", std::ios::app) << extra_yaml;
+}
+
+double sample(const std::string& text, const std::string& series) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+// The state of version 1 of `model` in /models.
+std::string state_of(HttpClient& client, const std::string& model) {
+  auto doc = client.get("/models").json();
+  for (const auto& m : doc["models"].GetArray()) {
+    if (model == m["name"].GetString()) return m["versions"][0]["state"].GetString();
+  }
+  return "";
+}
+
+const std::string kCancerRow =
+    R"({"inputs":[{"name":"features","shape":[1,30],"datatype":"FP32","data":[17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189]}]})";
+
+TEST(Lifecycle, ThirtyTwoConcurrentFirstRequestsToALazyModelShareExactlyOneLoad) {
+  auto repo = make_temp_dir("seraph-lazy");
+  add_model(repo, "cancer", "cancer", "load: lazy\n");
+  ServerProcess server(write_config(repo));
+  HttpClient client(server.port());
+  EXPECT_EQ(state_of(client, "cancer"), "UNAVAILABLE");  // not loaded before it is asked for
+  EXPECT_EQ(client.get("/readyz").status, 200u);           // a lazy model is ready to load
+  EXPECT_EQ(client.get("/v2/models/cancer/ready").status, 400u);
+
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 32; ++i) {
+    clients.emplace_back([&] {
+      if (HttpClient(server.port()).post("/v2/models/cancer/infer", kCancerRow).status == 200) ok.fetch_add(1);
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 32);
+  EXPECT_EQ(state_of(client, "cancer"), "READY");
+  const std::string metrics = client.get("/metrics").body;
+  EXPECT_EQ(sample(metrics, R"(seraph_model_loads_total\{model="cancer",version="1",outcome="success"\})"), 1);
+}
+
+TEST(Lifecycle, TheLeastRecentlyUsedIdleVersionIsUnloadedFirstUnderTheBudget) {
+  auto repo = make_temp_dir("seraph-budget");
+  for (const char* name : {"a", "b", "c"}) add_model(repo, "cancer", name, "load: lazy\nmemory_bytes: 100\n");
+  ServerProcess server(write_config(repo), {{"SERAPH_MODELS_MEMORY_BUDGET_BYTES", "250"}});
+  HttpClient client(server.port());
+  ASSERT_EQ(client.post("/v2/models/a/infer", kCancerRow).status, 200u);
+  ASSERT_EQ(client.post("/v2/models/b/infer", kCancerRow).status, 200u);
+  ASSERT_EQ(client.post("/v2/models/a/infer", kCancerRow).status, 200u);  // a is now used more recently than b
+  ASSERT_EQ(client.post("/v2/models/c/infer", kCancerRow).status, 200u);  // 300 bytes > 250: one must go
+  EXPECT_EQ(state_of(client, "a"), "READY");
+  EXPECT_EQ(state_of(client, "b"), "UNAVAILABLE");
+  EXPECT_EQ(state_of(client, "c"), "READY");
+  // An evicted version loads again on its next request.
+  EXPECT_EQ(client.post("/v2/models/b/infer", kCancerRow).status, 200u);
+  EXPECT_EQ(state_of(client, "b"), "READY");
+  const std::string metrics = client.get("/metrics").body;
+  EXPECT_GE(sample(metrics, "seraph_model_evictions_total"), 2);
+  EXPECT_EQ(sample(metrics, "seraph_models_memory_budget_bytes"), 250);
+  EXPECT_LE(sample(metrics, "seraph_models_memory_loaded_bytes"), 250);
+}
+
+TEST(Lifecycle, AVersionInUseIsNeverUnloadedUnderBudgetPressure) {
+  auto repo = make_temp_dir("seraph-inuse");
+  write_slow_model(repo);
+  std::ofstream(repo / "slow" / "1" / "model.yaml", std::ios::app) << "memory_bytes: 100\n";
+  add_model(repo, "cancer", "cancer", "load: lazy\nmemory_bytes: 100\n");
+  ServerProcess server(write_config(repo), {{"SERAPH_MODELS_MEMORY_BUDGET_BYTES", "150"}});
+  HttpClient client(server.port());
+  // Keep the slow model busy for about a second and a half.
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(client.post("/v2/models/slow/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[20]}]})").status, 200u);
+  const double per_round = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 20;
+  const int rounds = std::max(20, static_cast<int>(1500 / std::max(per_round, 0.01)));
+  Response slow_answer;
+  std::thread busy([&] {
+    slow_answer = HttpClient(server.port()).post(
+        "/v2/models/slow/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(rounds) + "]}]}");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Loading cancer goes over the budget; the only other loaded version is in use, so it stays.
+  ASSERT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 200u);
+  EXPECT_EQ(state_of(client, "slow"), "READY");
+  busy.join();
+  EXPECT_EQ(slow_answer.status, 200u) << slow_answer.body;
+}
+
+TEST(Lifecycle, TheRepositoryApiIndexesUnloadsAndLoadsModels) {
+  ServerProcess server(write_config(shared_repository()));
+  HttpClient client(server.port());
+  Response index = client.post("/v2/repository/index", "");
+  ASSERT_EQ(index.status, 200u) << index.body;
+  auto doc = index.json();
+  ASSERT_TRUE(doc.IsArray());
+  bool saw_cancer = false;
+  for (const auto& entry : doc.GetArray()) {
+    if (std::string(entry["name"].GetString()) == "cancer") {
+      saw_cancer = true;
+      EXPECT_STREQ(entry["version"].GetString(), "1");
+      EXPECT_STREQ(entry["state"].GetString(), "READY");
+    }
+  }
+  EXPECT_TRUE(saw_cancer);
+
+  ASSERT_EQ(client.post("/v2/repository/models/cancer/unload", "").status, 200u);
+  EXPECT_EQ(state_of(client, "cancer"), "UNAVAILABLE");
+  EXPECT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 503u);  // unloaded stays unloaded
+  ASSERT_EQ(client.post("/v2/repository/models/cancer/load", "").status, 200u);
+  EXPECT_EQ(state_of(client, "cancer"), "READY");
+  EXPECT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 200u);
+  EXPECT_EQ(client.post("/v2/repository/models/ghost/load", "").status, 404u);
+  EXPECT_EQ(client.get("/v2/repository/index").status, 405u);
+}
+
+}  // namespace
+}  // namespace seraph::test
