@@ -103,6 +103,8 @@ outputs:
   - {{name: probabilities, datatype: FP32, shape: [-1, 3]}}
 labels: [setosa, versicolor, virginica]
 metrics: {{accuracy: {:.4f}}}
+warmup:
+  - {{input: [5.1, 3.5, 1.4, 0.2]}}
 )yaml",
                      held_out_accuracy);
 }

@@ -145,7 +145,12 @@ void Batcher::execute(std::vector<Pending>& batch) {
     inputs = &merged;
   }
   std::vector<Tensor> outputs;
-  Status status = runtime_.execute(*inputs, outputs);
+  Status status;
+  try {
+    status = runtime_.execute(*inputs, outputs);
+  } catch (const std::exception& e) {  // a runtime's stray exception must not end the process
+    status = internal_error(std::string("the runtime failed: ") + e.what());
+  }
   const double compute_ms = elapsed_ms(start);
   metrics_.record_execution(static_cast<double>(total_rows), static_cast<double>(batch.size()), compute_ms / 1000.0);
 

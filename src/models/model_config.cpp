@@ -1,6 +1,7 @@
 #include "models/model_config.h"
 
 #include <charconv>
+#include <cstring>
 
 #include <yaml-cpp/yaml.h>
 
@@ -86,6 +87,60 @@ std::vector<TensorSpec> parse_tensor_specs(const YAML::Node& node, const std::st
   return specs;
 }
 
+// One warm-up sample: {input_name: [flat data of one row]}, shaped [1, ...] from the input's spec.
+std::vector<Tensor> parse_warmup_sample(const YAML::Node& sample, const std::vector<TensorSpec>& inputs,
+                                        const std::string& path) {
+  if (!sample.IsMap()) throw ConfigError{path, "must map each input name to its data"};
+  std::vector<Tensor> tensors;
+  for (const TensorSpec& spec : inputs) {
+    const YAML::Node data = sample[spec.name];
+    const std::string where = path + "." + spec.name;
+    if (!data || !data.IsSequence()) throw ConfigError{where, "must be a list of values (one row)"};
+    Tensor t{spec.name, spec.datatype, spec.shape, {}, {}};
+    t.shape[0] = 1;
+    int64_t fixed = 1;
+    int variable = -1;
+    for (size_t d = 1; d < t.shape.size(); ++d) {
+      if (t.shape[d] == -1) {
+        if (variable != -1) throw ConfigError{where, "the input has several variable dimensions; warm-up cannot infer its shape"};
+        variable = static_cast<int>(d);
+      } else {
+        fixed *= t.shape[d];
+      }
+    }
+    const auto count = static_cast<int64_t>(data.size());
+    if (variable != -1) {
+      if (count % fixed != 0) throw ConfigError{where, "does not fill the input's shape"};
+      t.shape[variable] = count / fixed;
+    } else if (count != fixed) {
+      throw ConfigError{where, "has " + std::to_string(count) + " values, the input takes " + std::to_string(fixed)};
+    }
+    const size_t width = datatype_size(spec.datatype);
+    t.bytes.resize(static_cast<size_t>(count) * width);
+    for (size_t i = 0; i < data.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      auto put = [&](auto value) { std::memcpy(t.bytes.data() + i * width, &value, sizeof value); };
+      switch (spec.datatype) {
+        case DataType::kBytes: t.strings.push_back(scalar<std::string>(data[i], at, "a string")); break;
+        case DataType::kBool: put(static_cast<uint8_t>(scalar<bool>(data[i], at, "true or false"))); break;
+        case DataType::kFp32: put(scalar<float>(data[i], at, "a number")); break;
+        case DataType::kFp64: put(scalar<double>(data[i], at, "a number")); break;
+        case DataType::kInt8: put(static_cast<int8_t>(scalar<int>(data[i], at, "an integer"))); break;
+        case DataType::kInt16: put(scalar<int16_t>(data[i], at, "an integer")); break;
+        case DataType::kInt32: put(scalar<int32_t>(data[i], at, "an integer")); break;
+        case DataType::kInt64: put(scalar<int64_t>(data[i], at, "an integer")); break;
+        case DataType::kUint8: put(static_cast<uint8_t>(scalar<unsigned>(data[i], at, "an integer"))); break;
+        case DataType::kUint16: put(scalar<uint16_t>(data[i], at, "an integer")); break;
+        case DataType::kUint32: put(scalar<uint32_t>(data[i], at, "an integer")); break;
+        case DataType::kUint64: put(scalar<uint64_t>(data[i], at, "an integer")); break;
+        default: throw ConfigError{where, "warm-up does not support datatype " + std::string(datatype_name(spec.datatype))};
+      }
+    }
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
+}
+
 }  // namespace
 
 Status load_model_config(const std::filesystem::path& file, ModelConfig& config) {
@@ -139,6 +194,12 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
     if (const YAML::Node instances = root["instances"]) {
       config.instances = scalar<int>(instances, "instances", "an integer");
       if (config.instances < 1 || config.instances > 64) throw ConfigError{"instances", "must be between 1 and 64"};
+    }
+    if (const YAML::Node warmup = root["warmup"]) {
+      if (!warmup.IsSequence()) throw ConfigError{"warmup", "must be a list of samples"};
+      for (size_t i = 0; i < warmup.size(); ++i) {
+        config.warmup.push_back(parse_warmup_sample(warmup[i], config.inputs, "warmup[" + std::to_string(i) + "]"));
+      }
     }
     if (const YAML::Node load = root["load"]) {
       config.load = scalar<std::string>(load, "load", "eager or lazy");

@@ -35,6 +35,8 @@ struct ModelConfig {
   int max_queue_size = 0;               // 0: the server's models.max_queue
   std::string load;                     // "eager" or "lazy"; empty: the server's models.load_policy
   int64_t memory_bytes = 0;             // declared footprint; 0: measured at load
+  // Sample requests run after loading, before the version turns READY (warmup: [{input: [data]}]).
+  std::vector<std::vector<Tensor>> warmup;
 
   const TensorSpec* find_input(std::string_view name) const;
   const TensorSpec* find_output(std::string_view name) const;

@@ -87,6 +87,12 @@ void ModelVersion::load() {
   std::string failure;
   try {
     runtime_ = create_runtime(config_, dir_);
+    // READY only once the warm-up samples run: the first real request pays no first-call costs.
+    for (size_t i = 0; i < config_.warmup.size(); ++i) {
+      std::vector<Tensor> outputs;
+      Status status = runtime_->execute(config_.warmup[i], outputs);
+      if (!status.is_ok()) throw std::runtime_error(fmt::format("warm-up sample {} failed: {}", i, status.message()));
+    }
     BatchingPolicy policy;
     policy.max_batch_size = config_.max_batch_size;
     policy.max_queue_delay = std::chrono::microseconds(config_.max_queue_delay_us);

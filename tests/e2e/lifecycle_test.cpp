@@ -108,6 +108,22 @@ TEST(Lifecycle, AVersionInUseIsNeverUnloadedUnderBudgetPressure) {
   EXPECT_EQ(slow_answer.status, 200u) << slow_answer.body;
 }
 
+TEST(Lifecycle, AVersionIsReadyOnlyAfterItsWarmUpSucceeds) {
+  auto repo = make_temp_dir("seraph-warmup");
+  write_picky_model(repo, "warm", "warmup:\n  - {x: [1.5]}\n");
+  write_picky_model(repo, "cold", "warmup:\n  - {x: [-1]}\n");
+  ServerProcess server(write_config(repo), {}, /*wait_ready=*/false);
+  HttpClient client(server.port());
+  for (int i = 0; i < 500 && client.get("/models").body.find("LOADING") != std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(state_of(client, "warm"), "READY");
+  EXPECT_EQ(state_of(client, "cold"), "UNAVAILABLE");
+  EXPECT_NE(client.get("/models").body.find("warm-up sample 0 failed"), std::string::npos) << client.get("/models").body;
+  EXPECT_EQ(client.get("/readyz").status, 503u);
+  EXPECT_EQ(client.post("/v2/models/warm/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[2]}]})").status, 200u);
+}
+
 TEST(Lifecycle, TheRepositoryApiIndexesUnloadsAndLoadsModels) {
   ServerProcess server(write_config(shared_repository()));
   HttpClient client(server.port());
@@ -133,6 +149,23 @@ TEST(Lifecycle, TheRepositoryApiIndexesUnloadsAndLoadsModels) {
   EXPECT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 200u);
   EXPECT_EQ(client.post("/v2/repository/models/ghost/load", "").status, 404u);
   EXPECT_EQ(client.get("/v2/repository/index").status, 405u);
+}
+
+}  // namespace
+}  // namespace seraph::test
+
+namespace seraph::test {
+namespace {
+
+TEST(RuntimeErrors, AModelThatRaisesAnswers500AndTheServerKeepsServing) {
+  auto repo = make_temp_dir("seraph-raise");
+  write_picky_model(repo, "picky", "");
+  ServerProcess server(write_config(repo));
+  HttpClient client(server.port());
+  Response failed = client.post("/v2/models/picky/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[-3]}]})");
+  EXPECT_EQ(failed.status, 500u) << failed.body;
+  EXPECT_NE(failed.body.find("negative input"), std::string::npos) << failed.body;
+  EXPECT_EQ(client.post("/v2/models/picky/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[3]}]})").status, 200u);
 }
 
 }  // namespace

@@ -50,4 +50,21 @@ def forward(self, x):
        << "outputs:\n  - {name: y, datatype: FP32, shape: [-1, 1]}\n";
 }
 
+void write_picky_model(const std::filesystem::path& repository, const std::string& name, const std::string& extra_yaml) {
+  const auto dir = repository / name / "1";
+  std::filesystem::create_directories(dir);
+  torch::jit::Module module("Picky");
+  module.define(R"(
+def forward(self, x):
+    assert bool(torch.min(x) >= 0), "negative input"
+    return x
+)");
+  module.save((dir / "model.pt").string());
+  std::ofstream yaml(dir / "model.yaml");
+  yaml << "runtime: torchscript\nartifact: model.pt\n"
+       << "inputs:\n  - {name: x, datatype: FP32, shape: [-1, 1]}\n"
+       << "outputs:\n  - {name: y, datatype: FP32, shape: [-1, 1]}\n"
+       << extra_yaml;
+}
+
 }  // namespace seraph::test

@@ -16,4 +16,8 @@ void write_typed_models(const std::filesystem::path& repository);
 // 256x256 matrix product (a few milliseconds each on one core): a model as slow as a test needs.
 void write_slow_model(const std::filesystem::path& repository);
 
+// Writes `<repo>/<name>/1/`: input "x" FP32 [-1, 1], output "y" = x, but the module raises an
+// error for a negative x; model.yaml gets `extra_yaml` appended.
+void write_picky_model(const std::filesystem::path& repository, const std::string& name, const std::string& extra_yaml);
+
 }  // namespace seraph::test

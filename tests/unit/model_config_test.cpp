@@ -195,6 +195,23 @@ TEST_F(ModelConfigTest, NonBooleanPreprocessingFlagIsAnError) {
   EXPECT_THAT(s.message(), HasSubstr("preprocessing.lowercase"));
 }
 
+TEST_F(ModelConfigTest, WarmupSamplesBecomeOneRowTensorsOfEachInput) {
+  std::string row = "[";
+  for (int i = 0; i < 30; ++i) row += (i ? ", " : "") + std::to_string(i);
+  row += "]";
+  ASSERT_TRUE(load(std::string(kMinimalTemplate) + "warmup:\n  - {features: " + row + "}\n").is_ok());
+  ASSERT_EQ(config_.warmup.size(), 1u);
+  EXPECT_EQ(config_.warmup[0][0].shape, (Shape{1, 30}));
+  EXPECT_EQ(config_.warmup[0][0].values<float>()[29], 29.0f);
+}
+
+TEST_F(ModelConfigTest, AWarmupSampleOfTheWrongSizeNamesItsPath) {
+  Status s = load(std::string(kMinimalTemplate) + "warmup:\n  - {features: [1, 2]}\n");
+  EXPECT_THAT(s.message(), HasSubstr("warmup[0].features: has 2 values, the input takes 30"));
+  EXPECT_THAT(load(std::string(kMinimalTemplate) + "warmup:\n  - {other: [1]}\n").message(),
+              HasSubstr("warmup[0].features: must be a list"));
+}
+
 TEST_F(ModelConfigTest, MalformedYamlIsAnInvalidArgumentNamingTheFile) {
   Status s = load("runtime: [unclosed\n");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);

@@ -92,6 +92,13 @@ class TorchScriptRuntime final : public Runtime {
       }
     } catch (const c10::Error& e) {
       return internal_error("TorchScript execution failed: " + std::string(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      // The interpreter's own errors (a raise in the module) carry a traceback; its last line says why.
+      std::string_view message = e.what();
+      while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+      const auto last_line = message.rfind('\n');
+      if (last_line != std::string_view::npos) message.remove_prefix(last_line + 1);
+      return internal_error("TorchScript execution failed: " + std::string(message));
     }
     return {};
   }
