@@ -46,7 +46,96 @@ ModelManager::~ModelManager() {
     stopping_ = true;
   }
   jobs_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   loader_.join();
+}
+
+void ModelManager::run_watcher() {
+  std::unique_lock lock(jobs_mutex_);
+  while (!jobs_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; })) {
+    jobs_.push_back([this] { rescan(); });
+    jobs_cv_.notify_all();
+  }
+}
+
+std::shared_ptr<ModelVersion> ModelManager::make_version(const std::string& model, int64_t version,
+                                                        const std::filesystem::path& dir) {
+  auto request_load = [this](ModelVersion& v) { enqueue([this, &v] { load_version(v); }); };
+  auto v = std::make_shared<ModelVersion>(model, version, dir, families_, options_.limits, request_load);
+  v->read_config();
+  return v;
+}
+
+namespace {
+// What a version directory's files look like now: model.yaml and its artifact, by size and time.
+// Empty while model.yaml does not parse or the artifact is missing.
+std::string fingerprint(const std::filesystem::path& dir) {
+  ModelConfig config;
+  if (!load_model_config(dir / "model.yaml", config).is_ok()) return "";
+  std::string print;
+  for (const auto& file : {dir / "model.yaml", dir / config.artifact}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec) return "";
+    const auto time = std::filesystem::last_write_time(file, ec);
+    if (ec) return "";
+    print += std::to_string(size) + "@" + std::to_string(time.time_since_epoch().count()) + ";";
+  }
+  return print;
+}
+}  // namespace
+
+void ModelManager::rescan() {
+  auto current = snapshot();
+  auto next = std::make_shared<Table>(*current);
+  bool changed = false;
+  std::vector<std::shared_ptr<ModelVersion>> added;
+  std::map<std::filesystem::path, std::string> seen;
+  std::error_code ec;
+  for (const auto& model_dir : std::filesystem::directory_iterator(repository_, ec)) {
+    const std::string name = model_dir.path().filename().string();
+    if (!model_dir.is_directory() || !is_valid_model_name(name)) continue;
+    std::error_code version_ec;
+    for (const auto& version_dir : std::filesystem::directory_iterator(model_dir.path(), version_ec)) {
+      auto number = parse_version(version_dir.path().filename().string());
+      if (!version_dir.is_directory() || !number) continue;
+      auto& versions = (*next)[name].versions;
+      (*next)[name].name = name;
+      if (std::any_of(versions.begin(), versions.end(), [&](const auto& v) { return v->version() == *number; })) continue;
+      // A version still being copied changes between polls (or does not parse yet): wait.
+      const std::string print = fingerprint(version_dir.path());
+      if (print.empty()) continue;
+      seen[version_dir.path()] = print;
+      auto previous = pending_fingerprints_.find(version_dir.path());
+      if (previous == pending_fingerprints_.end() || previous->second != print) continue;
+      auto v = make_version(name, *number, version_dir.path());
+      versions.push_back(v);
+      added.push_back(v);
+      std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a->version() < b->version(); });
+      changed = true;
+      spdlog::info(R"({{"msg":"model version found","model":"{}","version":{}}})", name, *number);
+    }
+  }
+  pending_fingerprints_.swap(seen);
+  // Versions whose directory is gone stop serving, and unload once no request uses them.
+  for (auto& [name, entry] : *next) {
+    auto gone = std::stable_partition(entry.versions.begin(), entry.versions.end(),
+                                      [](const auto& v) { return std::filesystem::exists(v->dir() / "model.yaml"); });
+    for (auto it = gone; it != entry.versions.end(); ++it) {
+      spdlog::info(R"({{"msg":"model version removed","model":"{}","version":{}}})", name, (*it)->version());
+      retiring_.push_back(*it);
+    }
+    if (gone != entry.versions.end()) changed = true;
+    entry.versions.erase(gone, entry.versions.end());
+  }
+  std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
+  if (changed) table_.store(next, std::memory_order_release);
+  std::erase_if(retiring_, [](const auto& v) {
+    return v->state() != ModelState::kReady || v->try_unload("removed from the repository", "requested", false);
+  });
+  for (const auto& v : added) {
+    if (!v->lazy() && v->state() == ModelState::kLoading) load_version(*v);
+  }
 }
 
 void ModelManager::enqueue(std::function<void()> job) {
@@ -124,9 +213,6 @@ void ModelManager::enforce_budget(const ModelVersion* keep) {
 
 void ModelManager::load_all() {
   auto table = std::make_shared<Table>();
-  auto request_load = [this](ModelVersion& version) {
-    enqueue([this, &version] { load_version(version); });
-  };
   std::error_code ec;
   for (const auto& model_dir : std::filesystem::directory_iterator(repository_, ec)) {
     const std::string name = model_dir.path().filename().string();
@@ -136,9 +222,7 @@ void ModelManager::load_all() {
     for (const auto& version_dir : std::filesystem::directory_iterator(model_dir.path(), version_ec)) {
       auto version = parse_version(version_dir.path().filename().string());
       if (!version_dir.is_directory() || !version) continue;
-      auto v = std::make_shared<ModelVersion>(name, *version, version_dir.path(), families_, options_.limits, request_load);
-      v->read_config();
-      entry.versions.push_back(std::move(v));
+      entry.versions.push_back(make_version(name, *version, version_dir.path()));
     }
     std::sort(entry.versions.begin(), entry.versions.end(),
               [](const auto& a, const auto& b) { return a->version() < b->version(); });
@@ -162,20 +246,21 @@ void ModelManager::load_all() {
   enqueue([&eager_done] { eager_done.set_value(); });
   eager_done.get_future().wait();
   loaded_.store(true, std::memory_order_release);
+  if (options_.poll_interval.count() > 0) watcher_ = std::thread([this] { run_watcher(); });
 }
 
 void ModelManager::shutdown() {
   auto table = table_.exchange(std::make_shared<Table>(), std::memory_order_acq_rel);
   std::promise<void> done;
   enqueue([&] {
-    for (auto& [name, entry] : *table) {
-      for (auto& version : entry.versions) {
-        // Requests in progress finish first: the server drained before this.
-        for (int i = 0; i < 1000 && version->state() == ModelState::kReady &&
-                        !version->try_unload("unloaded: shutting down", "shutdown", false);
-             ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
+    std::vector<std::shared_ptr<ModelVersion>> all = std::move(retiring_);
+    for (auto& [name, entry] : *table) all.insert(all.end(), entry.versions.begin(), entry.versions.end());
+    for (auto& version : all) {
+      // Requests in progress finish first: the server drained before this.
+      for (int i = 0; i < 1000 && version->state() == ModelState::kReady &&
+                      !version->try_unload("unloaded: shutting down", "shutdown", false);
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
     done.set_value();

@@ -5,6 +5,7 @@
 // and it unloads the least recently used idle versions when the loaded ones exceed the memory
 // budget. A version in use is never unloaded.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -30,6 +31,7 @@ struct ModelEntry {
 struct LifecycleOptions {
   ExecutionLimits limits;
   int64_t memory_budget_bytes = 0;  // 0: no budget
+  std::chrono::milliseconds poll_interval{0};  // repository watching; 0: off
 };
 
 class ModelManager {
@@ -65,6 +67,11 @@ class ModelManager {
 
  private:
   void run_loader();
+  void run_watcher();
+  // One look at the repository (loader thread): adds versions that appeared and are complete,
+  // retires versions whose directory is gone.
+  void rescan();
+  std::shared_ptr<ModelVersion> make_version(const std::string& model, int64_t version, const std::filesystem::path& dir);
   void enqueue(std::function<void()> job);
   void load_version(ModelVersion& version);
   // Unloads least recently used idle versions (never `keep`) while the loaded ones exceed the budget.
@@ -84,6 +91,10 @@ class ModelManager {
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::thread loader_;
+  // Repository watching: a new version is added once its files look the same on two polls.
+  std::map<std::filesystem::path, std::string> pending_fingerprints_;
+  std::vector<std::shared_ptr<ModelVersion>> retiring_;  // removed from disk, unloaded once idle
+  std::thread watcher_;
 };
 
 // Model names: letters, digits, '_', '-', '.'; not starting with '.'.

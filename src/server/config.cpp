@@ -72,6 +72,7 @@ std::vector<Key> keys() {
   string_key("models.load_policy", [](Config& c) -> std::string& { return c.models.load_policy; }, [](const std::string& v) {
     return v == "eager" || v == "lazy" ? std::string() : fmt::format("must be eager or lazy, got '{}'", v);
   });
+  int_key("models.poll_interval_ms", [](Config& c) -> int& { return c.models.poll_interval_ms; }, 0, 3600000);
   int_key("models.memory_budget_bytes", [](Config& c) -> int64_t& { return c.models.memory_budget_bytes; }, 0,
           int64_t{1} << 50);
   string_key("log.level", [](Config& c) -> std::string& { return c.log.level; }, [](const std::string& v) {

@@ -26,6 +26,7 @@ struct Config {
     int max_queue = 1024;                    // per model version
     std::string load_policy = "eager";       // eager: load at start; lazy: on the first request
     int64_t memory_budget_bytes = 0;         // loaded versions beyond it unload, least recently used first
+    int poll_interval_ms = 0;                // watch the repository for new versions; 0: off
   } models;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off

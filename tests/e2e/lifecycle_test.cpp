@@ -170,3 +170,45 @@ TEST(RuntimeErrors, AModelThatRaisesAnswers500AndTheServerKeepsServing) {
 
 }  // namespace
 }  // namespace seraph::test
+
+namespace seraph::test {
+namespace {
+
+// Waits up to `seconds` for `predicate`; true when it came true.
+template <class Predicate>
+bool eventually(Predicate predicate, int seconds = 10) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(Watcher, ANewVersionIsServedOnceCompleteAndAHalfCopiedOneIsNot) {
+  auto repo = make_temp_dir("seraph-watch");
+  std::filesystem::create_directories(repo / "sentiment");
+  std::filesystem::copy(shared_repository() / "sentiment" / "1", repo / "sentiment" / "1", std::filesystem::copy_options::recursive);
+  ServerProcess server(write_config(repo), {{"SERAPH_MODELS_POLL_INTERVAL_MS", "100"}});
+  HttpClient client(server.port());
+  ASSERT_EQ(client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt(), 1);
+
+  // Half copied: model.yaml is there, the artifact is not yet. Several polls later it is still ignored.
+  std::filesystem::create_directories(repo / "sentiment" / "2");
+  std::filesystem::copy_file(shared_repository() / "sentiment" / "2" / "model.yaml", repo / "sentiment" / "2" / "model.yaml");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(client.get("/v2/models/sentiment/versions/2").status, 404u);
+  EXPECT_EQ(client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt(), 1);
+
+  // The artifact arrives: the version is picked up, loaded, and becomes the default.
+  std::filesystem::copy_file(shared_repository() / "sentiment" / "2" / "model.bin", repo / "sentiment" / "2" / "model.bin");
+  EXPECT_TRUE(eventually([&] { return client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt() == 2; }))
+      << client.get("/models").body;
+
+  // Removed from disk: it stops serving and version 1 serves again.
+  std::filesystem::remove_all(repo / "sentiment" / "2");
+  EXPECT_TRUE(eventually([&] { return client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt() == 1; }));
+}
+
+}  // namespace
+}  // namespace seraph::test
