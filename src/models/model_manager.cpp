@@ -85,20 +85,38 @@ std::string fingerprint(const std::filesystem::path& dir) {
 }
 }  // namespace
 
+std::set<int64_t> ModelManager::served_versions(const std::filesystem::path& model_dir) {
+  std::vector<int64_t> found;
+  std::error_code ec;
+  for (const auto& version_dir : std::filesystem::directory_iterator(model_dir, ec)) {
+    auto number = parse_version(version_dir.path().filename().string());
+    if (version_dir.is_directory() && number) found.push_back(*number);
+  }
+  VersionPolicy policy;
+  if (Status s = model_version_policy(model_dir, options_.version_policy, policy); !s.is_ok()) {
+    spdlog::error(R"({{"msg":"bad version policy: serving every version","error":"{}"}})", s.message());
+    policy = {};
+  }
+  return policy.select(found);
+}
+
 void ModelManager::rescan() {
   auto current = snapshot();
   auto next = std::make_shared<Table>(*current);
   bool changed = false;
   std::vector<std::shared_ptr<ModelVersion>> added;
   std::map<std::filesystem::path, std::string> seen;
+  std::map<std::string, std::set<int64_t>> serving;
   std::error_code ec;
   for (const auto& model_dir : std::filesystem::directory_iterator(repository_, ec)) {
     const std::string name = model_dir.path().filename().string();
     if (!model_dir.is_directory() || !is_valid_model_name(name)) continue;
+    const std::set<int64_t> served = served_versions(model_dir.path());
+    serving[name] = served;
     std::error_code version_ec;
     for (const auto& version_dir : std::filesystem::directory_iterator(model_dir.path(), version_ec)) {
       auto number = parse_version(version_dir.path().filename().string());
-      if (!version_dir.is_directory() || !number) continue;
+      if (!version_dir.is_directory() || !number || !served.count(*number)) continue;
       auto& versions = (*next)[name].versions;
       (*next)[name].name = name;
       if (std::any_of(versions.begin(), versions.end(), [&](const auto& v) { return v->version() == *number; })) continue;
@@ -117,10 +135,13 @@ void ModelManager::rescan() {
     }
   }
   pending_fingerprints_.swap(seen);
-  // Versions whose directory is gone stop serving, and unload once no request uses them.
+  // Versions whose directory is gone, or that the version policy no longer serves (a newer one
+  // arrived under "latest N"), stop serving and unload once no request uses them.
   for (auto& [name, entry] : *next) {
-    auto gone = std::stable_partition(entry.versions.begin(), entry.versions.end(),
-                                      [](const auto& v) { return std::filesystem::exists(v->dir() / "model.yaml"); });
+    const auto& served = serving[name];
+    auto gone = std::stable_partition(entry.versions.begin(), entry.versions.end(), [&](const auto& v) {
+      return served.count(v->version()) && std::filesystem::exists(v->dir() / "model.yaml");
+    });
     for (auto it = gone; it != entry.versions.end(); ++it) {
       spdlog::info(R"({{"msg":"model version removed","model":"{}","version":{}}})", name, (*it)->version());
       retiring_.push_back(*it);
@@ -218,10 +239,11 @@ void ModelManager::load_all() {
     const std::string name = model_dir.path().filename().string();
     if (!model_dir.is_directory() || !is_valid_model_name(name)) continue;
     ModelEntry entry{name, {}};
+    const std::set<int64_t> served = served_versions(model_dir.path());
     std::error_code version_ec;
     for (const auto& version_dir : std::filesystem::directory_iterator(model_dir.path(), version_ec)) {
       auto version = parse_version(version_dir.path().filename().string());
-      if (!version_dir.is_directory() || !version) continue;
+      if (!version_dir.is_directory() || !version || !served.count(*version)) continue;
       entry.versions.push_back(make_version(name, *version, version_dir.path()));
     }
     std::sort(entry.versions.begin(), entry.versions.end(),

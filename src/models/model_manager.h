@@ -14,12 +14,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "models/model_version.h"
+#include "models/version_policy.h"
 
 namespace seraph {
 
@@ -32,6 +34,7 @@ struct LifecycleOptions {
   ExecutionLimits limits;
   int64_t memory_budget_bytes = 0;  // 0: no budget
   std::chrono::milliseconds poll_interval{0};  // repository watching; 0: off
+  VersionPolicy version_policy;                // for models without a policy.yaml
 };
 
 class ModelManager {
@@ -72,6 +75,8 @@ class ModelManager {
   // retires versions whose directory is gone.
   void rescan();
   std::shared_ptr<ModelVersion> make_version(const std::string& model, int64_t version, const std::filesystem::path& dir);
+  // The version numbers in a model directory that its version policy serves.
+  std::set<int64_t> served_versions(const std::filesystem::path& model_dir);
   void enqueue(std::function<void()> job);
   void load_version(ModelVersion& version);
   // Unloads least recently used idle versions (never `keep`) while the loaded ones exceed the budget.

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "models/version_policy.h"
+
 namespace seraph {
 namespace {
 
@@ -72,6 +74,12 @@ std::vector<Key> keys() {
   string_key("models.load_policy", [](Config& c) -> std::string& { return c.models.load_policy; }, [](const std::string& v) {
     return v == "eager" || v == "lazy" ? std::string() : fmt::format("must be eager or lazy, got '{}'", v);
   });
+  string_key("models.version_policy", [](Config& c) -> std::string& { return c.models.version_policy; },
+             [](const std::string& v) {
+               VersionPolicy policy;
+               Status s = parse_version_policy(v, policy);
+               return s.is_ok() ? std::string() : s.message();
+             });
   int_key("models.poll_interval_ms", [](Config& c) -> int& { return c.models.poll_interval_ms; }, 0, 3600000);
   int_key("models.memory_budget_bytes", [](Config& c) -> int64_t& { return c.models.memory_budget_bytes; }, 0,
           int64_t{1} << 50);

@@ -21,6 +21,17 @@ void add_model(const std::filesystem::path& repo, const std::string& model, cons
   std::ofstream(repo / name / "1" / "model.yaml", std::ios::app) << extra_yaml;
 }
 
+// Waits up to `seconds` for `predicate`; true when it came true.
+template <class Predicate>
+bool eventually(Predicate predicate, int seconds = 10) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 double sample(const std::string& text, const std::string& series) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
@@ -174,17 +185,6 @@ TEST(RuntimeErrors, AModelThatRaisesAnswers500AndTheServerKeepsServing) {
 namespace seraph::test {
 namespace {
 
-// Waits up to `seconds` for `predicate`; true when it came true.
-template <class Predicate>
-bool eventually(Predicate predicate, int seconds = 10) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 TEST(Watcher, ANewVersionIsServedOnceCompleteAndAHalfCopiedOneIsNot) {
   auto repo = make_temp_dir("seraph-watch");
   std::filesystem::create_directories(repo / "sentiment");
@@ -208,6 +208,30 @@ TEST(Watcher, ANewVersionIsServedOnceCompleteAndAHalfCopiedOneIsNot) {
   // Removed from disk: it stops serving and version 1 serves again.
   std::filesystem::remove_all(repo / "sentiment" / "2");
   EXPECT_TRUE(eventually([&] { return client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt() == 1; }));
+}
+
+}  // namespace
+}  // namespace seraph::test
+
+namespace seraph::test {
+namespace {
+
+TEST(VersionPolicies, APolicyFileChoosesTheServedVersionsAndLatestFollowsNewOnes) {
+  auto repo = make_temp_dir("seraph-policy");
+  std::filesystem::create_directories(repo / "sentiment");
+  for (const char* v : {"1", "2"}) {
+    std::filesystem::copy(shared_repository() / "sentiment" / v, repo / "sentiment" / v, std::filesystem::copy_options::recursive);
+  }
+  std::ofstream(repo / "sentiment" / "policy.yaml") << "versions: latest 1\n";
+  ServerProcess server(write_config(repo), {{"SERAPH_MODELS_POLL_INTERVAL_MS", "100"}});
+  HttpClient client(server.port());
+  EXPECT_EQ(client.get("/v2/models/sentiment/versions/1").status, 404u);  // not served
+  EXPECT_EQ(client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt(), 2);
+
+  // Version 3 arrives: under "latest 1" it replaces version 2.
+  std::filesystem::copy(shared_repository() / "sentiment" / "2", repo / "sentiment" / "3", std::filesystem::copy_options::recursive);
+  EXPECT_TRUE(eventually([&] { return client.post("/predict", R"({"text":"fine"})").json()["model_version"].GetInt() == 3; }));
+  EXPECT_TRUE(eventually([&] { return client.get("/v2/models/sentiment/versions/2").status == 404; }));
 }
 
 }  // namespace
