@@ -167,39 +167,42 @@ void ModelVersion::release_waiting(std::vector<std::pair<InferRequest, Done>> wa
     if (state() == ModelState::kReady) {
       submit(std::move(request), std::move(done));
     } else {
-      done(refusal, {});
+      refuse(done, refusal);
     }
   }
 }
 
+void ModelVersion::refuse(Done& done, Status status) {
+  done(std::move(status), {});
+  in_use_.fetch_sub(1);
+}
+
 void ModelVersion::infer(InferRequest request, Done done) {
-  // Counted in first, so that an unload either sees this request or this request sees it.
+  // Counted in first, so that an unload either sees this request or this request sees it; the
+  // count drops once the request is answered (submit's callback, or refuse()).
   in_use_.fetch_add(1);
   last_used_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-  Done counted = [this, done = std::move(done)](Status status, InferResponse response) {
-    done(std::move(status), std::move(response));
-    in_use_.fetch_sub(1);
-  };
-  if (state() == ModelState::kReady) return submit(std::move(request), std::move(counted));
+  if (state() == ModelState::kReady) return submit(std::move(request), std::move(done));
 
   std::unique_lock lock(mutex_);
   const ModelState s = state();
   if (s == ModelState::kReady) {
     lock.unlock();
-    return submit(std::move(request), std::move(counted));
+    return submit(std::move(request), std::move(done));
   }
   const bool will_load = s == ModelState::kUnavailable && loadable_;
   if (s == ModelState::kLoading || s == ModelState::kUnloading || will_load) {
     if (waiting_.size() >= limits_.max_queue) {
       lock.unlock();
-      return counted({StatusCode::kUnavailable, fmt::format("model '{}' version {} is loading and too many requests wait for it", model_, version_)}, {});
+      return refuse(done, {StatusCode::kUnavailable,
+                           fmt::format("model '{}' version {} is loading and too many requests wait for it", model_, version_)});
     }
     // Validate now, so a bad request does not wait for a load to be told so.
     if (Status status = validate_request(config_, request); !status.is_ok()) {
       lock.unlock();
-      return counted(std::move(status), {});
+      return refuse(done, std::move(status));
     }
-    waiting_.emplace_back(std::move(request), std::move(counted));
+    waiting_.emplace_back(std::move(request), std::move(done));
     if (will_load) {
       loadable_ = false;
       set_state(ModelState::kLoading);  // only the first request asks for the load
@@ -210,13 +213,12 @@ void ModelVersion::infer(InferRequest request, Done done) {
   }
   const std::string why = reason_;
   lock.unlock();
-  counted(unavailable(fmt::format("model '{}' version {} is not ready ({}{}{})", model_, version_, state_name(s),
-                                  why.empty() ? "" : ": ", why)),
-          {});
+  refuse(done, unavailable(fmt::format("model '{}' version {} is not ready ({}{}{})", model_, version_, state_name(s),
+                                       why.empty() ? "" : ": ", why)));
 }
 
 void ModelVersion::submit(InferRequest request, Done done) {
-  if (Status status = validate_request(config_, request); !status.is_ok()) return done(std::move(status), {});
+  if (Status status = validate_request(config_, request); !status.is_ok()) return refuse(done, std::move(status));
   // What the answer needs of the request travels with the callback; the inputs go to the batcher.
   auto finish = [this, id = std::move(request.id), wanted = std::move(request.requested_outputs),
                  done = std::move(done)](Status status, std::vector<Tensor> outputs, double compute_ms) mutable {
@@ -232,6 +234,7 @@ void ModelVersion::submit(InferRequest request, Done done) {
       });
     }
     done(std::move(status), std::move(response));
+    in_use_.fetch_sub(1);
   };
   batcher_->submit(std::move(request.inputs), request.deadline, std::move(finish));
 }

@@ -77,8 +77,11 @@ class ModelVersion {
 
  private:
   void set_state(ModelState state, std::string reason = {});
-  // Validates and queues for the batcher; the version is READY.
+  // Validates and queues for the batcher; the version is READY. The request counts as in use
+  // until answered.
   void submit(InferRequest request, Done done);
+  // Answers a request that will not run, and counts it out.
+  void refuse(Done& done, Status status);
   // Answers or submits the requests that waited for a load or unload to finish.
   void release_waiting(std::vector<std::pair<InferRequest, Done>> waiting, const Status& refusal);
 
