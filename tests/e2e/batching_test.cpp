@@ -103,14 +103,7 @@ TEST(Batching, AFullQueueAnswers503WithRetryAfter) {
   write_slow_model(repo);
   std::ofstream(repo / "slow" / "1" / "model.yaml", std::ios::app) << "max_queue_size: 1\n";
   ServerProcess server(write_config(repo));
-  auto request_of = [](int rounds) {
-    return R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(rounds) + "]}]}";
-  };
-  // Rounds for about 1.5 s of work, measured on this machine.
-  const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(HttpClient(server.port()).post("/v2/models/slow/infer", request_of(20)).status, 200u);
-  const double per_round_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 20;
-  const std::string long_request = request_of(std::max(20, static_cast<int>(1500 / std::max(per_round_ms, 0.01))));
+  const std::string long_request = slow_request(slow_rounds_for(server.port(), std::chrono::milliseconds(1500)));
   std::thread running([&] { HttpClient(server.port()).post("/v2/models/slow/infer", long_request); });
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the first is running
   std::thread queued([&] { HttpClient(server.port()).post("/v2/models/slow/infer", long_request); });

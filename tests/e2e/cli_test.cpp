@@ -117,8 +117,10 @@ TEST(Cli, ABrokenVersionIsReportedAndKeepsReadyzFalseWhileOthersServe) {
   write_file(repo / "sentiment" / "3" / "model.yaml", "runtime: fasttext\nartifact: model.bin\n");
   ServerProcess server(write_config(repo), {}, /*wait_ready=*/false);
   HttpClient client(server.port());
-  // Wait for loading to finish: /models shows no LOADING version.
-  for (int i = 0; i < 500 && client.get("/models").body.find("LOADING") != std::string::npos; ++i) {
+  // Wait for loading to finish: /models lists version 3 and no LOADING version.
+  for (int i = 0; i < 500; ++i) {
+    const std::string body = client.get("/models").body;
+    if (body.find(R"("version":3)") != std::string::npos && body.find("LOADING") == std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(client.get("/readyz").status, 503u);

@@ -12,9 +12,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string slow_request(int rounds, const std::string& parameters = "") {
-  return R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(rounds) + "]}]" +
-         (parameters.empty() ? "" : R"(,"parameters":)" + parameters) + "}";
+// A slow request with V2 request parameters.
+std::string slow_request_with(int rounds, const std::string& parameters) {
+  std::string body = slow_request(rounds);
+  body.pop_back();  // the closing brace
+  return body + R"(,"parameters":)" + parameters + "}";
 }
 
 class Deadlines : public ::testing::Test {
@@ -25,12 +27,8 @@ class Deadlines : public ::testing::Test {
 
   // Rounds that keep the slow model busy for about `target`, measured once on the idle model.
   int rounds_for(std::chrono::milliseconds target) {
-    static const double per_round_ms = [this] {
-      const auto start = std::chrono::steady_clock::now();
-      EXPECT_EQ(client.post("/v2/models/slow/infer", slow_request(20)).status, 200u);
-      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 20;
-    }();
-    return std::max(20, static_cast<int>(target.count() / std::max(per_round_ms, 0.01)));
+    static const int per_second = slow_rounds_for(shared_server().port(), std::chrono::milliseconds(1000));
+    return std::max(20, static_cast<int>(per_second * target.count() / 1000));
   }
 
   HttpClient client{shared_server().port()};
@@ -51,7 +49,7 @@ TEST_F(Deadlines, ASlowModelIsAnswered504AtTheRequestTimeoutHeader) {
 TEST_F(Deadlines, TheV2TimeoutParameterIsInMicroseconds) {
   const int rounds = rounds_for(2000ms);
   const auto start = std::chrono::steady_clock::now();
-  Response r = client.post("/v2/models/slow/infer", slow_request(rounds, R"({"timeout":200000})"));
+  Response r = client.post("/v2/models/slow/infer", slow_request_with(rounds, R"({"timeout":200000})"));
   EXPECT_EQ(r.status, 504u) << r.body;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
 }
@@ -66,7 +64,7 @@ TEST_F(Deadlines, AnInvalidTimeoutIs400) {
     Response r = client.post("/predict", R"({"text":"good"})", {{"Content-Type", "application/json"}, {"X-Request-Timeout-Ms", bad}});
     EXPECT_EQ(r.status, 400u) << bad;
   }
-  EXPECT_EQ(client.post("/v2/models/slow/infer", slow_request(1, R"({"timeout":"soon"})")).status, 400u);
+  EXPECT_EQ(client.post("/v2/models/slow/infer", slow_request_with(1, R"({"timeout":"soon"})")).status, 400u);
 }
 
 TEST_F(Deadlines, TheConnectionServesTheNextRequestAfterA504) {

@@ -1,5 +1,6 @@
 #include "e2e_env.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "typed_models.h"
@@ -30,6 +31,19 @@ ServerProcess& shared_server() {
   static std::unique_ptr<ServerProcess> server =
       std::make_unique<ServerProcess>(write_config(shared_repository()));
   return *server;
+}
+
+std::string slow_request(int rounds) {
+  return R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(rounds) + "]}]}";
+}
+
+int slow_rounds_for(uint16_t port, std::chrono::milliseconds target) {
+  constexpr int kProbe = 20;
+  const auto start = std::chrono::steady_clock::now();
+  HttpClient(port).post("/v2/models/slow/infer", slow_request(kProbe));
+  const double per_round_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / kProbe;
+  return std::max(kProbe, static_cast<int>(static_cast<double>(target.count()) / std::max(per_round_ms, 0.01)));
 }
 
 }  // namespace seraph::test

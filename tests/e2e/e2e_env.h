@@ -1,6 +1,7 @@
 #pragma once
 // The server most end-to-end tests share: the real binary on a free port, serving the demo models
 // plus one TorchScript model per V2 datatype.
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -18,5 +19,11 @@ ServerProcess& shared_server();
 
 // Demo models as built by examples/ (SERAPH_TEST_MODELS).
 std::filesystem::path demo_models();
+
+// The body of a V2 request to the slow model (typed_models.h) asking for `rounds` of work.
+std::string slow_request(int rounds);
+// Rounds that keep the slow model busy for about `target` on this machine, measured with one
+// request to the (idle) slow model of the server on `port`.
+int slow_rounds_for(uint16_t port, std::chrono::milliseconds target);
 
 }  // namespace seraph::test

@@ -102,15 +102,9 @@ TEST(Lifecycle, AVersionInUseIsNeverUnloadedUnderBudgetPressure) {
   ServerProcess server(write_config(repo), {{"SERAPH_MODELS_MEMORY_BUDGET_BYTES", "150"}});
   HttpClient client(server.port());
   // Keep the slow model busy for about a second and a half.
-  const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(client.post("/v2/models/slow/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[20]}]})").status, 200u);
-  const double per_round = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 20;
-  const int rounds = std::max(20, static_cast<int>(1500 / std::max(per_round, 0.01)));
+  const int rounds = slow_rounds_for(server.port(), std::chrono::milliseconds(1500));
   Response slow_answer;
-  std::thread busy([&] {
-    slow_answer = HttpClient(server.port()).post(
-        "/v2/models/slow/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(rounds) + "]}]}");
-  });
+  std::thread busy([&] { slow_answer = HttpClient(server.port()).post("/v2/models/slow/infer", slow_request(rounds)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // Loading cancer goes over the budget; the only other loaded version is in use, so it stays.
   ASSERT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 200u);
@@ -125,9 +119,11 @@ TEST(Lifecycle, AVersionIsReadyOnlyAfterItsWarmUpSucceeds) {
   write_picky_model(repo, "cold", "warmup:\n  - {x: [-1]}\n");
   ServerProcess server(write_config(repo), {}, /*wait_ready=*/false);
   HttpClient client(server.port());
-  for (int i = 0; i < 500 && client.get("/models").body.find("LOADING") != std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // Loading is over once both versions are listed and neither is LOADING.
+  EXPECT_TRUE(eventually([&] {
+    const std::string warm = state_of(client, "warm"), cold = state_of(client, "cold");
+    return !warm.empty() && !cold.empty() && warm != "LOADING" && cold != "LOADING";
+  }));
   EXPECT_EQ(state_of(client, "warm"), "READY");
   EXPECT_EQ(state_of(client, "cold"), "UNAVAILABLE");
   EXPECT_NE(client.get("/models").body.find("warm-up sample 0 failed"), std::string::npos) << client.get("/models").body;

@@ -57,8 +57,7 @@ void client_loop(uint16_t port, int id, int slow_rounds, const std::atomic<bool>
       http::request<http::string_body> req{http::verb::post, slow ? "/v2/models/slow/infer" : "/predict", 11};
       req.set(http::field::host, "127.0.0.1");
       req.set(http::field::content_type, "application/json");
-      req.body() = slow ? R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[)" + std::to_string(slow_rounds) + "]}]}"
-                        : R"({"text":"great value for the money"})";
+      req.body() = slow ? slow_request(slow_rounds) : R"({"text":"great value for the money"})";
       req.prepare_payload();
       const int64_t sent_at = Clock::now().time_since_epoch().count();
       http::write(socket, req, ec);
@@ -92,11 +91,7 @@ TEST(Shutdown, SigtermUnderLoadAnswersEveryAcceptedRequestCompletely) {
   ServerProcess server(write_config(shared_repository()), {{"SERAPH_SERVER_DRAIN_TIMEOUT_MS", "15000"}});
   const uint16_t port = server.port();
   // Slow requests of ~200 ms, so some are always in progress when SIGTERM arrives.
-  HttpClient calibrate(port);
-  const auto start = Clock::now();
-  ASSERT_EQ(calibrate.post("/v2/models/slow/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[20]}]})").status, 200u);
-  const double per_round_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / 20;
-  const int slow_rounds = std::max(5, static_cast<int>(200 / std::max(per_round_ms, 0.01)));
+  const int slow_rounds = slow_rounds_for(port, std::chrono::milliseconds(200));
 
   Tally tally;
   std::atomic<bool> stop{false};
