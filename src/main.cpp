@@ -43,6 +43,9 @@ int serve(const std::string& config_file) {
   seraph::register_process_metrics(metrics);
   seraph::AccessLog access_log(config.log.access_log);
   seraph::HttpMetrics http_metrics(metrics);
+  seraph::Gauge& dropped_lines =
+      metrics.sampled_counter("seraph_access_log_dropped_lines_total", "Access-log lines dropped because the output could not keep up.").get({});
+  metrics.on_collect([&] { dropped_lines.set(static_cast<double>(access_log.dropped())); });
   seraph::LifecycleOptions lifecycle;
   lifecycle.limits.max_queue = static_cast<size_t>(config.models.max_queue);
   lifecycle.limits.lazy_by_default = config.models.load_policy == "lazy";

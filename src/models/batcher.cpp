@@ -40,11 +40,6 @@ void Batcher::stop() {
   }
 }
 
-size_t Batcher::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
-
 void Batcher::submit(std::vector<Tensor> inputs, TimePoint deadline, Done done) {
   const int64_t rows = inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
   bool stopping = false;

@@ -43,7 +43,6 @@ class Batcher {
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
   // from an execution thread.
   void stop();
-  size_t queued() const;
 
  private:
   struct Pending {

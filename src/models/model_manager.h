@@ -65,7 +65,6 @@ class ModelManager {
 
   using Table = std::map<std::string, ModelEntry, std::less<>>;
   std::shared_ptr<const Table> snapshot() const { return table_.load(std::memory_order_acquire); }
-  const std::filesystem::path& repository() const { return repository_; }
   int64_t loaded_bytes() const;
 
  private:
