@@ -104,10 +104,12 @@ TEST(Batching, AFullQueueAnswers503WithRetryAfter) {
   std::ofstream(repo / "slow" / "1" / "model.yaml", std::ios::app) << "max_queue_size: 1\n";
   ServerProcess server(write_config(repo));
   const std::string long_request = slow_request(slow_rounds_for(server.port(), std::chrono::milliseconds(1500)));
+  const std::string inflight = R"(seraph_model_inflight_requests\{model="slow",version="1"\})";
+  const std::string depth = R"(seraph_model_queue_depth\{model="slow",version="1"\})";
   std::thread running([&] { HttpClient(server.port()).post("/v2/models/slow/infer", long_request); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the first is running
+  ASSERT_TRUE(eventually([&] { return metric(server.port(), inflight) == 1 && metric(server.port(), depth) == 0; }));
   std::thread queued([&] { HttpClient(server.port()).post("/v2/models/slow/infer", long_request); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the second waits in the queue
+  ASSERT_TRUE(eventually([&] { return metric(server.port(), depth) == 1; }));  // the second waits in the queue
   Response refused = HttpClient(server.port()).post("/v2/models/slow/infer", long_request);
   running.join();
   queued.join();

@@ -35,7 +35,7 @@ class Deadlines : public ::testing::Test {
 };
 
 TEST_F(Deadlines, ASlowModelIsAnswered504AtTheRequestTimeoutHeader) {
-  const int rounds = rounds_for(2000ms);
+  const int rounds = rounds_for(5000ms);
   const auto start = std::chrono::steady_clock::now();
   Response r = client.post("/v2/models/slow/infer", slow_request(rounds),
                            {{"Content-Type", "application/json"}, {"X-Request-Timeout-Ms", "200"}});
@@ -43,15 +43,15 @@ TEST_F(Deadlines, ASlowModelIsAnswered504AtTheRequestTimeoutHeader) {
   EXPECT_EQ(r.status, 504u) << r.body;
   EXPECT_NE(r.json()["error"].GetString(), nullptr);
   EXPECT_GE(waited, 190ms);
-  EXPECT_LT(waited, 1500ms) << "the answer waited for the model instead of the deadline";
+  EXPECT_LT(waited, 2500ms) << "the answer waited for the model instead of the deadline";
 }
 
 TEST_F(Deadlines, TheV2TimeoutParameterIsInMicroseconds) {
-  const int rounds = rounds_for(2000ms);
+  const int rounds = rounds_for(5000ms);
   const auto start = std::chrono::steady_clock::now();
   Response r = client.post("/v2/models/slow/infer", slow_request_with(rounds, R"({"timeout":200000})"));
   EXPECT_EQ(r.status, 504u) << r.body;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
 }
 
 TEST_F(Deadlines, AFastAnswerWithinTheDeadlineIs200) {

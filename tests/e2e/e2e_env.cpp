@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <regex>
+#include <thread>
 
 #include "typed_models.h"
 
@@ -31,6 +33,22 @@ ServerProcess& shared_server() {
   static std::unique_ptr<ServerProcess> server =
       std::make_unique<ServerProcess>(write_config(shared_repository()));
   return *server;
+}
+
+double metric(uint16_t port, const std::string& series) {
+  const std::string text = HttpClient(port).get("/metrics").body;
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+bool eventually(const std::function<bool()>& predicate, int seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 std::string slow_request(int rounds) {

@@ -3,6 +3,7 @@
 // plus one TorchScript model per V2 datatype.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "http_client.h"
@@ -19,6 +20,12 @@ ServerProcess& shared_server();
 
 // Demo models as built by examples/ (SERAPH_TEST_MODELS).
 std::filesystem::path demo_models();
+
+// The value of the first sample of /metrics on `port` matching `series` (a regex of the name and
+// labels), or -1 when there is none.
+double metric(uint16_t port, const std::string& series);
+// Waits up to `seconds` for `predicate`; true when it came true.
+bool eventually(const std::function<bool()>& predicate, int seconds = 10);
 
 // The body of a V2 request to the slow model (typed_models.h) asking for `rounds` of work.
 std::string slow_request(int rounds);

@@ -21,17 +21,6 @@ void add_model(const std::filesystem::path& repo, const std::string& model, cons
   std::ofstream(repo / name / "1" / "model.yaml", std::ios::app) << extra_yaml;
 }
 
-// Waits up to `seconds` for `predicate`; true when it came true.
-template <class Predicate>
-bool eventually(Predicate predicate, int seconds = 10) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 double sample(const std::string& text, const std::string& series) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
@@ -105,7 +94,7 @@ TEST(Lifecycle, AVersionInUseIsNeverUnloadedUnderBudgetPressure) {
   const int rounds = slow_rounds_for(server.port(), std::chrono::milliseconds(1500));
   Response slow_answer;
   std::thread busy([&] { slow_answer = HttpClient(server.port()).post("/v2/models/slow/infer", slow_request(rounds)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(eventually([&] { return metric(server.port(), R"(seraph_model_inflight_requests\{model="slow",version="1"\})") == 1; }));
   // Loading cancer goes over the budget; the only other loaded version is in use, so it stays.
   ASSERT_EQ(client.post("/v2/models/cancer/infer", kCancerRow).status, 200u);
   EXPECT_EQ(state_of(client, "slow"), "READY");
