@@ -26,15 +26,12 @@ std::filesystem::path repository_with(const std::vector<std::string>& models, co
   return repo;
 }
 
-double sample(const std::string& text, const std::string& series) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
 std::string cancer_row_request(int i) {
   std::string data;
-  for (int f = 0; f < 30; ++f) data += (f ? "," : "") + std::to_string(0.5 + ((i * 31 + f * 7) % 97) * 3.1);
+  for (int f = 0; f < 30; ++f) {
+    if (f) data += ',';
+    data += std::to_string(0.5 + ((i * 31 + f * 7) % 97) * 3.1);
+  }
   return R"({"inputs":[{"name":"features","shape":[1,30],"datatype":"FP32","data":[)" + data + "]}]}";
 }
 

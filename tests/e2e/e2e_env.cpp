@@ -35,8 +35,9 @@ ServerProcess& shared_server() {
   return *server;
 }
 
-double metric(uint16_t port, const std::string& series) {
-  const std::string text = HttpClient(port).get("/metrics").body;
+double metric(uint16_t port, const std::string& series) { return sample(HttpClient(port).get("/metrics").body, series); }
+
+double sample(const std::string& text, const std::string& series) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
   return std::stod(m[1]);

@@ -21,8 +21,9 @@ ServerProcess& shared_server();
 // Demo models as built by examples/ (SERAPH_TEST_MODELS).
 std::filesystem::path demo_models();
 
-// The value of the first sample of /metrics on `port` matching `series` (a regex of the name and
-// labels), or -1 when there is none.
+// The value of the first sample in a Prometheus exposition `text` matching `series` (a regex of
+// the name and labels), or -1 when there is none; metric() reads /metrics on `port` first.
+double sample(const std::string& text, const std::string& series);
 double metric(uint16_t port, const std::string& series);
 // Waits up to `seconds` for `predicate`; true when it came true.
 bool eventually(const std::function<bool()>& predicate, int seconds = 10);

@@ -21,12 +21,6 @@ void add_model(const std::filesystem::path& repo, const std::string& model, cons
   std::ofstream(repo / name / "1" / "model.yaml", std::ios::app) << extra_yaml;
 }
 
-double sample(const std::string& text, const std::string& series) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
 // The state of version 1 of `model` in /models.
 std::string state_of(HttpClient& client, const std::string& model) {
   auto doc = client.get("/models").json();

@@ -9,13 +9,6 @@
 namespace seraph::test {
 namespace {
 
-// The value of the first sample line matching `series` (a regex of name and labels).
-double sample(const std::string& text, const std::string& series) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
 class Metrics : public ::testing::Test {
  protected:
   void SetUp() override {
