@@ -13,6 +13,10 @@
 #include <spdlog/spdlog.h>
 
 #include "api/router.h"
+#include "control/control_plane.h"
+#include "control/deployments.h"
+#include "control/registry.h"
+#include "control/variant_stats.h"
 #include "models/model_manager.h"
 #include "observe/access_log.h"
 #include "observe/http_metrics.h"
@@ -53,7 +57,22 @@ int serve(const std::string& config_file) {
   lifecycle.poll_interval = std::chrono::milliseconds(config.models.poll_interval_ms);
   seraph::parse_version_policy(config.models.version_policy, lifecycle.version_policy);  // validated with the config
   seraph::ModelManager models(config.models.repository, lifecycle, metrics);
-  seraph::ApiRouter router(models, metrics, {&http_metrics, &access_log},
+
+  std::string registry_error;
+  auto registry = seraph::Registry::open(config.registry.location, registry_error);
+  if (!registry) {
+    spdlog::critical(R"({{"msg":"cannot open the registry","location":"{}","error":"{}"}})", config.registry.location, registry_error);
+    return 2;
+  }
+  seraph::Deployments deployments(metrics, config.routing.default_environment, config.routing.environments);
+  seraph::ControlPlane control(*registry, deployments, models, metrics,
+                               std::chrono::milliseconds(config.control.tick_interval_ms));
+  if (seraph::Status s = control.start(config.deployments); !s.is_ok()) {
+    spdlog::critical(R"({{"msg":"cannot start the control plane","error":"{}"}})", s.message());
+    return 2;
+  }
+  seraph::VariantRecorder variant_recorder;
+  seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms)});
   seraph::HttpServer server(config.server, router);
   try {
@@ -84,6 +103,7 @@ int serve(const std::string& config_file) {
 
   const int64_t abandoned = server.stop(std::chrono::milliseconds(config.server.drain_timeout_ms));
   loader.join();
+  control.stop();
   models.shutdown();
   access_log.flush();
   spdlog::info(R"({{"msg":"stopped","connections_abandoned":{}}})", abandoned);

@@ -36,6 +36,8 @@ class Responder {
   // Calls `expired` (on the connection's thread) at `deadline` if no answer has been sent by
   // then, so the router can answer in time even while a model still computes.
   virtual void on_deadline(TimePoint deadline, std::function<void()> expired) = 0;
+  // Calls `run` (on the connection's thread) at `when`: for an injected delay. One at a time.
+  virtual void defer(TimePoint when, std::function<void()> run) = 0;
 };
 
 }  // namespace seraph

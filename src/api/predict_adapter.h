@@ -26,6 +26,7 @@ struct PredictAnswerContext {
   std::string_view request_id;
   double latency_ms = 0;
   bool many = false;
+  ServedBy served_by;
 };
 std::string render_predict_response(const InferResponse& response, const ModelConfig& config,
                                     const PredictAnswerContext& context);

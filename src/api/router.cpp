@@ -11,6 +11,7 @@
 #include "api/predict_adapter.h"
 #include "api/url.h"
 #include "api/v2_adapter.h"
+#include "control/answer_comparison.h"
 #include "core/clock.h"
 #include "guards/request_id.h"
 
@@ -29,6 +30,7 @@ struct ApiRouter::Call {
   size_t guards_ran = 0;
   InferApi api = InferApi::kV2;
   bool many = false;
+  std::optional<InferRequest> shadow_request;  // the copy for the shadow variant
   std::atomic<bool> finished{false};  // the answer is decided: by the backend or by the deadline
 };
 
@@ -160,13 +162,15 @@ Status apply_deadline(const HeaderLookup& headers, TimePoint start, std::chrono:
 
 }  // namespace
 
-ApiRouter::ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector<RequestObserver*> observers,
-                     ApiOptions options)
+ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistry& metrics,
+                     std::vector<RequestObserver*> observers, ApiOptions options)
     : models_(models),
+      control_(control),
+      admin_(control, models),
       metrics_(metrics),
       observers_(std::move(observers)),
       options_(std::move(options)),
-      chain_(GuardChain::build(models)) {}
+      chain_(GuardChain::build(models, control.deployments())) {}
 
 bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
 
@@ -180,6 +184,10 @@ void ApiRouter::finish(Call& call, HttpResponse response) {
                                  ex.request.model,
                                  ex.target ? ex.target->version() : 0,
                                  ex.target ? &ex.target->metrics() : nullptr,
+                                 ex.deployment ? std::string_view(ex.deployment->name) : std::string_view(),
+                                 ex.deployment ? std::string_view(ex.deployment->environment) : std::string_view(),
+                                 ex.variant ? std::string_view(ex.variant->record.name) : std::string_view(),
+                                 ex.variant ? ex.variant->stats.get() : nullptr,
                                  response.status,
                                  elapsed_ms(ex.start) / 1000.0};
   for (RequestObserver* observer : observers_) observer->on_finished(finished);
@@ -237,6 +245,12 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
     });
   } else if (seg.size() == 1 && seg[0] == "models") {
     return simple_get(Handler::kModels, [this] { return json_response(200, render_models(*models_.snapshot())); });
+  } else if (!seg.empty() && seg[0] == "admin") {
+    call->handler = Handler::kAdmin;
+    return finish(*call, admin_.handle(request, seg, query));
+  } else if (seg.size() == 1 && seg[0] == "feedback") {
+    if (!post) return method_not_allowed(Handler::kFeedback, "POST");
+    return answer(Handler::kFeedback, admin_.feedback(request));
   } else if (!seg.empty() && seg[0] == "v2") {
     // KServe V2: health, server metadata, model metadata, model readiness, inference.
     if (seg.size() == 1) return simple_get(Handler::kV2Server, [] { return json_response(200, render_v2_server_metadata()); });
@@ -381,22 +395,29 @@ void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, In
     return finish(*call, error_response(s));
   }
   call->guards_ran = chain_.run_request(ex);
+  if (ex.status.is_ok() && ex.shadow) call->shadow_request = ex.request;  // unbound: the shadow binds its own
   if (ex.status.is_ok() && api != InferApi::kV2) ex.status = bind_predict_input(ex.target->config(), ex.request);
 
   auto complete = [this](Call& c) {
     Exchange& e = c.exchange;
     chain_.run_response(e, c.guards_ran);
     HttpResponse response;
+    ServedBy served_by;
+    if (e.deployment) served_by = {e.deployment->name, e.deployment->environment, e.variant->record.name};
     if (!e.status.is_ok()) {
       response = error_response(e.status);
     } else if (c.api == InferApi::kV2) {
-      response = json_response(200, render_v2_infer_response(e.response));
+      response = json_response(200, render_v2_infer_response(e.response, served_by));
     } else {
       response = json_response(200, render_predict_response(e.response, e.target->config(),
-                                                            {e.request_id, elapsed_ms(e.start), c.many}));
+                                                            {e.request_id, elapsed_ms(e.start), c.many, served_by}));
     }
     if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
     for (auto& h : e.response_headers) response.headers.push_back(std::move(h));
+    if (e.status.is_ok() && e.deployment && e.deployment->experiment_id != 0) {
+      control_.experiments().record_assignment(e.request_id, e.deployment->experiment_id, e.variant->record.name,
+                                               e.response);
+    }
     finish(c, std::move(response));
   };
   if (!ex.status.is_ok()) return complete(*call);
@@ -405,16 +426,41 @@ void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, In
   call->responder->on_deadline(ex.request.deadline, [this, weak = std::weak_ptr<Call>(call)] {
     if (auto c = weak.lock()) finish(*c, error_response(504, "deadline exceeded before the model answered"));
   });
-  ex.target->metrics().inflight().add(1);
-  ModelVersion& target = *ex.target;
-  InferRequest to_run = std::move(ex.request);
-  ex.request.model = to_run.model;  // kept for the access log
-  target.infer(std::move(to_run), [call, complete](Status status, InferResponse response) {
+  auto dispatch = [this, call, complete] {
     Exchange& e = call->exchange;
-    e.target->metrics().inflight().add(-1);
-    e.status = std::move(status);
-    e.response = std::move(response);
-    complete(*call);
+    if (call->finished.load(std::memory_order_acquire)) return;  // the deadline answered during a delay
+    e.target->metrics().inflight().add(1);
+    InferRequest to_run = std::move(e.request);
+    e.request.model = to_run.model;  // kept for the access log
+    e.target->infer(std::move(to_run), [this, call, complete](Status status, InferResponse response) {
+      Exchange& done = call->exchange;
+      done.target->metrics().inflight().add(-1);
+      done.status = std::move(status);
+      done.response = std::move(response);
+      complete(*call);
+      if (call->shadow_request && done.status.is_ok()) run_shadow(call);
+    });
+  };
+  if (ex.dispatch_at > Clock::now()) return call->responder->defer(ex.dispatch_at, std::move(dispatch));
+  dispatch();
+}
+
+void ApiRouter::run_shadow(std::shared_ptr<Call> call) {
+  const LiveVariant& shadow = *call->exchange.shadow;
+  Status status;
+  auto target = models_.find(shadow.record.model, shadow.record.version, status);
+  InferRequest& request = *call->shadow_request;
+  if (target && call->api != InferApi::kV2) status = bind_predict_input(target->config(), request);
+  if (!target || !status.is_ok()) return shadow.stats->record_shadow(true, false, 0);
+  request.model = shadow.record.model;
+  request.version = shadow.record.version;
+  const TimePoint start = Clock::now();
+  target->infer(std::move(request), [call, start](Status s, InferResponse response) {
+    const LiveVariant& v = *call->exchange.shadow;
+    v.stats->record(s.is_ok() ? 200 : http_status_of(s.code()), elapsed_ms(start));
+    if (!s.is_ok()) return v.stats->record_shadow(true, false, 0);
+    const AnswerComparison c = compare_answers(call->exchange.response, response);
+    v.stats->record_shadow(!c.comparable, c.same_top_label, c.max_abs_difference);
   });
 }
 

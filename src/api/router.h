@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "api/admin_api.h"
 #include "api/http.h"
+#include "control/control_plane.h"
 #include "guards/guard_chain.h"
 #include "models/model_manager.h"
 #include "observe/metrics.h"
@@ -24,8 +26,8 @@ struct ApiOptions {
 class ApiRouter {
  public:
   // `observers` see every finished request, in order; they must outlive the router.
-  ApiRouter(ModelManager& models, MetricsRegistry& metrics, std::vector<RequestObserver*> observers,
-            ApiOptions options);
+  ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistry& metrics,
+            std::vector<RequestObserver*> observers, ApiOptions options);
 
   // Answers through `responder`, exactly once, possibly later and from another thread.
   void handle(const HttpRequest& request, std::shared_ptr<Responder> responder);
@@ -41,9 +43,13 @@ class ApiRouter {
   void infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
              bool many);
   void finish(Call& call, HttpResponse response);
+  // Sends the request's copy to the shadow variant and records how its answer compares.
+  void run_shadow(std::shared_ptr<Call> call);
   void repository(const HttpRequest& request, std::shared_ptr<Call> call, const std::vector<std::string>& segments);
 
   ModelManager& models_;
+  ControlPlane& control_;
+  AdminApi admin_;
   MetricsRegistry& metrics_;
   const std::vector<RequestObserver*> observers_;
   const ApiOptions options_;

@@ -137,7 +137,7 @@ void write_tensor_header(JsonWriter& w, const std::string& name, DataType dataty
 }
 }  // namespace
 
-std::string render_v2_infer_response(const InferResponse& response) {
+std::string render_v2_infer_response(const InferResponse& response, const ServedBy& served_by) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -148,6 +148,17 @@ std::string render_v2_infer_response(const InferResponse& response) {
   if (!response.id.empty()) {
     write_key(w, "id");
     write_string(w, response.id);
+  }
+  if (!served_by.deployment.empty()) {
+    write_key(w, "parameters");
+    w.StartObject();
+    write_key(w, "deployment");
+    write_string(w, served_by.deployment);
+    write_key(w, "environment");
+    write_string(w, served_by.environment);
+    write_key(w, "variant");
+    write_string(w, served_by.variant);
+    w.EndObject();
   }
   write_key(w, "outputs");
   w.StartArray();

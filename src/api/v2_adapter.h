@@ -14,7 +14,8 @@ namespace seraph {
 // left untouched.
 Status parse_v2_infer_request(std::string_view body, InferRequest& request);
 
-std::string render_v2_infer_response(const InferResponse& response);
+// With `served_by` set, "parameters" says which deployment, environment and variant answered.
+std::string render_v2_infer_response(const InferResponse& response, const ServedBy& served_by = {});
 std::string render_v2_model_metadata(const std::string& name, const std::vector<int64_t>& versions,
                                      const ModelConfig& config);
 std::string render_v2_server_metadata();

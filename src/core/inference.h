@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -23,6 +24,14 @@ struct InferRequest {
   std::vector<std::string> requested_outputs;  // empty: every output
   Parameters parameters;
   TimePoint deadline = TimePoint::max();   // answer 504 rather than run after this
+};
+
+// Which deployment, environment and variant served an answer; empty when the request named a
+// model directly.
+struct ServedBy {
+  std::string_view deployment;
+  std::string_view environment;
+  std::string_view variant;
 };
 
 struct InferResponse {

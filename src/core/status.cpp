@@ -8,6 +8,7 @@ unsigned http_status_of(StatusCode code) {
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kNotFound: return 404;
     case StatusCode::kMethodNotAllowed: return 405;
+    case StatusCode::kConflict: return 409;
     case StatusCode::kPayloadTooLarge: return 413;
     case StatusCode::kUnsupportedMediaType: return 415;
     case StatusCode::kResourceExhausted: return 429;

@@ -10,6 +10,7 @@ enum class StatusCode {
   kInvalidArgument,       // 400
   kNotFound,              // 404
   kMethodNotAllowed,      // 405
+  kConflict,              // 409
   kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415
   kResourceExhausted,     // 429
@@ -36,6 +37,7 @@ class Status {
 inline Status invalid_argument(std::string message) { return {StatusCode::kInvalidArgument, std::move(message)}; }
 inline Status not_found(std::string message) { return {StatusCode::kNotFound, std::move(message)}; }
 inline Status unavailable(std::string message) { return {StatusCode::kUnavailable, std::move(message)}; }
+inline Status conflict(std::string message) { return {StatusCode::kConflict, std::move(message)}; }
 inline Status internal_error(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
 
 unsigned http_status_of(StatusCode code);

@@ -1,12 +1,14 @@
 #include "guards/guard_chain.h"
 
+#include "guards/fault_injection_guard.h"
 #include "guards/route_guard.h"
 
 namespace seraph {
 
-GuardChain GuardChain::build(ModelManager& models) {
+GuardChain GuardChain::build(ModelManager& models, const Deployments& deployments) {
   GuardChain chain;
-  chain.add(std::make_unique<RouteGuard>(models));
+  chain.add(std::make_unique<RouteGuard>(models, deployments));
+  chain.add(std::make_unique<FaultInjectionGuard>());
   return chain;
 }
 

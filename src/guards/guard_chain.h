@@ -6,12 +6,13 @@
 
 namespace seraph {
 
+class Deployments;
 class ModelManager;
 
 class GuardChain {
  public:
   // The chain of DESIGN.md's order, holding only the guards the config enables.
-  static GuardChain build(ModelManager& models);
+  static GuardChain build(ModelManager& models, const Deployments& deployments);
 
   // Runs every guard's on_request in order; stops at the first refusal and returns how many ran.
   size_t run_request(Exchange& exchange) const;

@@ -1,13 +1,90 @@
 #include "guards/route_guard.h"
 
+#include <random>
+
+#include <fmt/format.h>
+
+#include "control/deployments.h"
 #include "models/model_manager.h"
 
 namespace seraph {
+namespace {
+
+double random_point() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+// The served variant: forced by X-Canary or a version, else sticky, else weighted random.
+Status choose_variant(const LiveDeployment& deployment, const Exchange& exchange, const LiveVariant*& chosen) {
+  if (std::string_view forced = exchange.headers.header("x-canary"); !forced.empty()) {
+    chosen = deployment.by_role_or_name(forced);
+    if (!chosen) {
+      return invalid_argument(fmt::format("X-Canary '{}' names no variant of deployment '{}' ({})", forced,
+                                          deployment.name, deployment.environment));
+    }
+    return {};
+  }
+  if (exchange.request.version) {
+    chosen = deployment.serving_version(*exchange.request.version);
+    if (!chosen) {
+      return not_found(fmt::format("deployment '{}' ({}) has no variant serving version {}", deployment.name,
+                                   deployment.environment, *exchange.request.version));
+    }
+    return {};
+  }
+  std::string_view sticky_key;
+  if (!deployment.sticky_header.empty()) sticky_key = exchange.headers.header(deployment.sticky_header);
+  chosen = &deployment.pick(sticky_key.empty() ? random_point() : sticky_point(sticky_key));
+  return {};
+}
+
+}  // namespace
+
+double sticky_point(std::string_view key) {
+  // FNV-1a, then splitmix64's finaliser so that similar keys spread over the whole line.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
 
 Status RouteGuard::on_request(Exchange& exchange) {
+  std::string_view environment = exchange.headers.header("x-environment");
+  if (environment.empty()) {
+    environment = deployments_.default_environment();
+  } else if (!deployments_.is_environment(environment)) {
+    return invalid_argument(fmt::format("unknown environment '{}' in X-Environment (configured: {})", environment,
+                                        fmt::join(deployments_.environments(), ", ")));
+  }
+  auto table = deployments_.snapshot();
+  if (const LiveDeployment* deployment = table->find(environment, exchange.request.model)) {
+    const LiveVariant* variant = nullptr;
+    if (Status s = choose_variant(*deployment, exchange, variant); !s.is_ok()) return s;
+    exchange.deployment = deployment;
+    exchange.variant = variant;
+    if (const LiveVariant* shadow = deployment->shadow(); shadow && random_point() * 100 < shadow->record.weight) {
+      exchange.shadow = shadow;
+    }
+    exchange.routing = std::move(table);
+    exchange.request.model = variant->record.model;
+    exchange.request.version = variant->record.version;
+  }
   Status status;
   exchange.target = models_.find(exchange.request.model, exchange.request.version, status);
   return status;
+}
+
+void RouteGuard::on_response(Exchange& exchange) {
+  auto& headers = exchange.response_headers;
+  if (exchange.target) headers.emplace_back("X-Model-Version", std::to_string(exchange.target->version()));
+  if (const LiveDeployment* d = exchange.deployment) {
+    headers.emplace_back("X-Deployment", d->name);
+    headers.emplace_back("X-Environment", d->environment);
+    headers.emplace_back("X-Variant", exchange.variant->record.name);
+  }
 }
 
 }  // namespace seraph

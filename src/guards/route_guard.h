@@ -3,18 +3,30 @@
 
 namespace seraph {
 
+class Deployments;
 class ModelManager;
 
-// Picks the model version that serves the request: the one asked for, else the latest ready one.
-// Later: deployments, environments and canary / sticky / forced / shadow variants.
+// Picks the model version that serves the request. A name that is a deployment in the request's
+// environment (X-Environment, else the configured default) routes to one of its variants:
+//   forced   X-Canary: <role or variant name>, or a requested version (?model_version=, V2 path)
+//   sticky   the deployment's sticky header (e.g. X-User-Id) hashed onto the weight line, so one
+//            user keeps one variant while the weights hold
+//   weighted a fresh random point on the weight line
+// and may copy the request to the deployment's shadow variant. Any other name is a model: the
+// version asked for, else the latest ready one.
 class RouteGuard final : public Guard {
  public:
-  explicit RouteGuard(ModelManager& models) : models_(models) {}
+  RouteGuard(ModelManager& models, const Deployments& deployments) : models_(models), deployments_(deployments) {}
   std::string_view name() const override { return "route"; }
   Status on_request(Exchange& exchange) override;
+  void on_response(Exchange& exchange) override;
 
  private:
   ModelManager& models_;
+  const Deployments& deployments_;
 };
+
+// The point on [0, 1) that a sticky key maps to; the same key always maps to the same point.
+double sticky_point(std::string_view key);
 
 }  // namespace seraph

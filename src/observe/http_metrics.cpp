@@ -15,6 +15,8 @@ const char* handler_name(Handler handler) {
     case Handler::kHealth: return "health";
     case Handler::kMetrics: return "metrics";
     case Handler::kModels: return "models";
+    case Handler::kAdmin: return "admin";
+    case Handler::kFeedback: return "feedback";
     case Handler::kNotFound: return "not_found";
     case Handler::kCount: break;
   }

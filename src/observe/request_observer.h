@@ -8,11 +8,12 @@
 namespace seraph {
 
 class ModelMetrics;
+class VariantStats;
 
 // The API endpoint that answered, for per-handler metrics.
 enum class Handler {
   kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health, kV2Repository,
-  kHealth, kMetrics, kModels, kNotFound, kCount
+  kHealth, kMetrics, kModels, kAdmin, kFeedback, kNotFound, kCount
 };
 const char* handler_name(Handler handler);
 
@@ -24,6 +25,10 @@ struct FinishedRequest {
   std::string_view model;                 // empty when the request named no model
   int64_t version = 0;                    // 0 when no version served it
   ModelMetrics* model_metrics = nullptr;  // the serving version's series, when one served it
+  std::string_view deployment;            // when the request named a deployment
+  std::string_view environment;
+  std::string_view variant;
+  VariantStats* variant_stats = nullptr;  // the serving variant's stats, when a variant served it
   unsigned status = 0;
   double seconds = 0;
 };

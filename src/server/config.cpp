@@ -3,10 +3,13 @@
 #include <cstdlib>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "control/deployments.h"
+#include "models/model_manager.h"
 #include "models/version_policy.h"
 
 namespace seraph {
@@ -17,6 +20,7 @@ namespace {
 struct Key {
   std::string path;
   std::function<std::string(Config&, const std::string&)> set;  // returns an error or ""
+  bool list = false;  // takes a YAML list too, passed to `set` joined by commas
 };
 
 std::string set_int(int64_t& target, const std::string& text, int64_t min, int64_t max) {
@@ -88,6 +92,22 @@ std::vector<Key> keys() {
     return kLevels.count(v) ? std::string() : fmt::format("must be one of trace, debug, info, warn, error, off; got '{}'", v);
   });
   bool_key("log.access_log", [](Config& c) -> bool& { return c.log.access_log; });
+  string_key("registry.location", [](Config& c) -> std::string& { return c.registry.location; },
+             [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
+  k.push_back({"routing.environments", [](Config& c, const std::string& text) -> std::string {
+                 std::vector<std::string> names;
+                 std::stringstream in(text);
+                 for (std::string name; std::getline(in, name, ',');) {
+                   if (!is_valid_model_name(name)) return fmt::format("'{}' is not a valid environment name", name);
+                   names.push_back(name);
+                 }
+                 if (names.empty()) return "must name at least one environment";
+                 c.routing.environments = std::move(names);
+                 return "";
+               },
+               true});
+  string_key("routing.default_environment", [](Config& c) -> std::string& { return c.routing.default_environment; }, nullptr);
+  int_key("control.tick_interval_ms", [](Config& c) -> int& { return c.control.tick_interval_ms; }, 10, 3600000);
   return k;
 }
 
@@ -96,6 +116,64 @@ std::string env_name(const std::string& path) {
   std::string name = "SERAPH_";
   for (char c : path) name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
+}
+
+bool is_postgres_url(const std::string& location) {
+  return location.rfind("postgres://", 0) == 0 || location.rfind("postgresql://", 0) == 0;
+}
+
+// The `deployments:` list: each a name, an environment (default: routing.default_environment), an
+// optional sticky header, and variants {name, model, version, weight, role, fault}.
+void read_deployments(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+  if (!list.IsSequence()) {
+    errors.push_back("deployments: must be a list");
+    return;
+  }
+  auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
+    if (!node) return;
+    try {
+      out = node.as<std::remove_reference_t<decltype(out)>>();
+    } catch (const YAML::Exception&) {
+      errors.push_back(fmt::format("{}: has the wrong type", path));
+    }
+  };
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node& node = list[i];
+    const std::string where = fmt::format("deployments[{}]", i);
+    if (!node.IsMap()) {
+      errors.push_back(where + ": must be a mapping");
+      continue;
+    }
+    DeploymentRecord d;
+    scalar(node["name"], where + ".name", d.name);
+    scalar(node["environment"], where + ".environment", d.environment);
+    scalar(node["sticky_header"], where + ".sticky_header", d.sticky_header);
+    const YAML::Node& variants = node["variants"];
+    if (!variants || !variants.IsSequence()) {
+      errors.push_back(where + ".variants: must be a list");
+      continue;
+    }
+    for (size_t j = 0; j < variants.size(); ++j) {
+      const YAML::Node& v = variants[j];
+      const std::string at = fmt::format("{}.variants[{}]", where, j);
+      VariantRecord variant;
+      variant.role = j == 0 ? "baseline" : "candidate";
+      scalar(v["model"], at + ".model", variant.model);
+      scalar(v["version"], at + ".version", variant.version);
+      scalar(v["weight"], at + ".weight", variant.weight);
+      scalar(v["role"], at + ".role", variant.role);
+      variant.name = variant.role;
+      scalar(v["name"], at + ".name", variant.name);
+      if (const YAML::Node& f = v["fault"]) {
+        scalar(f["delay_ms"], at + ".fault.delay_ms", variant.fault.delay_ms);
+        scalar(f["delay_percent"], at + ".fault.delay_percent", variant.fault.delay_percent);
+        scalar(f["abort_percent"], at + ".fault.abort_percent", variant.fault.abort_percent);
+        scalar(f["abort_status"], at + ".fault.abort_status", variant.fault.abort_status);
+      }
+      d.variants.push_back(std::move(variant));
+    }
+    config.deployments.push_back(std::move(d));
+  }
 }
 
 }  // namespace
@@ -121,6 +199,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     for (const auto& section : root) {
       const std::string section_name = section.first.as<std::string>();
       if (section.second.IsNull()) continue;  // a section whose keys are all commented out
+      if (section_name == "deployments") {
+        read_deployments(section.second, config, errors);
+        continue;
+      }
       if (!section.second.IsMap()) {
         errors.push_back(fmt::format("{}: must be a mapping", section_name));
         continue;
@@ -132,11 +214,16 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
           errors.push_back(fmt::format("{}: unknown key", path));
           continue;
         }
-        if (!entry.second.IsScalar()) {
+        std::string value;
+        if (key->list && entry.second.IsSequence()) {
+          for (const auto& item : entry.second) value += (value.empty() ? "" : ",") + item.as<std::string>();
+        } else if (entry.second.IsScalar()) {
+          value = entry.second.as<std::string>();
+        } else {
           errors.push_back(fmt::format("{}: must be a single value", path));
           continue;
         }
-        if (std::string error = key->set(config, entry.second.as<std::string>()); !error.empty()) {
+        if (std::string error = key->set(config, value); !error.empty()) {
           errors.push_back(fmt::format("{}: {}", path, error));
         }
       }
@@ -156,6 +243,22 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     }
   }
   config.models.repository = std::filesystem::absolute(config.models.repository);
+  if (!is_postgres_url(config.registry.location)) {
+    std::filesystem::path location = config.registry.location;
+    if (location.is_relative() && !file.empty()) location = std::filesystem::absolute(file).parent_path() / location;
+    config.registry.location = std::filesystem::absolute(location).string();
+  }
+  const auto& environments = config.routing.environments;
+  if (std::find(environments.begin(), environments.end(), config.routing.default_environment) == environments.end()) {
+    errors.push_back(fmt::format("routing.default_environment: '{}' is not one of routing.environments", config.routing.default_environment));
+  }
+  for (size_t i = 0; i < config.deployments.size(); ++i) {
+    DeploymentRecord& d = config.deployments[i];
+    if (d.environment.empty()) d.environment = config.routing.default_environment;
+    if (Status s = validate_deployment(d, environments); !s.is_ok()) {
+      errors.push_back(fmt::format("deployments[{}] ({}): {}", i, d.name, s.message()));
+    }
+  }
   return errors;
 }
 

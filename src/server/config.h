@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "control/registry.h"
+
 namespace seraph {
 
 struct Config {
@@ -29,6 +31,19 @@ struct Config {
     int poll_interval_ms = 0;                // watch the repository for new versions; 0: off
     std::string version_policy = "all";      // "all" or "latest N"; a model's policy.yaml overrides it
   } models;
+  struct RegistrySettings {
+    // An SQLite file (relative paths are taken from the config file) or a postgres:// URL.
+    std::string location = "seraph-registry.db";
+  } registry;
+  struct Routing {
+    std::vector<std::string> environments{"staging", "production"};
+    std::string default_environment = "production";  // for requests without X-Environment
+  } routing;
+  struct Control {
+    int tick_interval_ms = 1000;             // how often rollouts and experiments are judged
+  } control;
+  // Written to the registry at the first start; the registry (and the admin API) rules after that.
+  std::vector<DeploymentRecord> deployments;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off
     bool access_log = true;

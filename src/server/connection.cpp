@@ -29,7 +29,7 @@ Method to_method(http::verb verb) {
 }  // namespace
 
 Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared)
-    : socket_(std::move(socket)), shared_(shared), timer_(socket_.get_executor()) {
+    : socket_(std::move(socket)), shared_(shared), timer_(socket_.get_executor()), defer_timer_(socket_.get_executor()) {
   boost::system::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::lock_guard lock(shared_.connections_mutex);
@@ -112,6 +112,15 @@ void Connection::on_deadline(TimePoint deadline, std::function<void()> expired) 
     self->timer_.expires_at(deadline);
     self->timer_.async_wait([expired = std::move(expired)](beast::error_code ec) {
       if (!ec) expired();
+    });
+  });
+}
+
+void Connection::defer(TimePoint when, std::function<void()> run) {
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), when, run = std::move(run)]() mutable {
+    self->defer_timer_.expires_at(when);
+    self->defer_timer_.async_wait([run = std::move(run)](beast::error_code ec) {
+      if (!ec) run();
     });
   });
 }

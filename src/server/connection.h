@@ -30,6 +30,7 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   // Responder: may be called from any thread; the write happens on this connection's thread.
   void send(HttpResponse response) override;
   void on_deadline(TimePoint deadline, std::function<void()> expired) override;
+  void defer(TimePoint when, std::function<void()> run) override;
   // HeaderLookup over the request being handled.
   std::string_view header(std::string_view name) const override;
 
@@ -55,6 +56,7 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer defer_timer_;
   bool first_request_ = true;
   bool keep_alive_ = true;
   bool head_ = false;

@@ -1,0 +1,50 @@
+#pragma once
+// The admin REST API, all under /admin/v1/ so one guard can protect it as a whole, and the
+// feedback endpoint of A/B experiments. JSON in, JSON out; every error is a JSON body.
+//
+//   GET  /admin/v1/models                                  registered versions of every model
+//   GET  /admin/v1/models/{m}/versions                     ... of one model
+//   POST /admin/v1/models/{m}/versions                     register a version (metadata, lineage)
+//   GET  /admin/v1/models/{m}/versions/{v}
+//   POST /admin/v1/models/{m}/versions/{v}/archive
+//   GET  /admin/v1/deployments                             every environment's deployments
+//   GET  /admin/v1/deployments/{d}?environment=E
+//   PUT  /admin/v1/deployments/{d}?environment=E           create or replace
+//   PUT  /admin/v1/deployments/{d}/variants/{v}/fault?environment=E
+//   GET  /admin/v1/rollouts        POST /admin/v1/rollouts
+//   GET  /admin/v1/rollouts/{id}   POST /admin/v1/rollouts/{id}/{pause|resume|promote|rollback}
+//   GET  /admin/v1/experiments     POST /admin/v1/experiments
+//   GET  /admin/v1/experiments/{id} (with results)   POST /admin/v1/experiments/{id}/stop
+//   GET  /admin/v1/events?after=ID&limit=N&subject=S
+//   POST /feedback                                         {"request_id", "label" | "reward"}
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http.h"
+#include "control/control_plane.h"
+
+namespace seraph {
+
+class ModelManager;
+
+class AdminApi {
+ public:
+  AdminApi(ControlPlane& control, ModelManager& models) : control_(control), models_(models) {}
+
+  // `segments` is the decoded path, starting with "admin".
+  HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
+  HttpResponse feedback(const HttpRequest& request);
+
+ private:
+  HttpResponse models(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse deployments(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
+  HttpResponse rollouts(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse experiments(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse events(std::string_view query);
+
+  ControlPlane& control_;
+  ModelManager& models_;
+};
+
+}  // namespace seraph

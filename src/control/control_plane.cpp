@@ -1,0 +1,179 @@
+#include "control/control_plane.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "control/records_json.h"
+#include "models/model_manager.h"
+
+namespace seraph {
+
+namespace {
+
+// {"variants": [...]}: event details are JSON objects.
+std::string variants_event(const std::vector<VariantRecord>& variants) {
+  return "{\"variants\":" + variants_to_json(variants) + "}";
+}
+
+}  // namespace
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+ControlPlane::ControlPlane(Registry& registry, Deployments& deployments, ModelManager& models, MetricsRegistry& metrics,
+                           std::chrono::milliseconds tick_interval)
+    : context_{registry, deployments, models, {}},
+      rollouts_(context_),
+      experiments_(context_, metrics),
+      tick_interval_(tick_interval) {}
+
+ControlPlane::~ControlPlane() { stop(); }
+
+Status ControlPlane::start(const std::vector<DeploymentRecord>& configured) {
+  std::lock_guard lock(context_.mutex);
+  for (const DeploymentRecord& d : configured) {
+    if (context_.registry.get_deployment(d.name, d.environment)) continue;
+    RegistryChange change;
+    change.deployment = d;
+    change.events.push_back({0, 0, "config", "deployment.created", fmt::format("deployment/{}/{}", d.environment, d.name),
+                             variants_event(d.variants)});
+    if (Status s = context_.registry.apply(change); !s.is_ok()) return s;
+  }
+  for (const DeploymentRecord& d : context_.registry.list_deployments()) context_.deployments.publish(d);
+  rollouts_.resume_all();
+  experiments_.resume_all();
+  timer_ = std::thread([this] { run_timer(); });
+  return {};
+}
+
+void ControlPlane::stop() {
+  {
+    std::lock_guard lock(timer_mutex_);
+    stopping_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+void ControlPlane::run_timer() {
+  std::unique_lock timer_lock(timer_mutex_);
+  while (!timer_cv_.wait_for(timer_lock, tick_interval_, [this] { return stopping_; })) {
+    timer_lock.unlock();
+    {
+      std::lock_guard lock(context_.mutex);
+      rollouts_.tick();
+      experiments_.tick();
+    }
+    timer_lock.lock();
+  }
+}
+
+Status ControlPlane::put_deployment(const DeploymentRecord& record, DeploymentRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  if (Status s = validate_deployment(record, context_.deployments.environments()); !s.is_ok()) return s;
+  if (rollouts_.active_on(record.environment, record.name) || experiments_.active_on(record.environment, record.name)) {
+    return conflict(fmt::format("{}/{} is changing under a rollout or experiment; pause or end it first", record.environment, record.name));
+  }
+  for (const VariantRecord& v : record.variants) {
+    Status found;
+    context_.models.find(v.model, v.version, found);
+    if (found.code() == StatusCode::kNotFound) return found;
+  }
+  const bool existed = context_.registry.get_deployment(record.name, record.environment).has_value();
+  RegistryChange change;
+  change.deployment = record;
+  change.events.push_back({0, 0, "admin", existed ? "deployment.updated" : "deployment.created",
+                           fmt::format("deployment/{}/{}", record.environment, record.name), variants_event(record.variants)});
+  if (Status s = context_.commit(change); !s.is_ok()) return s;
+  out = *context_.registry.get_deployment(record.name, record.environment);
+  return {};
+}
+
+Status ControlPlane::set_fault(const std::string& environment, const std::string& deployment, const std::string& variant,
+                               const FaultSpec& fault, DeploymentRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  auto record = context_.registry.get_deployment(deployment, environment);
+  if (!record) return not_found(fmt::format("no deployment '{}' in {}", deployment, environment));
+  bool found = false;
+  for (VariantRecord& v : record->variants) {
+    if (v.name == variant) {
+      v.fault = fault;
+      found = true;
+    }
+  }
+  if (!found) return not_found(fmt::format("deployment '{}' has no variant '{}'", deployment, variant));
+  if (Status s = validate_deployment(*record, context_.deployments.environments()); !s.is_ok()) return s;
+  rapidjson::StringBuffer details;
+  RecordWriter w(details);
+  w.StartObject();
+  w.Key("variant");
+  w.String(variant.c_str(), static_cast<rapidjson::SizeType>(variant.size()));
+  w.Key("fault");
+  write_fault(w, fault);
+  w.EndObject();
+  RegistryChange change;
+  change.deployment = *record;
+  change.events.push_back({0, 0, "admin", "fault.set", fmt::format("deployment/{}/{}", environment, deployment),
+                           std::string(details.GetString(), details.GetSize())});
+  if (Status s = context_.commit(change); !s.is_ok()) return s;
+  out = *context_.registry.get_deployment(deployment, environment);
+  return {};
+}
+
+Status ControlPlane::register_version(const ModelVersionRecord& record) {
+  std::lock_guard lock(context_.mutex);
+  if (Status s = context_.registry.register_version(record); !s.is_ok()) return s;
+  rapidjson::StringBuffer details;
+  RecordWriter w(details);
+  write_version(w, record);
+  RegistryChange change;
+  change.events.push_back({0, 0, "admin", "model_version.registered", fmt::format("model/{}/{}", record.model, record.version),
+                           std::string(details.GetString(), details.GetSize())});
+  return context_.registry.apply(change);
+}
+
+Status ControlPlane::archive_version(const std::string& model, int64_t version) {
+  std::lock_guard lock(context_.mutex);
+  if (Status s = context_.registry.archive_version(model, version); !s.is_ok()) return s;
+  RegistryChange change;
+  change.events.push_back({0, 0, "admin", "model_version.archived", fmt::format("model/{}/{}", model, version), "{}"});
+  return context_.registry.apply(change);
+}
+
+Status ControlPlane::start_rollout(const RolloutRequest& request, RolloutRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  if (experiments_.active_on(request.environment, request.deployment)) {
+    return conflict(fmt::format("an experiment is running on {}/{}; stop it first", request.environment, request.deployment));
+  }
+  return rollouts_.start(request, out);
+}
+
+Status ControlPlane::rollout_action(int64_t id, std::string_view action, RolloutRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  if (action == "pause") return rollouts_.pause(id, out);
+  if (action == "resume") return rollouts_.resume(id, out);
+  if (action == "promote") return rollouts_.promote(id, out);
+  if (action == "rollback") return rollouts_.rollback(id, out);
+  return not_found(fmt::format("no rollout action '{}' (pause, resume, promote, rollback)", action));
+}
+
+Status ControlPlane::start_experiment(const ExperimentRequest& request, ExperimentRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  if (rollouts_.active_on(request.environment, request.deployment)) {
+    return conflict(fmt::format("a rollout is in progress on {}/{}; let it end first", request.environment, request.deployment));
+  }
+  return experiments_.start(request, out);
+}
+
+Status ControlPlane::stop_experiment(int64_t id, ExperimentRecord& out) {
+  std::lock_guard lock(context_.mutex);
+  return experiments_.stop(id, "stopped by admin", "admin", out);
+}
+
+Status ControlPlane::experiment_results(int64_t id, ExperimentResults& out) {
+  std::lock_guard lock(context_.mutex);
+  return experiments_.results(id, out);
+}
+
+}  // namespace seraph

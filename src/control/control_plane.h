@@ -1,0 +1,60 @@
+#pragma once
+// The control plane: the registry, the live deployments, the rollout and experiment controllers,
+// and the timer thread that runs the controllers off the hot path. Every change goes through here,
+// one at a time, is written to the registry, then published to the data plane.
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/control_context.h"
+#include "control/experiments.h"
+#include "control/rollout_controller.h"
+
+namespace seraph {
+
+class ControlPlane {
+ public:
+  ControlPlane(Registry& registry, Deployments& deployments, ModelManager& models, MetricsRegistry& metrics,
+               std::chrono::milliseconds tick_interval);
+  ~ControlPlane();  // stops the timer thread
+
+  // Writes the configured deployments the registry does not have yet (the registry wins after the
+  // first start, so admin changes survive restarts), publishes every deployment, takes over the
+  // running rollouts and experiments, and starts the timer.
+  Status start(const std::vector<DeploymentRecord>& configured);
+  void stop();
+
+  Registry& registry() { return context_.registry; }
+  Deployments& deployments() { return context_.deployments; }
+  ExperimentController& experiments() { return experiments_; }
+
+  // Admin operations; each takes the control lock.
+  Status put_deployment(const DeploymentRecord& record, DeploymentRecord& out);
+  Status set_fault(const std::string& environment, const std::string& deployment, const std::string& variant,
+                   const FaultSpec& fault, DeploymentRecord& out);
+  Status register_version(const ModelVersionRecord& record);
+  Status archive_version(const std::string& model, int64_t version);
+  Status start_rollout(const RolloutRequest& request, RolloutRecord& out);
+  // action: pause, resume, promote, rollback
+  Status rollout_action(int64_t id, std::string_view action, RolloutRecord& out);
+  Status start_experiment(const ExperimentRequest& request, ExperimentRecord& out);
+  Status stop_experiment(int64_t id, ExperimentRecord& out);
+  Status experiment_results(int64_t id, ExperimentResults& out);
+
+ private:
+  void run_timer();
+
+  ControlContext context_;
+  RolloutController rollouts_;
+  ExperimentController experiments_;
+  const std::chrono::milliseconds tick_interval_;
+  std::mutex timer_mutex_;
+  std::condition_variable timer_cv_;
+  bool stopping_ = false;
+  std::thread timer_;
+};
+
+}  // namespace seraph

@@ -1,0 +1,155 @@
+#include "control/deployments.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/model_manager.h"
+
+namespace seraph {
+
+const LiveVariant& LiveDeployment::pick(double u) const {
+  const double point = u * cumulative_.back().first;
+  for (const auto& [upto, index] : cumulative_) {
+    if (point < upto) return variants[index];
+  }
+  return variants[cumulative_.back().second];
+}
+
+const LiveVariant* LiveDeployment::by_role_or_name(std::string_view role) const {
+  for (const auto& v : variants) {
+    if (v.record.role == role && v.record.role != "shadow") return &v;
+  }
+  for (const auto& v : variants) {
+    if (v.record.name == role && v.record.role != "shadow") return &v;
+  }
+  return nullptr;
+}
+
+const LiveVariant* LiveDeployment::serving_version(int64_t version) const {
+  for (const auto& v : variants) {
+    if (v.record.version == version && v.record.role != "shadow") return &v;
+  }
+  return nullptr;
+}
+
+const LiveDeployment* DeploymentTable::find(std::string_view environment, std::string_view name) const {
+  auto it = deployments.find(std::pair<std::string_view, std::string_view>(environment, name));
+  return it == deployments.end() ? nullptr : &it->second;
+}
+
+Deployments::Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments)
+    : default_environment_(std::move(default_environment)),
+      environments_(std::move(environments)),
+      families_(metrics),
+      table_(std::make_shared<const DeploymentTable>()) {}
+
+bool Deployments::is_environment(std::string_view environment) const {
+  return std::find(environments_.begin(), environments_.end(), environment) != environments_.end();
+}
+
+void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id) {
+  std::lock_guard lock(publish_mutex_);
+  auto current = snapshot();
+  const LiveDeployment* previous = current->find(record.environment, record.name);
+
+  LiveDeployment live;
+  live.name = record.name;
+  live.environment = record.environment;
+  live.sticky_header = record.sticky_header;
+  live.experiment_id = experiment_id;
+  double total = 0;
+  for (const VariantRecord& v : record.variants) {
+    std::shared_ptr<VariantStats> stats;
+    if (previous) {
+      for (const LiveVariant& old : previous->variants) {
+        if (old.record.name == v.name && old.record.model == v.model && old.record.version == v.version) stats = old.stats;
+      }
+    }
+    if (!stats) {
+      stats = std::make_shared<VariantStats>(
+          families_, Labels{{"deployment", record.name}, {"environment", record.environment}, {"variant", v.name},
+                            {"model", v.model}, {"version", std::to_string(v.version)}});
+    }
+    const size_t index = live.variants.size();
+    live.variants.push_back({v, std::move(stats)});
+    if (v.role == "shadow") {
+      live.shadow_ = index;
+    } else if (v.weight > 0) {
+      total += v.weight;
+      live.cumulative_.emplace_back(total, index);
+    }
+  }
+
+  auto next = std::make_shared<DeploymentTable>(*current);
+  next->deployments.insert_or_assign({record.environment, record.name}, std::move(live));
+  table_.store(std::move(next), std::memory_order_release);
+}
+
+std::shared_ptr<VariantStats> Deployments::stats(const std::string& environment, const std::string& deployment,
+                                                 const std::string& variant) const {
+  auto table = snapshot();
+  if (const LiveDeployment* d = table->find(environment, deployment)) {
+    for (const auto& v : d->variants) {
+      if (v.record.name == variant) return v.stats;
+    }
+  }
+  return nullptr;
+}
+
+bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
+
+Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments) {
+  if (!is_valid_model_name(record.name)) {
+    return invalid_argument(fmt::format("deployment name '{}' may hold only letters, digits, '_', '-' and '.'", record.name));
+  }
+  if (std::find(environments.begin(), environments.end(), record.environment) == environments.end()) {
+    return invalid_argument(fmt::format("unknown environment '{}' (configured: {})", record.environment,
+                                        fmt::join(environments, ", ")));
+  }
+  for (char c : record.sticky_header) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return invalid_argument(fmt::format("sticky_header '{}' is not a valid header name", record.sticky_header));
+    }
+  }
+  if (record.variants.empty()) return invalid_argument("a deployment needs at least one variant");
+  std::set<std::string, std::less<>> names;
+  int shadows = 0;
+  double served_weight = 0;
+  for (size_t i = 0; i < record.variants.size(); ++i) {
+    const VariantRecord& v = record.variants[i];
+    const std::string where = fmt::format("variants[{}]", i);
+    if (!is_valid_model_name(v.name)) return invalid_argument(fmt::format("{}.name '{}' is not a valid name", where, v.name));
+    if (!names.insert(v.name).second) return invalid_argument(fmt::format("{}.name '{}' is used twice", where, v.name));
+    if (!is_valid_model_name(v.model)) return invalid_argument(fmt::format("{}.model '{}' is not a valid model name", where, v.model));
+    if (v.version < 1) return invalid_argument(fmt::format("{}.version must be a positive integer", where));
+    if (v.role != "baseline" && v.role != "candidate" && v.role != "shadow") {
+      return invalid_argument(fmt::format("{}.role must be baseline, candidate or shadow, got '{}'", where, v.role));
+    }
+    if (!std::isfinite(v.weight) || v.weight < 0 || v.weight > 1e6) {
+      return invalid_argument(fmt::format("{}.weight must be a number from 0 to 1000000", where));
+    }
+    if (v.role == "shadow") {
+      if (++shadows > 1) return invalid_argument("a deployment may have at most one shadow variant");
+      if (v.weight > 100) return invalid_argument(fmt::format("{}.weight of a shadow is the percentage of requests copied: 0 to 100", where));
+    } else {
+      served_weight += v.weight;
+    }
+    const FaultSpec& f = v.fault;
+    auto percent = [](double p) { return std::isfinite(p) && p >= 0 && p <= 100; };
+    if (!percent(f.delay_percent) || !percent(f.abort_percent)) {
+      return invalid_argument(fmt::format("{}.fault percentages must be from 0 to 100", where));
+    }
+    if (!std::isfinite(f.delay_ms) || f.delay_ms < 0 || f.delay_ms > 600000) {
+      return invalid_argument(fmt::format("{}.fault.delay_ms must be from 0 to 600000", where));
+    }
+    if (!is_abort_status(f.abort_status)) {
+      return invalid_argument(fmt::format("{}.fault.abort_status must be 429, 500, 503 or 504, got {}", where, f.abort_status));
+    }
+  }
+  if (served_weight <= 0) return invalid_argument("at least one baseline or candidate variant needs a weight above 0");
+  return {};
+}
+
+}  // namespace seraph

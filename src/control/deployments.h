@@ -1,0 +1,95 @@
+#pragma once
+// The routing table the data plane reads: every deployment of every environment with its
+// variants, as an immutable snapshot. Changes build a new table and swap it in atomically, so a
+// request routes on one consistent table and takes no lock.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "control/registry.h"
+#include "control/variant_stats.h"
+#include "core/status.h"
+
+namespace seraph {
+
+struct LiveVariant {
+  VariantRecord record;
+  std::shared_ptr<VariantStats> stats;
+};
+
+struct LiveDeployment {
+  std::string name;
+  std::string environment;
+  std::string sticky_header;  // empty: no stickiness
+  int64_t experiment_id = 0;  // nonzero while an A/B experiment splits the traffic
+  std::vector<LiveVariant> variants;  // in the record's order
+
+  // The variant at point u (0 <= u < 1) of the weight line of the served (non-shadow) variants.
+  const LiveVariant& pick(double u) const;
+  // The variant with this role, or else this name (for X-Canary); nullptr when none.
+  const LiveVariant* by_role_or_name(std::string_view role) const;
+  // The served variant running `version` (for a forced version); nullptr when none.
+  const LiveVariant* serving_version(int64_t version) const;
+  const LiveVariant* shadow() const { return shadow_ ? &variants[*shadow_] : nullptr; }
+
+ private:
+  friend class Deployments;
+  std::vector<std::pair<double, size_t>> cumulative_;  // running weight total -> variant index
+  std::optional<size_t> shadow_;
+};
+
+struct DeploymentTable {
+  // Orders (environment, name) keys, and finds them by string_views without building strings.
+  struct KeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::pair<std::string_view, std::string_view>(a.first, a.second) <
+             std::pair<std::string_view, std::string_view>(b.first, b.second);
+    }
+  };
+  std::map<std::pair<std::string, std::string>, LiveDeployment, KeyLess> deployments;
+  const LiveDeployment* find(std::string_view environment, std::string_view name) const;
+};
+
+class Deployments {
+ public:
+  Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments);
+
+  std::shared_ptr<const DeploymentTable> snapshot() const { return table_.load(std::memory_order_acquire); }
+
+  // Publishes a deployment (replacing the one of the same name and environment). Variants that
+  // keep their name, model and version keep their stats. The record must be valid.
+  void publish(const DeploymentRecord& record, int64_t experiment_id = 0);
+  // The stats of a published variant; nullptr when there is no such variant.
+  std::shared_ptr<VariantStats> stats(const std::string& environment, const std::string& deployment,
+                                      const std::string& variant) const;
+
+  const std::string& default_environment() const { return default_environment_; }
+  bool is_environment(std::string_view environment) const;
+  const std::vector<std::string>& environments() const { return environments_; }
+
+ private:
+  const std::string default_environment_;
+  const std::vector<std::string> environments_;
+  VariantMetricFamilies families_;
+  std::mutex publish_mutex_;  // one writer at a time; readers never take it
+  std::atomic<std::shared_ptr<const DeploymentTable>> table_;
+};
+
+// Checks a deployment before it is stored or published: names, environment, roles, weights and
+// fault settings. Every problem is a clear message naming the field.
+Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments);
+
+// The HTTP statuses an injected abort may answer with.
+bool is_abort_status(int status);
+
+}  // namespace seraph

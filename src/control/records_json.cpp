@@ -1,0 +1,281 @@
+#include "control/records_json.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace seraph {
+namespace {
+
+std::string field(std::string_view path, std::string_view key) {
+  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+
+void key(RecordWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void text(RecordWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void number(RecordWriter& w, double v) {
+  if (std::isfinite(v)) {
+    w.Double(v);
+  } else {
+    w.Null();
+  }
+}
+
+}  // namespace
+
+Status read_string(simdjson::dom::element object, std::string_view k, std::string_view path, std::string& out) {
+  simdjson::dom::element value;
+  if (object.at_key(k).get(value)) return {};
+  std::string_view s;
+  if (value.get(s)) return invalid_argument(fmt::format("{} must be a string", field(path, k)));
+  out = std::string(s);
+  return {};
+}
+
+Status read_number(simdjson::dom::element object, std::string_view k, std::string_view path, double& out) {
+  simdjson::dom::element value;
+  if (object.at_key(k).get(value)) return {};
+  double d = 0;
+  if (value.get(d) || !std::isfinite(d)) return invalid_argument(fmt::format("{} must be a number", field(path, k)));
+  out = d;
+  return {};
+}
+
+Status read_integer(simdjson::dom::element object, std::string_view k, std::string_view path, int64_t& out) {
+  simdjson::dom::element value;
+  if (object.at_key(k).get(value)) return {};
+  int64_t i = 0;
+  if (value.get(i)) return invalid_argument(fmt::format("{} must be a whole number", field(path, k)));
+  out = i;
+  return {};
+}
+
+Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out) {
+  if (!object.is_object()) return invalid_argument(fmt::format("{} must be an object", path));
+  int64_t status = out.abort_status;
+  for (Status s : {read_number(object, "delay_ms", path, out.delay_ms), read_number(object, "delay_percent", path, out.delay_percent),
+                   read_number(object, "abort_percent", path, out.abort_percent),
+                   read_integer(object, "abort_status", path, status)}) {
+    if (!s.is_ok()) return s;
+  }
+  out.abort_status = static_cast<int>(std::clamp<int64_t>(status, 0, 1000));
+  return {};
+}
+
+Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out) {
+  simdjson::dom::array items;
+  if (array.get(items)) return invalid_argument(fmt::format("{} must be an array", path));
+  out.clear();
+  size_t i = 0;
+  for (simdjson::dom::element item : items) {
+    const std::string where = fmt::format("{}[{}]", path, i++);
+    if (!item.is_object()) return invalid_argument(fmt::format("{} must be an object", where));
+    VariantRecord v;
+    v.role = out.empty() ? "baseline" : "candidate";
+    for (Status s : {read_string(item, "name", where, v.name), read_string(item, "model", where, v.model),
+                     read_integer(item, "version", where, v.version), read_number(item, "weight", where, v.weight),
+                     read_string(item, "role", where, v.role)}) {
+      if (!s.is_ok()) return s;
+    }
+    if (v.name.empty()) v.name = v.role;
+    simdjson::dom::element fault;
+    if (!item.at_key("fault").get(fault)) {
+      if (Status s = read_fault(fault, where + ".fault", v.fault); !s.is_ok()) return s;
+    }
+    out.push_back(std::move(v));
+  }
+  return {};
+}
+
+void write_fault(RecordWriter& w, const FaultSpec& f) {
+  w.StartObject();
+  key(w, "delay_ms");
+  number(w, f.delay_ms);
+  key(w, "delay_percent");
+  number(w, f.delay_percent);
+  key(w, "abort_percent");
+  number(w, f.abort_percent);
+  key(w, "abort_status");
+  w.Int(f.abort_status);
+  w.EndObject();
+}
+
+void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants) {
+  w.StartArray();
+  for (const VariantRecord& v : variants) {
+    w.StartObject();
+    key(w, "name");
+    text(w, v.name);
+    key(w, "model");
+    text(w, v.model);
+    key(w, "version");
+    w.Int64(v.version);
+    key(w, "weight");
+    number(w, v.weight);
+    key(w, "role");
+    text(w, v.role);
+    key(w, "fault");
+    write_fault(w, v.fault);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_deployment(RecordWriter& w, const DeploymentRecord& d) {
+  w.StartObject();
+  key(w, "name");
+  text(w, d.name);
+  key(w, "environment");
+  text(w, d.environment);
+  key(w, "sticky_header");
+  text(w, d.sticky_header);
+  key(w, "variants");
+  write_variants(w, d.variants);
+  key(w, "updated_ms");
+  w.Int64(d.updated_ms);
+  w.EndObject();
+}
+
+void write_version(RecordWriter& w, const ModelVersionRecord& v) {
+  w.StartObject();
+  key(w, "model");
+  text(w, v.model);
+  key(w, "version");
+  w.Int64(v.version);
+  key(w, "description");
+  text(w, v.description);
+  key(w, "runtime");
+  text(w, v.runtime);
+  key(w, "tags");
+  w.StartArray();
+  for (const auto& t : v.tags) text(w, t);
+  w.EndArray();
+  key(w, "metrics");
+  w.StartObject();
+  for (const auto& [name, value] : v.metrics) {
+    key(w, name);
+    number(w, value);
+  }
+  w.EndObject();
+  key(w, "artifact_sha256");
+  text(w, v.artifact_sha256);
+  key(w, "parent_version");
+  if (v.parent_version) {
+    w.Int64(*v.parent_version);
+  } else {
+    w.Null();
+  }
+  key(w, "created_ms");
+  w.Int64(v.created_ms);
+  key(w, "archived");
+  w.Bool(v.archived);
+  w.EndObject();
+}
+
+void write_event(RecordWriter& w, const EventRecord& e) {
+  w.StartObject();
+  key(w, "id");
+  w.Int64(e.id);
+  key(w, "time_ms");
+  w.Int64(e.time_ms);
+  key(w, "actor");
+  text(w, e.actor);
+  key(w, "kind");
+  text(w, e.kind);
+  key(w, "subject");
+  text(w, e.subject);
+  key(w, "details");
+  const std::string& details = e.details_json.empty() ? std::string("{}") : e.details_json;
+  w.RawValue(details.data(), details.size(), rapidjson::kObjectType);
+  w.EndObject();
+}
+
+void write_rollout(RecordWriter& w, const RolloutRecord& r) {
+  w.StartObject();
+  key(w, "id");
+  w.Int64(r.id);
+  key(w, "deployment");
+  text(w, r.deployment);
+  key(w, "environment");
+  text(w, r.environment);
+  key(w, "strategy");
+  text(w, r.strategy);
+  key(w, "candidate");
+  w.StartObject();
+  key(w, "model");
+  text(w, r.candidate_model);
+  key(w, "version");
+  w.Int64(r.candidate_version);
+  w.EndObject();
+  key(w, "state");
+  text(w, r.state);
+  key(w, "step_index");
+  w.Int(r.step_index);
+  key(w, "step_started_ms");
+  w.Int64(r.step_started_ms);
+  key(w, "spec");
+  const std::string& spec = r.spec_json.empty() ? std::string("{}") : r.spec_json;
+  w.RawValue(spec.data(), spec.size(), rapidjson::kObjectType);
+  key(w, "reason");
+  text(w, r.reason);
+  key(w, "created_ms");
+  w.Int64(r.created_ms);
+  key(w, "updated_ms");
+  w.Int64(r.updated_ms);
+  w.EndObject();
+}
+
+void write_experiment(RecordWriter& w, const ExperimentRecord& e) {
+  w.StartObject();
+  key(w, "id");
+  w.Int64(e.id);
+  key(w, "name");
+  text(w, e.name);
+  key(w, "deployment");
+  text(w, e.deployment);
+  key(w, "environment");
+  text(w, e.environment);
+  key(w, "arms");
+  write_variants(w, e.variants);
+  key(w, "state");
+  text(w, e.state);
+  key(w, "started_ms");
+  w.Int64(e.started_ms);
+  key(w, "ends_ms");
+  w.Int64(e.ends_ms);
+  key(w, "max_requests");
+  w.Int64(e.max_requests);
+  key(w, "reason");
+  text(w, e.reason);
+  w.EndObject();
+}
+
+std::string variants_to_json(const std::vector<VariantRecord>& variants) {
+  rapidjson::StringBuffer buffer;
+  RecordWriter w(buffer);
+  write_variants(w, variants);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return invalid_argument(fmt::format("variants are not valid JSON: {}", simdjson::error_message(error)));
+  }
+  return read_variants(root, "variants", out);
+}
+
+std::string json_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  rapidjson::StringBuffer buffer;
+  RecordWriter w(buffer);
+  w.StartObject();
+  for (const auto& [k, v] : fields) {
+    key(w, k);
+    text(w, v);
+  }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace seraph

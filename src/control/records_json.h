@@ -1,0 +1,42 @@
+#pragma once
+// Registry records as JSON: read from untrusted admin requests (simdjson, every field checked,
+// every problem naming its field) and written for answers and for the registry's own JSON columns.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <simdjson.h>
+
+#include "control/registry.h"
+#include "core/status.h"
+
+namespace seraph {
+
+using RecordWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Typed members of a JSON object; absent members leave the target unchanged. `path` names the
+// object in error messages ("variants[1].fault").
+Status read_string(simdjson::dom::element object, std::string_view key, std::string_view path, std::string& out);
+Status read_number(simdjson::dom::element object, std::string_view key, std::string_view path, double& out);
+Status read_integer(simdjson::dom::element object, std::string_view key, std::string_view path, int64_t& out);
+
+Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out);
+Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out);
+
+void write_fault(RecordWriter& w, const FaultSpec& fault);
+void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants);
+void write_deployment(RecordWriter& w, const DeploymentRecord& deployment);
+void write_version(RecordWriter& w, const ModelVersionRecord& version);
+void write_event(RecordWriter& w, const EventRecord& event);  // details inlined as JSON
+void write_rollout(RecordWriter& w, const RolloutRecord& rollout);  // spec inlined as JSON
+void write_experiment(RecordWriter& w, const ExperimentRecord& experiment);
+
+std::string variants_to_json(const std::vector<VariantRecord>& variants);
+Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out);
+
+// A JSON object holding `key`: `value` string pairs, for event details.
+std::string json_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+
+}  // namespace seraph

@@ -1,0 +1,89 @@
+#include "control/variant_stats.h"
+
+#include <algorithm>
+
+namespace seraph {
+namespace {
+
+Labels with(Labels labels, const char* key, const char* value) {
+  labels.emplace_back(key, value);
+  return labels;
+}
+
+}  // namespace
+
+VariantMetricFamilies::VariantMetricFamilies(MetricsRegistry& metrics)
+    : requests(metrics.counter("seraph_variant_requests_total", "Requests each deployment variant served, by outcome (error: 5xx).")),
+      duration(metrics.histogram("seraph_variant_request_duration_seconds",
+                                 "Latency of the requests each deployment variant served.", latency_buckets())),
+      faults(metrics.counter("seraph_faults_injected_total", "Faults injected into deployment variants, by kind.")),
+      shadow_comparisons(metrics.counter("seraph_shadow_comparisons_total",
+                                         "Shadow answers compared with the served ones, by result (failed: no answer to compare).")) {}
+
+VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels)
+    : latencies_(std::make_unique<std::atomic<float>[]>(kLatencyCapacity)),
+      ok_total_(families.requests.get(with(labels, "outcome", "ok"))),
+      error_total_(families.requests.get(with(labels, "outcome", "error"))),
+      duration_(families.duration.get(labels)),
+      delays_(families.faults.get(with(labels, "fault", "delay"))),
+      aborts_(families.faults.get(with(labels, "fault", "abort"))),
+      shadow_agree_(families.shadow_comparisons.get(with(labels, "result", "agree"))),
+      shadow_disagree_(families.shadow_comparisons.get(with(labels, "result", "disagree"))),
+      shadow_failed_total_(families.shadow_comparisons.get(with(labels, "result", "failed"))) {}
+
+void VariantStats::record(unsigned status, double latency_ms) {
+  const bool error = status >= 500;
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  if (error) errors_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t slot = latency_count_.fetch_add(1, std::memory_order_relaxed) % kLatencyCapacity;
+  latencies_[slot].store(static_cast<float>(latency_ms), std::memory_order_relaxed);
+  (error ? error_total_ : ok_total_).add();
+  duration_.observe(latency_ms / 1000.0);
+}
+
+void VariantStats::record_fault(FaultKind kind) { (kind == FaultKind::kDelay ? delays_ : aborts_).add(); }
+
+void VariantStats::record_shadow(bool failed, bool same_top_label, double max_abs_difference) {
+  if (failed) {
+    shadow_failed_.fetch_add(1, std::memory_order_relaxed);
+    shadow_failed_total_.add();
+    return;
+  }
+  shadow_compared_.fetch_add(1, std::memory_order_relaxed);
+  if (same_top_label) shadow_agreed_.fetch_add(1, std::memory_order_relaxed);
+  (same_top_label ? shadow_agree_ : shadow_disagree_).add();
+  double current = shadow_max_abs_difference_.load(std::memory_order_relaxed);
+  while (max_abs_difference > current &&
+         !shadow_max_abs_difference_.compare_exchange_weak(current, max_abs_difference, std::memory_order_relaxed)) {
+  }
+}
+
+VariantStats::Window VariantStats::window() const {
+  Window w;
+  w.requests = requests_.load(std::memory_order_relaxed);
+  w.errors = errors_.load(std::memory_order_relaxed);
+  const size_t samples = std::min<uint64_t>(latency_count_.load(std::memory_order_relaxed), kLatencyCapacity);
+  w.latencies_ms.reserve(samples);
+  for (size_t i = 0; i < samples; ++i) w.latencies_ms.push_back(latencies_[i].load(std::memory_order_relaxed));
+  w.shadow_compared = shadow_compared_.load(std::memory_order_relaxed);
+  w.shadow_agreed = shadow_agreed_.load(std::memory_order_relaxed);
+  w.shadow_failed = shadow_failed_.load(std::memory_order_relaxed);
+  w.shadow_max_abs_difference = shadow_max_abs_difference_.load(std::memory_order_relaxed);
+  return w;
+}
+
+void VariantStats::reset_window() {
+  requests_.store(0, std::memory_order_relaxed);
+  errors_.store(0, std::memory_order_relaxed);
+  latency_count_.store(0, std::memory_order_relaxed);
+  shadow_compared_.store(0, std::memory_order_relaxed);
+  shadow_agreed_.store(0, std::memory_order_relaxed);
+  shadow_failed_.store(0, std::memory_order_relaxed);
+  shadow_max_abs_difference_.store(0, std::memory_order_relaxed);
+}
+
+void VariantRecorder::on_finished(const FinishedRequest& request) {
+  if (request.variant_stats) request.variant_stats->record(request.status, request.seconds * 1000.0);
+}
+
+}  // namespace seraph

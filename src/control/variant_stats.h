@@ -1,0 +1,79 @@
+#pragma once
+// What one deployment variant served: cumulative Prometheus series, and a resettable window (the
+// current rollout step) that canary analysis reads. Recording is lock-free: relaxed atomic adds and
+// a ring of recent latencies.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "observe/metrics.h"
+#include "observe/request_observer.h"
+
+namespace seraph {
+
+enum class FaultKind { kDelay, kAbort };
+
+// The metric families every variant's series belong to; created once per process.
+struct VariantMetricFamilies {
+  explicit VariantMetricFamilies(MetricsRegistry& metrics);
+  Family<Counter>& requests;
+  Family<Histogram>& duration;
+  Family<Counter>& faults;
+  Family<Counter>& shadow_comparisons;
+};
+
+class VariantStats {
+ public:
+  // Latency samples kept per window: the most recent ones, enough for a Mann-Whitney test.
+  static constexpr size_t kLatencyCapacity = 4096;
+
+  // `labels` identify the variant in the metrics: deployment, environment, variant, model, version.
+  VariantStats(VariantMetricFamilies& families, const Labels& labels);
+
+  // A request this variant served (answered with `status` after `latency_ms`); 5xx are errors.
+  void record(unsigned status, double latency_ms);
+  void record_fault(FaultKind kind);
+  // A shadow copy's result compared with the served answer (or failed: no comparison possible).
+  void record_shadow(bool failed, bool same_top_label, double max_abs_difference);
+
+  struct Window {
+    int64_t requests = 0;
+    int64_t errors = 0;
+    std::vector<double> latencies_ms;  // the most recent ones, at most kLatencyCapacity
+    int64_t shadow_compared = 0;
+    int64_t shadow_agreed = 0;
+    int64_t shadow_failed = 0;
+    double shadow_max_abs_difference = 0;
+  };
+  Window window() const;
+  // Starts a new window (a new rollout step). Requests finishing at that moment may land in either.
+  void reset_window();
+
+ private:
+  std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> errors_{0};
+  std::atomic<uint64_t> latency_count_{0};
+  std::unique_ptr<std::atomic<float>[]> latencies_;
+  std::atomic<int64_t> shadow_compared_{0};
+  std::atomic<int64_t> shadow_agreed_{0};
+  std::atomic<int64_t> shadow_failed_{0};
+  std::atomic<double> shadow_max_abs_difference_{0};
+
+  Counter& ok_total_;
+  Counter& error_total_;
+  Histogram& duration_;
+  Counter& delays_;
+  Counter& aborts_;
+  Counter& shadow_agree_;
+  Counter& shadow_disagree_;
+  Counter& shadow_failed_total_;
+};
+
+// Feeds every request a deployment variant served into that variant's stats.
+class VariantRecorder final : public RequestObserver {
+ public:
+  void on_finished(const FinishedRequest& request) override;
+};
+
+}  // namespace seraph

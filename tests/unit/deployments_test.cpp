@@ -1,0 +1,154 @@
+// Deployments: the routing table's weight line, variant lookups, stats that survive a republish,
+// sticky points, and the validation every deployment passes before it is stored.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "control/deployments.h"
+#include "guards/route_guard.h"
+
+namespace seraph {
+namespace {
+
+const std::vector<std::string> kEnvironments{"staging", "production"};
+
+DeploymentRecord canary(double baseline_weight, double candidate_weight) {
+  DeploymentRecord d;
+  d.name = "sentiment";
+  d.environment = "production";
+  d.variants = {{"baseline", "sentiment", 1, baseline_weight, "baseline", {}},
+                {"candidate", "sentiment", 2, candidate_weight, "candidate", {}}};
+  return d;
+}
+
+std::string problem(const DeploymentRecord& d) { return validate_deployment(d, kEnvironments).message(); }
+
+TEST(Deployments, ThePublishedTableIsFoundByEnvironmentAndName) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments);
+  deployments.publish(canary(90, 10));
+  auto table = deployments.snapshot();
+  ASSERT_NE(table->find("production", "sentiment"), nullptr);
+  EXPECT_EQ(table->find("staging", "sentiment"), nullptr);
+  EXPECT_EQ(table->find("production", "other"), nullptr);
+}
+
+TEST(Deployments, PickWalksTheWeightLineOfServedVariants) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments);
+  DeploymentRecord d = canary(75, 25);
+  d.variants.push_back({"shadow", "sentiment", 3, 100, "shadow", {}});
+  deployments.publish(d);
+  const LiveDeployment& live = *deployments.snapshot()->find("production", "sentiment");
+  EXPECT_EQ(live.pick(0.0).record.name, "baseline");
+  EXPECT_EQ(live.pick(0.7499).record.name, "baseline");
+  EXPECT_EQ(live.pick(0.75).record.name, "candidate");
+  EXPECT_EQ(live.pick(0.9999).record.name, "candidate");
+  ASSERT_NE(live.shadow(), nullptr);
+  EXPECT_EQ(live.shadow()->record.version, 3);
+}
+
+TEST(Deployments, AZeroWeightVariantGetsNoRandomTrafficButCanBeForced) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments);
+  deployments.publish(canary(100, 0));
+  const LiveDeployment& live = *deployments.snapshot()->find("production", "sentiment");
+  for (double u : {0.0, 0.5, 0.999}) EXPECT_EQ(live.pick(u).record.name, "baseline");
+  ASSERT_NE(live.by_role_or_name("candidate"), nullptr);
+  EXPECT_EQ(live.serving_version(2)->record.name, "candidate");
+  EXPECT_EQ(live.serving_version(7), nullptr);
+}
+
+TEST(Deployments, RepublishingKeepsTheStatsOfUnchangedVariantsOnly) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments);
+  deployments.publish(canary(90, 10));
+  deployments.stats("production", "sentiment", "candidate")->record(200, 1.0);
+  deployments.publish(canary(50, 50));
+  EXPECT_EQ(deployments.stats("production", "sentiment", "candidate")->window().requests, 1);
+  DeploymentRecord other = canary(50, 50);
+  other.variants[1].version = 3;
+  deployments.publish(other);
+  EXPECT_EQ(deployments.stats("production", "sentiment", "candidate")->window().requests, 0);
+}
+
+TEST(Deployments, AnOldSnapshotStaysIntactAfterAPublish) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments);
+  deployments.publish(canary(90, 10));
+  auto before = deployments.snapshot();
+  deployments.publish(canary(10, 90));
+  EXPECT_EQ(before->find("production", "sentiment")->variants[1].record.weight, 10);
+  EXPECT_EQ(deployments.snapshot()->find("production", "sentiment")->variants[1].record.weight, 90);
+}
+
+TEST(VariantStats, CountsErrorsAsFiveHundredsAndResetsItsWindow) {
+  MetricsRegistry metrics;
+  VariantMetricFamilies families(metrics);
+  VariantStats stats(families, {{"variant", "v"}});
+  stats.record(200, 1.5);
+  stats.record(404, 1.0);
+  stats.record(503, 2.0);
+  VariantStats::Window w = stats.window();
+  EXPECT_EQ(w.requests, 3);
+  EXPECT_EQ(w.errors, 1);
+  EXPECT_EQ(w.latencies_ms.size(), 3u);
+  stats.reset_window();
+  EXPECT_EQ(stats.window().requests, 0);
+  EXPECT_NE(metrics.render().find(R"(seraph_variant_requests_total{variant="v",outcome="error"} 1)"), std::string::npos);
+}
+
+TEST(VariantStats, KeepsOnlyTheMostRecentLatencies) {
+  MetricsRegistry metrics;
+  VariantMetricFamilies families(metrics);
+  VariantStats stats(families, {});
+  for (size_t i = 0; i < VariantStats::kLatencyCapacity + 10; ++i) stats.record(200, 1);
+  EXPECT_EQ(stats.window().latencies_ms.size(), VariantStats::kLatencyCapacity);
+}
+
+TEST(StickyPoint, IsStableForAKeyAndSpreadsKeysEvenly) {
+  EXPECT_EQ(sticky_point("user-42"), sticky_point("user-42"));
+  std::map<int, int> tenths;
+  for (int i = 0; i < 10000; ++i) ++tenths[static_cast<int>(sticky_point("user-" + std::to_string(i)) * 10)];
+  for (int bucket = 0; bucket < 10; ++bucket) {
+    EXPECT_GT(tenths[bucket], 850);
+    EXPECT_LT(tenths[bucket], 1150);
+  }
+}
+
+TEST(DeploymentValidation, AcceptsAPlainCanarySplit) { EXPECT_TRUE(validate_deployment(canary(90, 10), kEnvironments).is_ok()); }
+
+TEST(DeploymentValidation, NamesWhatIsWrong) {
+  DeploymentRecord d = canary(90, 10);
+  d.environment = "qa";
+  EXPECT_NE(problem(d).find("unknown environment 'qa'"), std::string::npos);
+  d = canary(0, 0);
+  EXPECT_NE(problem(d).find("weight above 0"), std::string::npos);
+  d = canary(90, 10);
+  d.variants[1].name = "baseline";
+  EXPECT_NE(problem(d).find("used twice"), std::string::npos);
+  d = canary(90, 10);
+  d.variants[1].role = "primary";
+  EXPECT_NE(problem(d).find("variants[1].role"), std::string::npos);
+  d = canary(90, -1);
+  EXPECT_NE(problem(d).find("variants[1].weight"), std::string::npos);
+  d = canary(90, 10);
+  d.variants[1].fault.abort_percent = 101;
+  EXPECT_NE(problem(d).find("fault percentages"), std::string::npos);
+  d = canary(90, 10);
+  d.variants[1].fault.abort_status = 418;
+  EXPECT_NE(problem(d).find("abort_status"), std::string::npos);
+  d = canary(90, 10);
+  d.sticky_header = "X User";
+  EXPECT_NE(problem(d).find("sticky_header"), std::string::npos);
+  d = canary(90, 10);
+  d.variants.push_back({"s1", "sentiment", 3, 100, "shadow", {}});
+  d.variants.push_back({"s2", "sentiment", 4, 100, "shadow", {}});
+  EXPECT_NE(problem(d).find("at most one shadow"), std::string::npos);
+  d = canary(90, 10);
+  d.variants.clear();
+  EXPECT_NE(problem(d).find("at least one variant"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace seraph
