@@ -134,22 +134,10 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
     if (parent < 0) return error(400, "parent_version must be a positive integer");
     if (parent > 0) record.parent_version = parent;
     if (auto tags = member(body, "tags")) {
-      simdjson::dom::array items;
-      if (tags->get(items)) return error(400, "tags must be an array of strings");
-      for (simdjson::dom::element t : items) {
-        std::string_view tag;
-        if (t.get(tag)) return error(400, "tags must be an array of strings");
-        record.tags.emplace_back(tag);
-      }
+      if (Status s = read_tags(*tags, "tags", record.tags); !s.is_ok()) return error(s);
     }
     if (auto metrics = member(body, "metrics")) {
-      simdjson::dom::object fields;
-      if (metrics->get(fields)) return error(400, "metrics must be an object of numbers");
-      for (auto [k, v] : fields) {
-        double value = 0;
-        if (v.get(value) || !std::isfinite(value)) return error(400, "metrics must be an object of numbers");
-        record.metrics[std::string(k)] = value;
-      }
+      if (Status s = read_metrics(*metrics, "metrics", record.metrics); !s.is_ok()) return error(s);
     }
     // What the repository knows fills what the request leaves out; a given digest must match.
     Status found;
@@ -166,9 +154,6 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
     }
     if (!record.artifact_sha256.empty() && !is_sha256_hex(record.artifact_sha256)) {
       return error(400, "artifact_sha256 must be 64 lowercase hex digits");
-    }
-    if (registry.get_version(model, record.version)) {
-      return error(409, fmt::format("{} version {} is already registered", model, record.version));
     }
     if (Status s = control_.register_version(record); !s.is_ok()) return error(s);
     auto stored = registry.get_version(model, record.version);
@@ -446,10 +431,7 @@ HttpResponse AdminApi::feedback(const HttpRequest& request) {
   if (has_label == has_reward) return error(400, "give exactly one of label (the true label) or reward (a number)");
   if (has_label) f.label = label;
   if (has_reward) f.reward = reward;
-  if (Status s = control_.experiments().feedback(f); !s.is_ok()) {
-    if (s.code() == StatusCode::kInvalidArgument) return error(409, s.message());
-    return error(s);
-  }
+  if (Status s = control_.experiments().feedback(f); !s.is_ok()) return error(s);
   return json(200, [&](RecordWriter& w) {
     w.StartObject();
     w.Key("recorded");

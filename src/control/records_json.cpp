@@ -21,6 +21,26 @@ void number(RecordWriter& w, double v) {
   }
 }
 
+// Parses `json` and hands its root to `read`.
+template <class Read>
+Status from_json(std::string_view json, std::string_view what, Read&& read) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return invalid_argument(fmt::format("{} are not valid JSON: {}", what, simdjson::error_message(error)));
+  }
+  return read(root);
+}
+
+template <class Write>
+std::string to_json(Write&& write) {
+  rapidjson::StringBuffer buffer;
+  RecordWriter w(buffer);
+  write(w);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+
 }  // namespace
 
 Status read_string(simdjson::dom::element object, std::string_view k, std::string_view path, std::string& out) {
@@ -47,6 +67,30 @@ Status read_integer(simdjson::dom::element object, std::string_view k, std::stri
   int64_t i = 0;
   if (value.get(i)) return invalid_argument(fmt::format("{} must be a whole number", field(path, k)));
   out = i;
+  return {};
+}
+
+Status read_tags(simdjson::dom::element array, std::string_view path, std::vector<std::string>& out) {
+  simdjson::dom::array items;
+  if (array.get(items)) return invalid_argument(fmt::format("{} must be an array of strings", path));
+  out.clear();
+  for (simdjson::dom::element item : items) {
+    std::string_view tag;
+    if (item.get(tag)) return invalid_argument(fmt::format("{} must be an array of strings", path));
+    out.emplace_back(tag);
+  }
+  return {};
+}
+
+Status read_metrics(simdjson::dom::element object, std::string_view path, std::map<std::string, double>& out) {
+  simdjson::dom::object fields;
+  if (object.get(fields)) return invalid_argument(fmt::format("{} must be an object of numbers", path));
+  out.clear();
+  for (auto [name, value] : fields) {
+    double number = 0;
+    if (value.get(number) || !std::isfinite(number)) return invalid_argument(fmt::format("{} must be an object of numbers", path));
+    out[std::string(name)] = number;
+  }
   return {};
 }
 
@@ -251,19 +295,39 @@ void write_experiment(RecordWriter& w, const ExperimentRecord& e) {
 }
 
 std::string variants_to_json(const std::vector<VariantRecord>& variants) {
-  rapidjson::StringBuffer buffer;
-  RecordWriter w(buffer);
-  write_variants(w, variants);
-  return {buffer.GetString(), buffer.GetSize()};
+  return to_json([&](RecordWriter& w) { write_variants(w, variants); });
 }
 
+
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
-    return invalid_argument(fmt::format("variants are not valid JSON: {}", simdjson::error_message(error)));
-  }
-  return read_variants(root, "variants", out);
+  return from_json(json, "variants", [&](simdjson::dom::element root) { return read_variants(root, "variants", out); });
+}
+
+std::string tags_to_json(const std::vector<std::string>& tags) {
+  return to_json([&](RecordWriter& w) {
+    w.StartArray();
+    for (const auto& tag : tags) text(w, tag);
+    w.EndArray();
+  });
+}
+
+Status tags_from_json(std::string_view json, std::vector<std::string>& out) {
+  return from_json(json, "tags", [&](simdjson::dom::element root) { return read_tags(root, "tags", out); });
+}
+
+std::string metrics_to_json(const std::map<std::string, double>& metrics) {
+  return to_json([&](RecordWriter& w) {
+    w.StartObject();
+    for (const auto& [name, value] : metrics) {
+      key(w, name);
+      number(w, value);
+    }
+    w.EndObject();
+  });
+}
+
+Status metrics_from_json(std::string_view json, std::map<std::string, double>& out) {
+  return from_json(json, "metrics", [&](simdjson::dom::element root) { return read_metrics(root, "metrics", out); });
 }
 
 std::string json_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {

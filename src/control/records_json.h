@@ -1,6 +1,7 @@
 #pragma once
 // Registry records as JSON: read from untrusted admin requests (simdjson, every field checked,
 // every problem naming its field) and written for answers and for the registry's own JSON columns.
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@ Status read_string(simdjson::dom::element object, std::string_view key, std::str
 Status read_number(simdjson::dom::element object, std::string_view key, std::string_view path, double& out);
 Status read_integer(simdjson::dom::element object, std::string_view key, std::string_view path, int64_t& out);
 
+Status read_tags(simdjson::dom::element array, std::string_view path, std::vector<std::string>& out);
+Status read_metrics(simdjson::dom::element object, std::string_view path, std::map<std::string, double>& out);
 Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out);
 Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out);
 
@@ -33,8 +36,13 @@ void write_event(RecordWriter& w, const EventRecord& event);  // details inlined
 void write_rollout(RecordWriter& w, const RolloutRecord& rollout);  // spec inlined as JSON
 void write_experiment(RecordWriter& w, const ExperimentRecord& experiment);
 
+// The registry's JSON columns. Non-finite numbers are written as null, which reading rejects.
 std::string variants_to_json(const std::vector<VariantRecord>& variants);
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out);
+std::string tags_to_json(const std::vector<std::string>& tags);
+Status tags_from_json(std::string_view json, std::vector<std::string>& out);
+std::string metrics_to_json(const std::map<std::string, double>& metrics);
+Status metrics_from_json(std::string_view json, std::map<std::string, double>& out);
 
 // A JSON object holding `key`: `value` string pairs, for event details.
 std::string json_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);

@@ -145,7 +145,7 @@ class Registry {
   // The schema version after migrations (the number of migrations applied).
   virtual int schema_version() = 0;
 
-  // Model versions. Registering an existing (model, version) is an error (409-style, kInvalidArgument).
+  // Model versions. Registering an existing (model, version) is kConflict.
   virtual Status register_version(ModelVersionRecord record) = 0;
   virtual std::vector<ModelVersionRecord> list_versions(const std::string& model) = 0;  // empty: all models
   virtual std::optional<ModelVersionRecord> get_version(const std::string& model, int64_t version) = 0;
@@ -169,8 +169,8 @@ class Registry {
   // Experiment assignments, written in batches (one transaction per call). A request id already
   // assigned keeps its first assignment.
   virtual Status record_assignments(const std::vector<Assignment>& assignments) = 0;
-  // kNotFound when the request id was never assigned to an experiment; kInvalidArgument when
-  // feedback for it was already recorded (outcomes count once).
+  // kNotFound when the request id was never assigned to an experiment; kConflict when feedback
+  // for it was already recorded (outcomes count once).
   virtual Status record_feedback(const Feedback& feedback) = 0;
   // One entry per arm that has served requests or appears in the experiment record, in the
   // experiment's arm order.

@@ -7,6 +7,7 @@
 
 #include "delivery_env.h"
 #include "e2e_env.h"
+#include "postgres_server.h"
 #include "server_process.h"
 
 namespace seraph::test {
@@ -205,6 +206,11 @@ void survives_kill_nine(const std::string& registry_yaml) {
 }
 
 TEST(Rollout, SurvivesKillNineMidRolloutAndResumesFromItsLastRecordedStep) { survives_kill_nine(""); }
+
+TEST(Rollout, WithAPostgresRegistryAlsoSurvivesKillNine) {
+  seraph::testing::PostgresServer postgres;
+  survives_kill_nine("registry:\n  location: " + postgres.fresh_database_url() + "\n");
+}
 
 }  // namespace
 }  // namespace seraph::test

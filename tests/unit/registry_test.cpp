@@ -1,0 +1,796 @@
+// The registry's behaviour, the same on both backends: every TEST_P runs against a real SQLite file
+// and a real PostgreSQL database (a private server shared by the test binary, a fresh database per
+// test).
+#include "control/registry.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "postgres_server.h"
+#include "test_support.h"
+
+namespace seraph {
+namespace {
+
+constexpr int kAllEvents = 1'000'000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One server for the whole binary: started by the first PostgreSQL test, stopped at exit.
+testing::PostgresServer& shared_postgres() {
+  static testing::PostgresServer server;
+  return server;
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+const char* name_of(Backend backend) { return backend == Backend::kSqlite ? "Sqlite" : "Postgres"; }
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return name_of(info.param); }
+void PrintTo(Backend backend, std::ostream* out) { *out << name_of(backend); }
+
+ModelVersionRecord sample_version(const std::string& model, int64_t version) {
+  ModelVersionRecord record;
+  record.model = model;
+  record.version = version;
+  record.description = "trained on the March reviews";
+  record.runtime = "fasttext";
+  record.tags = {"nightly", "reviewed by \"ml-team\""};
+  record.metrics = {{"accuracy", 0.1 + 0.2}, {"f1", 0.85}};  // 0.30000000000000004 must round-trip
+  record.artifact_sha256 = std::string(64, 'a');
+  record.parent_version = version - 1;
+  record.created_ms = 1'700'000'000'123;
+  return record;
+}
+
+VariantRecord variant(const std::string& name, int64_t version, double weight, const std::string& role) {
+  return {.name = name, .model = "sentiment", .version = version, .weight = weight, .role = role, .fault = {}};
+}
+
+DeploymentRecord sample_deployment(const std::string& environment = "production") {
+  DeploymentRecord deployment;
+  deployment.name = "sentiment";
+  deployment.environment = environment;
+  deployment.sticky_header = "X-User-Id";
+  deployment.variants = {variant("baseline", 1, 90, "baseline"), variant("candidate", 2, 10, "candidate")};
+  deployment.variants[1].fault = {.delay_ms = 250.5, .delay_percent = 12.5, .abort_percent = 3, .abort_status = 502};
+  return deployment;
+}
+
+RolloutRecord sample_rollout() {
+  RolloutRecord rollout;
+  rollout.deployment = "sentiment";
+  rollout.environment = "production";
+  rollout.strategy = "canary";
+  rollout.candidate_model = "sentiment";
+  rollout.candidate_version = 2;
+  rollout.state = "running";
+  rollout.step_started_ms = 1'700'000'000'000;
+  rollout.spec_json = R"({"steps":[5,25,50,100],"hold_ms":60000})";
+  return rollout;
+}
+
+ExperimentRecord sample_experiment() {
+  ExperimentRecord experiment;
+  experiment.name = "button-color";
+  experiment.deployment = "sentiment";
+  experiment.environment = "production";
+  experiment.variants = {variant("control", 1, 50, "baseline"), variant("treatment", 2, 50, "candidate")};
+  experiment.previous_json = R"([{"name":"baseline","weight":100}])";
+  experiment.state = "running";
+  experiment.ends_ms = 1'800'000'000'000;
+  experiment.max_requests = 10'000;
+  return experiment;
+}
+
+EventRecord sample_event(const std::string& subject, const std::string& details_json = "{}") {
+  return {.id = 0,
+          .time_ms = 0,
+          .actor = "admin",
+          .kind = "deployment.updated",
+          .subject = subject,
+          .details_json = details_json};
+}
+
+void expect_same_variants(const std::vector<VariantRecord>& actual, const std::vector<VariantRecord>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE("variant " + expected[i].name);
+    EXPECT_EQ(actual[i].name, expected[i].name);
+    EXPECT_EQ(actual[i].model, expected[i].model);
+    EXPECT_EQ(actual[i].version, expected[i].version);
+    EXPECT_EQ(actual[i].weight, expected[i].weight);
+    EXPECT_EQ(actual[i].role, expected[i].role);
+    EXPECT_EQ(actual[i].fault.delay_ms, expected[i].fault.delay_ms);
+    EXPECT_EQ(actual[i].fault.delay_percent, expected[i].fault.delay_percent);
+    EXPECT_EQ(actual[i].fault.abort_percent, expected[i].fault.abort_percent);
+    EXPECT_EQ(actual[i].fault.abort_status, expected[i].fault.abort_status);
+  }
+}
+
+std::vector<int64_t> ids_of(const std::vector<EventRecord>& events) {
+  std::vector<int64_t> ids;
+  for (const auto& event : events) ids.push_back(event.id);
+  return ids;
+}
+
+class RegistryTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    location_ = fresh_location();
+    registry_ = open();
+    ASSERT_NE(registry_, nullptr);
+  }
+
+  // A database nothing has opened yet.
+  std::string fresh_location() {
+    if (GetParam() == Backend::kPostgres) return shared_postgres().fresh_database_url();
+    return (dir_ / ("registry-" + std::to_string(++sqlite_files_) + ".db")).string();
+  }
+
+  std::unique_ptr<Registry> open(const std::string& location) {
+    std::string error;
+    auto registry = Registry::open(location, error);
+    EXPECT_NE(registry, nullptr) << error;
+    return registry;
+  }
+  std::unique_ptr<Registry> open() { return open(location_); }
+  // Closes the registry and opens the same database again.
+  void reopen() {
+    registry_.reset();
+    registry_ = open();
+    ASSERT_NE(registry_, nullptr);
+  }
+
+  Status apply_deployment(const DeploymentRecord& deployment) {
+    RegistryChange change;
+    change.deployment = deployment;
+    return registry_->apply(change);
+  }
+
+  // Creates the rollout when its id is 0; returns its id.
+  int64_t save_rollout(const RolloutRecord& rollout = sample_rollout()) {
+    RegistryChange change;
+    change.rollout = rollout;
+    ChangeResult result;
+    EXPECT_TRUE(registry_->apply(change, &result).is_ok());
+    return result.rollout_id;
+  }
+
+  // Creates the experiment when its id is 0; returns its id.
+  int64_t save_experiment(const ExperimentRecord& experiment = sample_experiment()) {
+    RegistryChange change;
+    change.experiment = experiment;
+    ChangeResult result;
+    EXPECT_TRUE(registry_->apply(change, &result).is_ok());
+    return result.experiment_id;
+  }
+
+  Status append_events(std::vector<EventRecord> events) {
+    RegistryChange change;
+    change.events = std::move(events);
+    return registry_->apply(change);
+  }
+
+  testing::TempDir dir_;
+  int sqlite_files_ = 0;
+  std::string location_;
+  std::unique_ptr<Registry> registry_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
+
+// ---- Schema
+
+// Replicas sharing a database may start at the same moment.
+TEST_P(RegistryTest, RegistriesOpeningANewDatabaseTogetherMigrateItOnce) {
+  const std::string location = fresh_location();
+  std::vector<std::unique_ptr<Registry>> replicas(4);
+  std::vector<std::thread> openers;
+  for (auto& replica : replicas) openers.emplace_back([&] { replica = open(location); });
+  for (auto& opener : openers) opener.join();
+  for (const auto& replica : replicas) {
+    ASSERT_NE(replica, nullptr);
+    EXPECT_EQ(replica->schema_version(), registry_->schema_version());
+  }
+}
+
+TEST_P(RegistryTest, OpeningMigratesTheSchemaAndReopeningKeepsItsVersion) {
+  const int version = registry_->schema_version();
+  EXPECT_GE(version, 1);
+  reopen();
+  EXPECT_EQ(registry_->schema_version(), version);
+  reopen();
+  EXPECT_EQ(registry_->schema_version(), version);
+}
+
+// ---- Model versions
+
+TEST_P(RegistryTest, RegisteredVersionKeepsAllItsMetadata) {
+  const ModelVersionRecord registered = sample_version("sentiment", 2);
+  ASSERT_TRUE(registry_->register_version(registered).is_ok());
+
+  const auto stored = registry_->get_version("sentiment", 2);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->model, "sentiment");
+  EXPECT_EQ(stored->version, 2);
+  EXPECT_EQ(stored->description, registered.description);
+  EXPECT_EQ(stored->runtime, "fasttext");
+  EXPECT_EQ(stored->tags, registered.tags);
+  EXPECT_EQ(stored->metrics, registered.metrics);
+  EXPECT_EQ(stored->artifact_sha256, registered.artifact_sha256);
+  EXPECT_EQ(stored->parent_version, std::optional<int64_t>(1));
+  EXPECT_EQ(stored->created_ms, 1'700'000'000'123);
+  EXPECT_FALSE(stored->archived);
+}
+
+TEST_P(RegistryTest, VersionWithoutParentOrDigestOrTimeGetsTheTimeOfRegistration) {
+  ModelVersionRecord record = sample_version("sentiment", 1);
+  record.parent_version.reset();
+  record.artifact_sha256.clear();
+  record.tags.clear();
+  record.metrics.clear();
+  record.created_ms = 0;
+  const int64_t before = now_ms();
+  ASSERT_TRUE(registry_->register_version(record).is_ok());
+
+  const auto stored = registry_->get_version("sentiment", 1);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->parent_version.has_value());
+  EXPECT_EQ(stored->artifact_sha256, "");
+  EXPECT_TRUE(stored->tags.empty());
+  EXPECT_TRUE(stored->metrics.empty());
+  EXPECT_GE(stored->created_ms, before);
+  EXPECT_LE(stored->created_ms, now_ms());
+}
+
+TEST_P(RegistryTest, RegisteringAnExistingVersionIsRejectedAndKeepsTheFirst) {
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1)).is_ok());
+  ModelVersionRecord again = sample_version("sentiment", 1);
+  again.description = "a different model";
+
+  const Status status = registry_->register_version(again);
+  EXPECT_EQ(status.code(), StatusCode::kConflict);
+  EXPECT_NE(status.message().find("already registered"), std::string::npos) << status.message();
+  EXPECT_EQ(registry_->get_version("sentiment", 1)->description, "trained on the March reviews");
+}
+
+TEST_P(RegistryTest, MalformedDigestOrNonFiniteMetricIsRejected) {
+  ModelVersionRecord uppercase = sample_version("sentiment", 1);
+  uppercase.artifact_sha256 = std::string(64, 'A');
+  EXPECT_EQ(registry_->register_version(uppercase).code(), StatusCode::kInvalidArgument);
+
+  ModelVersionRecord not_a_number = sample_version("sentiment", 1);
+  not_a_number.metrics["accuracy"] = std::nan("");
+  EXPECT_EQ(registry_->register_version(not_a_number).code(), StatusCode::kInvalidArgument);
+
+  EXPECT_FALSE(registry_->get_version("sentiment", 1).has_value());
+}
+
+TEST_P(RegistryTest, ListVersionsFiltersByModelInVersionOrder) {
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 2)).is_ok());
+  ASSERT_TRUE(registry_->register_version(sample_version("cancer", 1)).is_ok());
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1)).is_ok());
+
+  const auto sentiment = registry_->list_versions("sentiment");
+  ASSERT_EQ(sentiment.size(), 2u);
+  EXPECT_EQ(sentiment[0].version, 1);
+  EXPECT_EQ(sentiment[1].version, 2);
+
+  const auto all = registry_->list_versions("");
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].model, "cancer");
+  EXPECT_EQ(all[1].model, "sentiment");
+  EXPECT_EQ(all[2].model, "sentiment");
+
+  EXPECT_TRUE(registry_->list_versions("unknown").empty());
+}
+
+TEST_P(RegistryTest, ArchivingMarksTheVersionAndUnknownVersionsAreNotFound) {
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1)).is_ok());
+  ASSERT_TRUE(registry_->archive_version("sentiment", 1).is_ok());
+  EXPECT_TRUE(registry_->get_version("sentiment", 1)->archived);
+
+  EXPECT_EQ(registry_->archive_version("sentiment", 7).code(), StatusCode::kNotFound);
+  EXPECT_EQ(registry_->archive_version("unknown", 1).code(), StatusCode::kNotFound);
+}
+
+TEST_P(RegistryTest, UnknownRecordsAreAbsent) {
+  EXPECT_FALSE(registry_->get_version("sentiment", 1).has_value());
+  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
+  EXPECT_FALSE(registry_->get_rollout(1).has_value());
+  EXPECT_FALSE(registry_->get_experiment(1).has_value());
+  EXPECT_TRUE(registry_->list_deployments().empty());
+  EXPECT_TRUE(registry_->list_rollouts().empty());
+  EXPECT_TRUE(registry_->list_experiments().empty());
+  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+}
+
+// ---- Deployments
+
+TEST_P(RegistryTest, DeploymentKeepsItsVariantsAndFaultSpecs) {
+  const int64_t before = now_ms();
+  ASSERT_TRUE(apply_deployment(sample_deployment()).is_ok());
+
+  const auto stored = registry_->get_deployment("sentiment", "production");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->sticky_header, "X-User-Id");
+  expect_same_variants(stored->variants, sample_deployment().variants);
+  EXPECT_GE(stored->updated_ms, before);
+}
+
+TEST_P(RegistryTest, DeploymentUpsertReplacesTheOneOfTheSameEnvironment) {
+  ASSERT_TRUE(apply_deployment(sample_deployment("production")).is_ok());
+  ASSERT_TRUE(apply_deployment(sample_deployment("staging")).is_ok());
+  DeploymentRecord promoted = sample_deployment("production");
+  promoted.sticky_header = "";
+  promoted.variants = {variant("baseline", 2, 100, "baseline")};
+  ASSERT_TRUE(apply_deployment(promoted).is_ok());
+
+  const auto deployments = registry_->list_deployments();
+  ASSERT_EQ(deployments.size(), 2u);
+  EXPECT_EQ(deployments[0].environment, "production");
+  EXPECT_EQ(deployments[0].sticky_header, "");
+  expect_same_variants(deployments[0].variants, promoted.variants);
+  EXPECT_EQ(deployments[1].environment, "staging");
+  expect_same_variants(deployments[1].variants, sample_deployment().variants);
+}
+
+// ---- Rollouts
+
+TEST_P(RegistryTest, CreatedRolloutsGetIncreasingIdsAndAreListedNewestFirst) {
+  const int64_t first = save_rollout();
+  const int64_t second = save_rollout();
+  const int64_t third = save_rollout();
+  EXPECT_GT(first, 0);
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+
+  const auto rollouts = registry_->list_rollouts();
+  ASSERT_EQ(rollouts.size(), 3u);
+  EXPECT_EQ(rollouts[0].id, third);
+  EXPECT_EQ(rollouts[2].id, first);
+}
+
+TEST_P(RegistryTest, CreatedRolloutKeepsItsFieldsAndGetsItsTimes) {
+  const int64_t before = now_ms();
+  const int64_t id = save_rollout();
+
+  const auto stored = registry_->get_rollout(id);
+  ASSERT_TRUE(stored.has_value());
+  const RolloutRecord expected = sample_rollout();
+  EXPECT_EQ(stored->id, id);
+  EXPECT_EQ(stored->deployment, expected.deployment);
+  EXPECT_EQ(stored->environment, expected.environment);
+  EXPECT_EQ(stored->strategy, expected.strategy);
+  EXPECT_EQ(stored->candidate_model, expected.candidate_model);
+  EXPECT_EQ(stored->candidate_version, expected.candidate_version);
+  EXPECT_EQ(stored->state, "running");
+  EXPECT_EQ(stored->step_index, 0);
+  EXPECT_EQ(stored->step_started_ms, expected.step_started_ms);
+  EXPECT_EQ(stored->spec_json, expected.spec_json);
+  EXPECT_EQ(stored->reason, "");
+  EXPECT_GE(stored->created_ms, before);
+  EXPECT_GE(stored->updated_ms, stored->created_ms);
+}
+
+TEST_P(RegistryTest, UpdatingARolloutReplacesItAndKeepsItsCreationTime) {
+  const int64_t id = save_rollout();
+  RolloutRecord update = *registry_->get_rollout(id);
+  const int64_t created_ms = update.created_ms;
+  update.created_ms = 0;  // keeps the stored one
+  update.state = "rolled_back";
+  update.step_index = 2;
+  update.reason = "error rate 4.1% over the 1% threshold";
+
+  EXPECT_EQ(save_rollout(update), id);
+
+  const auto stored = registry_->get_rollout(id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, "rolled_back");
+  EXPECT_EQ(stored->step_index, 2);
+  EXPECT_EQ(stored->reason, update.reason);
+  EXPECT_EQ(stored->created_ms, created_ms);
+  EXPECT_EQ(registry_->list_rollouts().size(), 1u);
+}
+
+// ---- Experiments
+
+TEST_P(RegistryTest, ExperimentIsCreatedWithItsArmsAndReplacedOnUpdate) {
+  const int64_t before = now_ms();
+  const int64_t id = save_experiment();
+  EXPECT_GT(id, 0);
+
+  auto stored = registry_->get_experiment(id);
+  ASSERT_TRUE(stored.has_value());
+  const ExperimentRecord expected = sample_experiment();
+  EXPECT_EQ(stored->name, expected.name);
+  EXPECT_EQ(stored->deployment, expected.deployment);
+  EXPECT_EQ(stored->environment, expected.environment);
+  expect_same_variants(stored->variants, expected.variants);
+  EXPECT_EQ(stored->previous_json, expected.previous_json);
+  EXPECT_EQ(stored->state, "running");
+  EXPECT_GE(stored->started_ms, before);
+  EXPECT_EQ(stored->ends_ms, expected.ends_ms);
+  EXPECT_EQ(stored->max_requests, expected.max_requests);
+
+  ExperimentRecord stopped = *stored;
+  const int64_t started_ms = stopped.started_ms;
+  stopped.started_ms = 0;  // keeps the stored one
+  stopped.state = "stopped";
+  stopped.reason = "max_requests reached";
+  EXPECT_EQ(save_experiment(stopped), id);
+  stored = registry_->get_experiment(id);
+  EXPECT_EQ(stored->state, "stopped");
+  EXPECT_EQ(stored->reason, "max_requests reached");
+  EXPECT_EQ(stored->started_ms, started_ms);
+}
+
+TEST_P(RegistryTest, ExperimentsAreListedNewestFirst) {
+  const int64_t first = save_experiment();
+  const int64_t second = save_experiment();
+  EXPECT_LT(first, second);
+  const auto experiments = registry_->list_experiments();
+  ASSERT_EQ(experiments.size(), 2u);
+  EXPECT_EQ(experiments[0].id, second);
+  EXPECT_EQ(experiments[1].id, first);
+}
+
+// ---- One change, one transaction
+
+TEST_P(RegistryTest, ChangeIsWrittenWholeWithItsIds) {
+  RegistryChange change;
+  change.deployment = sample_deployment();
+  change.rollout = sample_rollout();
+  change.experiment = sample_experiment();
+  change.events = {sample_event("production/sentiment"), sample_event("rollout/1")};
+  ChangeResult result;
+  const Status status = registry_->apply(change, &result);
+  ASSERT_TRUE(status.is_ok()) << status.message();
+  EXPECT_TRUE(registry_->get_deployment("sentiment", "production").has_value());
+  EXPECT_TRUE(registry_->get_rollout(result.rollout_id).has_value());
+  EXPECT_TRUE(registry_->get_experiment(result.experiment_id).has_value());
+  EXPECT_EQ(registry_->list_events(0, kAllEvents, "").size(), 2u);
+}
+
+TEST_P(RegistryTest, ChangeNamingAMissingRolloutWritesNothing) {
+  RegistryChange change;
+  change.deployment = sample_deployment();
+  change.rollout = sample_rollout();
+  change.rollout->id = 999;
+  change.events = {sample_event("rollout/999")};
+  const Status status = registry_->apply(change);
+
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("rollout 999"), std::string::npos) << status.message();
+  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
+  EXPECT_TRUE(registry_->list_rollouts().empty());
+  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+}
+
+TEST_P(RegistryTest, ChangeNamingAMissingExperimentWritesNothing) {
+  RegistryChange change;
+  change.deployment = sample_deployment();
+  change.rollout = sample_rollout();
+  change.experiment = sample_experiment();
+  change.experiment->id = 999;
+  change.events = {sample_event("experiment/999")};
+  const Status status = registry_->apply(change);
+
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
+  EXPECT_TRUE(registry_->list_rollouts().empty());
+  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+}
+
+TEST_P(RegistryTest, ChangeWithAnUnstorableWeightWritesNothing) {
+  RegistryChange change;
+  change.deployment = sample_deployment();
+  change.experiment = sample_experiment();
+  change.experiment->variants[0].weight = std::numeric_limits<double>::infinity();
+  change.events = {sample_event("production/sentiment")};
+  const Status status = registry_->apply(change);
+
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
+  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+}
+
+// ---- Events
+
+TEST_P(RegistryTest, EventsGetConsecutiveIdsAndTheTimeOfAppending) {
+  const int64_t before = now_ms();
+  ASSERT_TRUE(append_events({sample_event("production/sentiment", R"({"step":1})")}).is_ok());
+  ASSERT_TRUE(append_events({sample_event("rollout/1"), sample_event("rollout/1")}).is_ok());
+  EventRecord dated = sample_event("rollout/1");
+  dated.time_ms = 1'600'000'000'000;
+  ASSERT_TRUE(append_events({dated}).is_ok());
+
+  const auto events = registry_->list_events(0, kAllEvents, "");
+  ASSERT_EQ(events.size(), 4u);
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_EQ(events[i].id, events[i - 1].id + 1);
+  EXPECT_EQ(events[0].actor, "admin");
+  EXPECT_EQ(events[0].kind, "deployment.updated");
+  EXPECT_EQ(events[0].subject, "production/sentiment");
+  EXPECT_EQ(events[0].details_json, R"({"step":1})");
+  EXPECT_GE(events[0].time_ms, before);
+  EXPECT_EQ(events[3].time_ms, 1'600'000'000'000);
+}
+
+TEST_P(RegistryTest, EventsAreListedAfterAnIdBySubjectUpToALimit) {
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(append_events({sample_event(i % 2 ? "rollout/1" : "rollout/2")}).is_ok());
+  const auto all = ids_of(registry_->list_events(0, kAllEvents, ""));
+  ASSERT_EQ(all.size(), 6u);
+
+  EXPECT_EQ(ids_of(registry_->list_events(all[2], kAllEvents, "")), std::vector<int64_t>(all.begin() + 3, all.end()));
+  EXPECT_EQ(ids_of(registry_->list_events(0, 2, "")), std::vector<int64_t>(all.begin(), all.begin() + 2));
+  EXPECT_EQ(ids_of(registry_->list_events(0, kAllEvents, "rollout/1")), (std::vector<int64_t>{all[1], all[3], all[5]}));
+  EXPECT_EQ(ids_of(registry_->list_events(all[1], 1, "rollout/1")), std::vector<int64_t>{all[3]});
+  EXPECT_TRUE(registry_->list_events(all[5], kAllEvents, "").empty());
+  EXPECT_TRUE(registry_->list_events(0, 0, "").empty());
+  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "rollout/3").empty());
+}
+
+TEST_P(RegistryTest, ConcurrentWritersGetDistinctConsecutiveEventIds) {
+  constexpr int kThreads = 4;
+  constexpr int kChangesPerThread = 20;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kChangesPerThread; ++i) {
+        EXPECT_TRUE(append_events({sample_event("writer/" + std::to_string(t))}).is_ok());
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+
+  const auto ids = ids_of(registry_->list_events(0, kAllEvents, ""));
+  ASSERT_EQ(ids.size(), size_t{kThreads * kChangesPerThread});
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(ids[i], ids[i - 1] + 1);
+}
+
+// Writers commit in id order, so a reader following the log with after_id never skips an event,
+// even with several registries (replicas) writing to the same database.
+TEST_P(RegistryTest, FollowingTheEventsWhileReplicasWriteMissesNone) {
+  constexpr int kReplicas = 2;
+  constexpr int kEventsPerReplica = 30;
+  std::atomic<int> writing = kReplicas;
+  std::vector<std::thread> writers;
+  for (int r = 0; r < kReplicas; ++r) {
+    writers.emplace_back([&, r] {
+      if (const auto replica = open()) {
+        for (int i = 0; i < kEventsPerReplica; ++i) {
+          RegistryChange change;
+          change.events = {sample_event("replica/" + std::to_string(r))};
+          EXPECT_TRUE(replica->apply(change).is_ok());
+        }
+      }
+      --writing;
+    });
+  }
+  std::vector<int64_t> followed;
+  while (true) {
+    const bool written = writing == 0;  // before reading: then this read sees every event
+    const auto events = registry_->list_events(followed.empty() ? 0 : followed.back(), 7, "");
+    for (const auto& event : events) followed.push_back(event.id);
+    if (written && events.empty()) break;
+  }
+  for (auto& writer : writers) writer.join();
+
+  EXPECT_EQ(followed.size(), size_t{kReplicas * kEventsPerReplica});
+  EXPECT_EQ(followed, ids_of(registry_->list_events(0, kAllEvents, "")));
+}
+
+// ---- Experiment assignments and feedback
+
+TEST_P(RegistryTest, ARequestIdKeepsItsFirstAssignment) {
+  ASSERT_TRUE(registry_->record_assignments({{"r1", 1, "control", "positive", 0}}).is_ok());
+  ASSERT_TRUE(
+      registry_->record_assignments({{"r1", 1, "treatment", "negative", 0}, {"r2", 1, "treatment", "", 0}}).is_ok());
+  ASSERT_TRUE(registry_->record_assignments({}).is_ok());
+
+  const auto counts = registry_->experiment_counts(1);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].variant, "control");
+  EXPECT_EQ(counts[0].requests, 1);
+  EXPECT_EQ(counts[1].variant, "treatment");
+  EXPECT_EQ(counts[1].requests, 1);
+}
+
+TEST_P(RegistryTest, FeedbackForAnUnassignedRequestIsNotFound) {
+  const Status status = registry_->record_feedback({"nobody", "positive", {}, 0});
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+}
+
+TEST_P(RegistryTest, SecondFeedbackForARequestIsRejectedAndCountsOnce) {
+  ASSERT_TRUE(registry_->record_assignments({{"r1", 1, "control", "positive", 0}}).is_ok());
+  ASSERT_TRUE(registry_->record_feedback({"r1", "positive", {}, 0}).is_ok());
+
+  const Status again = registry_->record_feedback({"r1", "negative", 1.0, 0});
+  EXPECT_EQ(again.code(), StatusCode::kConflict);
+  const auto counts = registry_->experiment_counts(1);
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].outcomes, 1);
+  EXPECT_EQ(counts[0].successes, 1);
+  EXPECT_EQ(counts[0].reward_sum, 0);
+}
+
+TEST_P(RegistryTest, NonFiniteRewardIsRejected) {
+  ASSERT_TRUE(registry_->record_assignments({{"r1", 1, "control", "positive", 0}}).is_ok());
+  const Status status = registry_->record_feedback({"r1", {}, std::nan(""), 0});
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+}
+
+// Success: the true label equals the predicted one, or the reward is positive.
+TEST_P(RegistryTest, ExperimentCountsAreReportedPerArmInArmOrder) {
+  ExperimentRecord experiment = sample_experiment();
+  experiment.variants.push_back(variant("idle", 3, 0, "candidate"));
+  const int64_t id = save_experiment(experiment);
+  ASSERT_TRUE(registry_
+                  ->record_assignments({{"c1", id, "control", "positive", 0},
+                                        {"c2", id, "control", "negative", 0},
+                                        {"c3", id, "control", "positive", 0},
+                                        {"t1", id, "treatment", "positive", 0},
+                                        {"t2", id, "treatment", "positive", 0},
+                                        {"s1", id, "stray", "positive", 0},
+                                        {"other", id + 1, "control", "positive", 0}})
+                  .is_ok());
+  const auto feedback = [&](const std::string& request_id, std::optional<std::string> label,
+                            std::optional<double> reward) {
+    ASSERT_TRUE(registry_->record_feedback({request_id, std::move(label), reward, 0}).is_ok()) << request_id;
+  };
+  feedback("c1", "positive", {});  // label matches: success
+  feedback("c2", "positive", {});  // label differs
+  feedback("t1", {}, 0.1);         // positive reward: success
+  feedback("t2", "negative", -0.25);
+  feedback("other", "positive", {});
+
+  const auto counts = registry_->experiment_counts(id);
+  ASSERT_EQ(counts.size(), 4u);
+  EXPECT_EQ(counts[0].variant, "control");
+  EXPECT_EQ(counts[0].requests, 3);
+  EXPECT_EQ(counts[0].outcomes, 2);
+  EXPECT_EQ(counts[0].successes, 1);
+  EXPECT_EQ(counts[0].reward_sum, 0);
+  EXPECT_EQ(counts[1].variant, "treatment");
+  EXPECT_EQ(counts[1].requests, 2);
+  EXPECT_EQ(counts[1].outcomes, 2);
+  EXPECT_EQ(counts[1].successes, 1);
+  EXPECT_EQ(counts[1].reward_sum, 0.1 + -0.25);  // to the last bit
+  EXPECT_EQ(counts[2].variant, "idle");          // an arm that has served nothing yet
+  EXPECT_EQ(counts[2].requests, 0);
+  EXPECT_EQ(counts[3].variant, "stray");  // served by the experiment, though no longer an arm
+  EXPECT_EQ(counts[3].requests, 1);
+  EXPECT_EQ(counts[3].outcomes, 0);
+}
+
+// ---- Durability
+
+TEST_P(RegistryTest, EverythingSurvivesClosingAndReopening) {
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 2)).is_ok());
+  RegistryChange change;
+  change.deployment = sample_deployment();
+  change.rollout = sample_rollout();
+  change.experiment = sample_experiment();
+  change.events = {sample_event("production/sentiment")};
+  ChangeResult ids;
+  ASSERT_TRUE(registry_->apply(change, &ids).is_ok());
+  ASSERT_TRUE(registry_->record_assignments({{"r1", ids.experiment_id, "control", "positive", 0}}).is_ok());
+  ASSERT_TRUE(registry_->record_feedback({"r1", "positive", {}, 0}).is_ok());
+
+  reopen();
+
+  const auto version = registry_->get_version("sentiment", 2);
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(version->metrics, sample_version("sentiment", 2).metrics);
+  const auto deployment = registry_->get_deployment("sentiment", "production");
+  ASSERT_TRUE(deployment.has_value());
+  expect_same_variants(deployment->variants, sample_deployment().variants);
+  EXPECT_EQ(registry_->get_rollout(ids.rollout_id)->spec_json, sample_rollout().spec_json);
+  EXPECT_EQ(registry_->get_experiment(ids.experiment_id)->name, "button-color");
+  EXPECT_EQ(registry_->list_events(0, kAllEvents, "").size(), 1u);
+  const auto counts = registry_->experiment_counts(ids.experiment_id);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].successes, 1);
+  EXPECT_EQ(registry_->record_feedback({"r1", "positive", {}, 0}).code(), StatusCode::kConflict);
+}
+
+// ---- Opening
+
+TEST(RegistryOpenTest, UnopenableSqliteFileIsAnError) {
+  std::string error;
+  EXPECT_EQ(Registry::open("/nonexistent-dir/registry.db", error), nullptr);
+  EXPECT_NE(error.find("/nonexistent-dir/registry.db"), std::string::npos) << error;
+}
+
+TEST(RegistryOpenTest, UnreachablePostgresIsAnError) {
+  std::string error;
+  // Port 1 on the loopback: refused at once.
+  EXPECT_EQ(Registry::open("postgres://postgres@127.0.0.1:1/seraph", error), nullptr);
+  EXPECT_FALSE(error.empty());
+}
+
+// ---- A process killed in the middle of its changes
+
+constexpr const char* kCrashDeployment = "crash";
+
+// Each change sets the deployment's variant version to the next counter and appends an event
+// with the same counter, until the process is killed.
+[[noreturn]] void apply_changes_until_killed(const std::string& path, int started_fd) {
+  std::string error;
+  const auto registry = Registry::open(path, error);
+  if (!registry) _exit(2);
+  const auto deployment = registry->get_deployment(kCrashDeployment, "production");
+  int64_t counter = deployment ? deployment->variants.at(0).version : 0;
+  bool announced = false;
+  while (true) {
+    ++counter;
+    RegistryChange change;
+    change.deployment = {.name = kCrashDeployment,
+                         .environment = "production",
+                         .sticky_header = "",
+                         .variants = {variant("baseline", counter, 100, "baseline")},
+                         .updated_ms = 0};
+    change.events = {sample_event("production/crash", R"({"counter":)" + std::to_string(counter) + "}")};
+    if (!registry->apply(change).is_ok()) _exit(3);
+    if (!announced) announced = write(started_fd, "!", 1) == 1;
+  }
+}
+
+TEST(SqliteRegistryCrashTest, KilledWriterLeavesOnlyWholeChanges) {
+  testing::TempDir dir;
+  const std::string path = (dir / "registry.db").string();
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    int started[2];
+    ASSERT_EQ(pipe(started), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(started[0]);
+      apply_changes_until_killed(path, started[1]);
+    }
+    close(started[1]);
+    pollfd first_change{.fd = started[0], .events = POLLIN, .revents = 0};
+    const bool child_started = poll(&first_change, 1, 10'000) == 1;
+    close(started[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution(0, 300)(random)));
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(child_started) << "the writer applied no change";
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the writer failed first: " << status;
+
+    std::string error;
+    const auto registry = Registry::open(path, error);
+    ASSERT_NE(registry, nullptr) << error;
+    const auto events = registry->list_events(0, kAllEvents, "");
+    ASSERT_FALSE(events.empty());
+    for (size_t i = 0; i < events.size(); ++i) {
+      ASSERT_EQ(events[i].id, int64_t(i + 1));
+      ASSERT_EQ(events[i].details_json, R"({"counter":)" + std::to_string(i + 1) + "}");
+    }
+    const auto deployment = registry->get_deployment(kCrashDeployment, "production");
+    ASSERT_TRUE(deployment.has_value());
+    EXPECT_EQ(deployment->variants.at(0).version, int64_t(events.size()));
+  }
+}
+
+}  // namespace
+}  // namespace seraph
