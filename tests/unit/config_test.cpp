@@ -23,12 +23,15 @@ class LoadConfigTest : public ::testing::Test {
                              "SERAPH_SERVER_MAX_BODY_BYTES", "SERAPH_SERVER_HEADER_TIMEOUT_MS",
                              "SERAPH_SERVER_IDLE_TIMEOUT_MS", "SERAPH_SERVER_REQUEST_TIMEOUT_MS",
                              "SERAPH_MODELS_REPOSITORY", "SERAPH_MODELS_DEFAULT_MODEL", "SERAPH_MODELS_MAX_QUEUE",
-                             "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG"}) {
+                             "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG", "SERAPH_REGISTRY_LOCATION",
+                             "SERAPH_ROUTING_ENVIRONMENTS", "SERAPH_ROUTING_DEFAULT_ENVIRONMENT",
+                             "SERAPH_CONTROL_TICK_INTERVAL_MS"}) {
       cleared_.push_back(std::make_unique<testing::ScopedEnv>(name, std::nullopt));
     }
   }
 
   Errors load(const std::string& yaml) {
+    config_ = {};
     testing::write_file(file_, yaml);
     return load_config(file_, config_);
   }
@@ -182,6 +185,60 @@ TEST_F(LoadConfigTest, RelativeRepositoryFromTheEnvironmentIsTakenFromTheWorking
 TEST_F(LoadConfigTest, AbsoluteRepositoryIsKept) {
   EXPECT_THAT(load("models:\n  repository: /srv/models\n"), IsEmpty());
   EXPECT_EQ(config_.models.repository, std::filesystem::path("/srv/models"));
+}
+
+// --- Deployments, routing and the registry ------------------------------------------------------
+
+TEST_F(LoadConfigTest, ReadsDeploymentsWithTheirVariantsAndFaults) {
+  ASSERT_THAT(load(R"(deployments:
+  - name: sentiment
+    sticky_header: X-User-Id
+    variants:
+      - {model: sentiment, version: 1, weight: 90}
+      - {name: canary, model: sentiment, version: 2, weight: 10, fault: {abort_percent: 5, abort_status: 500}}
+  - name: sentiment
+    environment: staging
+    variants:
+      - {model: sentiment, version: 2, weight: 1}
+)"),
+              IsEmpty());
+  ASSERT_EQ(config_.deployments.size(), 2u);
+  const DeploymentRecord& production = config_.deployments[0];
+  EXPECT_EQ(production.environment, "production");  // the default environment
+  EXPECT_EQ(production.sticky_header, "X-User-Id");
+  ASSERT_EQ(production.variants.size(), 2u);
+  EXPECT_EQ(production.variants[0].name, "baseline");  // the first variant's default role and name
+  EXPECT_EQ(production.variants[1].role, "candidate");
+  EXPECT_EQ(production.variants[1].name, "canary");
+  EXPECT_EQ(production.variants[1].fault.abort_percent, 5);
+  EXPECT_EQ(production.variants[1].fault.abort_status, 500);
+  EXPECT_EQ(config_.deployments[1].environment, "staging");
+}
+
+TEST_F(LoadConfigTest, AnInvalidDeploymentIsNamedWithTheProblem) {
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 0}\n"),
+              ElementsAre(HasSubstr("deployments[0] (s): at least one baseline or candidate variant needs a weight above 0")));
+  EXPECT_THAT(load("deployments:\n  - name: s\n    environment: qa\n    variants:\n      - {model: m, version: 1, weight: 1}\n"),
+              ElementsAre(HasSubstr("unknown environment 'qa'")));
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: one, weight: 1}\n"),
+              ElementsAre(HasSubstr("deployments[0].variants[0].version: has the wrong type"), HasSubstr("version must be a positive")));
+  EXPECT_THAT(load("deployments: {name: s}\n"), ElementsAre(HasSubstr("deployments: must be a list")));
+}
+
+TEST_F(LoadConfigTest, EnvironmentsAreAListAndTheDefaultMustBeOneOfThem) {
+  EXPECT_THAT(load("routing:\n  environments: [dev, prod]\n  default_environment: prod\n"), IsEmpty());
+  EXPECT_THAT(config_.routing.environments, ElementsAre("dev", "prod"));
+  EXPECT_THAT(load("routing:\n  environments: [dev, prod]\n"), ElementsAre(HasSubstr("routing.default_environment")));
+  testing::ScopedEnv env("SERAPH_ROUTING_ENVIRONMENTS", "a,b,production");
+  EXPECT_THAT(load(""), IsEmpty());
+  EXPECT_THAT(config_.routing.environments, ElementsAre("a", "b", "production"));
+}
+
+TEST_F(LoadConfigTest, ARelativeRegistryFileIsNextToTheConfigAndAPostgresUrlIsKept) {
+  EXPECT_THAT(load("registry:\n  location: state/reg.db\n"), IsEmpty());
+  EXPECT_EQ(config_.registry.location, (dir_ / "state/reg.db").string());
+  EXPECT_THAT(load("registry:\n  location: postgres://seraph@db:5432/seraph\n"), IsEmpty());
+  EXPECT_EQ(config_.registry.location, "postgres://seraph@db:5432/seraph");
 }
 
 }  // namespace
