@@ -9,14 +9,8 @@
 namespace seraph::test {
 namespace {
 
-const std::string kDeployment = R"(deployments:
-  - name: sentiment
-    variants:
-      - {name: baseline, model: sentiment, version: 1, weight: 100}
-)";
-
 TEST(Admin, RegistersModelVersionsWithMetadataLineageAndTheArtifactsDigest) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   auto v1 = admin(port, "POST", "/admin/v1/models/sentiment/versions",
                   R"({"version": 1, "description": "words only", "tags": ["baseline"], "metrics": {"accuracy": 0.747}})", 201);
@@ -53,7 +47,7 @@ TEST(Admin, RegistersModelVersionsWithMetadataLineageAndTheArtifactsDigest) {
 }
 
 TEST(Admin, DeploymentsAreCreatedAndReplacedAndTakeEffectAtOnce) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   auto created = admin(port, "PUT", "/admin/v1/deployments/reviews?environment=staging",
                        R"({"sticky_header": "X-User-Id", "variants": [{"name": "v2", "model": "sentiment", "version": 2, "weight": 1}]})", 200);
@@ -72,7 +66,7 @@ TEST(Admin, DeploymentsAreCreatedAndReplacedAndTakeEffectAtOnce) {
 }
 
 TEST(Admin, BadAdminRequestsGetAClear4xx) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   const std::string deployment = "/admin/v1/deployments/sentiment";
   admin(port, "PUT", deployment, R"({"variants": []})", 400);

@@ -18,6 +18,13 @@ namespace seraph::test {
 
 const std::filesystem::path& delivery_repository();
 
+// Deployment `sentiment` in production: version 1 alone.
+inline const std::string kSentimentV1 = R"(deployments:
+  - name: sentiment
+    variants:
+      - {name: baseline, model: sentiment, version: 1, weight: 100}
+)";
+
 // A config for delivery_repository() with a fast control-plane tick and `extra_yaml` (deployments).
 std::filesystem::path delivery_config(const std::string& extra_yaml, int tick_interval_ms = 100);
 

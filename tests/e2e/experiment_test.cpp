@@ -18,12 +18,6 @@
 namespace seraph::test {
 namespace {
 
-const std::string kDeployment = R"(deployments:
-  - name: sentiment
-    variants:
-      - {name: baseline, model: sentiment, version: 1, weight: 100}
-)";
-
 const std::string kExperiment = R"({"name": "bigrams", "deployment": "sentiment", "max_requests": 100000,
   "arms": [{"name": "words", "model": "sentiment", "version": 1, "weight": 50},
            {"name": "bigrams", "model": "sentiment", "version": 2, "weight": 50}]})";
@@ -92,7 +86,7 @@ void expect_close(double ours, double scipy, const char* what) {
 }
 
 TEST(Experiment, TwoVersionsSplitTheTrafficAndFeedbackYieldsResultsThatAgreeWithScipy) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   auto started = admin(port, "POST", "/admin/v1/experiments", kExperiment, 201);
   const std::string id = std::to_string(started["id"].GetInt64());
@@ -140,7 +134,7 @@ TEST(Experiment, TwoVersionsSplitTheTrafficAndFeedbackYieldsResultsThatAgreeWith
 }
 
 TEST(Experiment, ABrokenSplitIsFlaggedAsASampleRatioMismatch) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   const std::string id = std::to_string(admin(port, "POST", "/admin/v1/experiments", kExperiment, 201)["id"].GetInt64());
   // Something upstream forces most traffic to one arm.
@@ -154,7 +148,7 @@ TEST(Experiment, ABrokenSplitIsFlaggedAsASampleRatioMismatch) {
 }
 
 TEST(Experiment, EndsByItselfAtItsSampleSize) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   std::string body = kExperiment;
   body.replace(body.find("100000"), 6, "50");
@@ -169,7 +163,7 @@ TEST(Experiment, EndsByItselfAtItsSampleSize) {
 }
 
 TEST(Experiment, FeedbackIsCheckedAndCountsOnce) {
-  ServerProcess server(delivery_config(kDeployment));
+  ServerProcess server(delivery_config(kSentimentV1));
   const uint16_t port = server.port();
   admin(port, "POST", "/admin/v1/experiments", kExperiment, 201);
   HttpClient client(port);

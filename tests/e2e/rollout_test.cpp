@@ -35,6 +35,14 @@ int64_t start(uint16_t port, const std::string& body) {
   return doc.IsObject() ? doc["id"].GetInt64() : 0;
 }
 
+// Starts the rollout and sends traffic from `threads` clients until it ends; returns its record.
+rapidjson::Document run_under_traffic(uint16_t port, const std::string& body, int threads, int64_t* id = nullptr) {
+  const int64_t started = start(port, body);
+  if (id) *id = started;
+  Traffic traffic(port, "/predict?model=sentiment", threads);
+  return wait_for_rollout_end(port, started);
+}
+
 std::string state_of(const rapidjson::Document& doc) { return doc.IsObject() ? doc["rollout"]["state"].GetString() : "?"; }
 
 // The (variant -> weight) of the deployment's live traffic.
@@ -52,10 +60,8 @@ rapidjson::Document events(uint16_t port, const std::string& subject) {
 
 TEST(Rollout, ACandidateWithFivePercentErrorsIsRolledBackHavingServedAtMostFiveHundredRequests) {
   ServerProcess server(delivery_config(deployment_with_candidate("{abort_percent: 0.1}", "{abort_percent: 5}")));
-  const int64_t id = start(server.port(), canary("[10, 25, 50]", 1000, 200));
-  Traffic traffic(server.port(), "/predict?model=sentiment", 4);
-  auto done = wait_for_rollout_end(server.port(), id);
-  traffic.stop();
+  int64_t id = 0;
+  auto done = run_under_traffic(server.port(), canary("[10, 25, 50]", 1000, 200), 4, &id);
   ASSERT_EQ(state_of(done), "rolled_back");
   EXPECT_NE(std::string(done["rollout"]["reason"].GetString()).find("error rate"), std::string::npos);
   EXPECT_LE(variant_requests(server.port(), "candidate"), 500);
@@ -74,20 +80,15 @@ TEST(Rollout, ACandidateThirtyPercentSlowerAtTheMedianIsRolledBack) {
   // Both variants are held back by injected delays: 10 ms for the baseline, 13 ms for the candidate.
   ServerProcess server(delivery_config(
       deployment_with_candidate("{delay_ms: 10, delay_percent: 100}", "{delay_ms: 13, delay_percent: 100}")));
-  const int64_t id = start(server.port(), canary("[20, 50]", 1000, 200));
-  Traffic traffic(server.port(), "/predict?model=sentiment", 8);
-  auto done = wait_for_rollout_end(server.port(), id);
-  traffic.stop();
+  auto done = run_under_traffic(server.port(), canary("[20, 50]", 1000, 200), 8);
   ASSERT_EQ(state_of(done), "rolled_back");
   EXPECT_NE(std::string(done["rollout"]["reason"].GetString()).find("latency"), std::string::npos) << done["rollout"]["reason"].GetString();
 }
 
 TEST(Rollout, AnIdenticalCandidateIsPromotedToAllTraffic) {
   ServerProcess server(delivery_config(deployment_with_candidate("{}", "{}")));
-  const int64_t id = start(server.port(), canary("[10, 50]", 300, 100));
-  Traffic traffic(server.port(), "/predict?model=sentiment", 4);
-  auto done = wait_for_rollout_end(server.port(), id);
-  traffic.stop();
+  int64_t id = 0;
+  auto done = run_under_traffic(server.port(), canary("[10, 50]", 300, 100), 4, &id);
   ASSERT_EQ(state_of(done), "succeeded") << HttpClient(server.port()).get("/admin/v1/events?subject=rollout/" + std::to_string(id)).body;
   EXPECT_EQ(weights(server.port()), (std::map<std::string, double>{{"baseline", 100}}));
   Response r = HttpClient(server.port()).post("/predict?model=sentiment", R"({"text":"fine"})");
