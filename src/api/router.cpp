@@ -247,10 +247,12 @@ void ApiRouter::handle(const HttpRequest& request, std::shared_ptr<Responder> re
     return simple_get(Handler::kModels, [this] { return json_response(200, render_models(*models_.snapshot())); });
   } else if (!seg.empty() && seg[0] == "admin") {
     call->handler = Handler::kAdmin;
-    return finish(*call, admin_.handle(request, seg, query));
+    // The request's views stay valid until it is answered: the connection reads nothing meanwhile.
+    return to_control_plane(call, [this, request, seg, query] { return admin_.handle(request, seg, query); });
   } else if (seg.size() == 1 && seg[0] == "feedback") {
     if (!post) return method_not_allowed(Handler::kFeedback, "POST");
-    return answer(Handler::kFeedback, admin_.feedback(request));
+    call->handler = Handler::kFeedback;
+    return to_control_plane(call, [this, request] { return admin_.feedback(request); });
   } else if (!seg.empty() && seg[0] == "v2") {
     // KServe V2: health, server metadata, model metadata, model readiness, inference.
     if (seg.size() == 1) return simple_get(Handler::kV2Server, [] { return json_response(200, render_v2_server_metadata()); });
@@ -443,6 +445,14 @@ void ApiRouter::infer(const HttpRequest& request, std::shared_ptr<Call> call, In
   };
   if (ex.dispatch_at > Clock::now()) return call->responder->defer(ex.dispatch_at, std::move(dispatch));
   dispatch();
+}
+
+void ApiRouter::to_control_plane(std::shared_ptr<Call> call, std::function<HttpResponse()> handle) {
+  if (!control_.submit([this, call, handle = std::move(handle)] { finish(*call, handle()); })) {
+    HttpResponse busy = error_response(503, "the control plane is busy; retry shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    finish(*call, std::move(busy));
+  }
 }
 
 void ApiRouter::run_shadow(std::shared_ptr<Call> call) {

@@ -43,6 +43,8 @@ class ApiRouter {
   void infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
              bool many);
   void finish(Call& call, HttpResponse response);
+  // Answers with `handle`'s response, computed on the control plane's worker thread.
+  void to_control_plane(std::shared_ptr<Call> call, std::function<HttpResponse()> handle);
   // Sends the request's copy to the shadow variant and records how its answer compares.
   void run_shadow(std::shared_ptr<Call> call);
   void repository(const HttpRequest& request, std::shared_ptr<Call> call, const std::vector<std::string>& segments);

@@ -24,7 +24,7 @@ int64_t unix_ms() {
 ControlPlane::ControlPlane(Registry& registry, Deployments& deployments, ModelManager& models, MetricsRegistry& metrics,
                            std::chrono::milliseconds tick_interval)
     : context_{registry, deployments, models, {}},
-      rollouts_(context_),
+      rollouts_(context_, metrics),
       experiments_(context_, metrics),
       tick_interval_(tick_interval) {}
 
@@ -44,7 +44,31 @@ Status ControlPlane::start(const std::vector<DeploymentRecord>& configured) {
   rollouts_.resume_all();
   experiments_.resume_all();
   timer_ = std::thread([this] { run_timer(); });
+  worker_ = std::thread([this] { run_worker(); });
   return {};
+}
+
+bool ControlPlane::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(timer_mutex_);
+    if (stopping_ || jobs_.size() >= kMaxQueuedJobs) return false;
+    jobs_.push_back(std::move(job));
+  }
+  jobs_cv_.notify_one();
+  return true;
+}
+
+void ControlPlane::run_worker() {
+  std::unique_lock lock(timer_mutex_);
+  for (;;) {
+    jobs_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and every queued job has run
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
 }
 
 void ControlPlane::stop() {
@@ -53,7 +77,9 @@ void ControlPlane::stop() {
     stopping_ = true;
   }
   timer_cv_.notify_all();
+  jobs_cv_.notify_all();
   if (timer_.joinable()) timer_.join();
+  if (worker_.joinable()) worker_.join();
 }
 
 void ControlPlane::run_timer() {

@@ -4,6 +4,8 @@
 // one at a time, is written to the registry, then published to the data plane.
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,6 +29,12 @@ class ControlPlane {
   Status start(const std::vector<DeploymentRecord>& configured);
   void stop();
 
+  // Runs `job` on the control plane's worker thread, so that admin and feedback requests, which
+  // wait on the registry's disk or network, never hold up an I/O thread. False when the bounded
+  // queue is full (the caller answers 503).
+  bool submit(std::function<void()> job);
+  static constexpr size_t kMaxQueuedJobs = 1024;
+
   Registry& registry() { return context_.registry; }
   Deployments& deployments() { return context_.deployments; }
   ExperimentController& experiments() { return experiments_; }
@@ -46,6 +54,7 @@ class ControlPlane {
 
  private:
   void run_timer();
+  void run_worker();
 
   ControlContext context_;
   RolloutController rollouts_;
@@ -55,6 +64,9 @@ class ControlPlane {
   std::condition_variable timer_cv_;
   bool stopping_ = false;
   std::thread timer_;
+  std::deque<std::function<void()>> jobs_;  // guarded by timer_mutex_
+  std::condition_variable jobs_cv_;
+  std::thread worker_;
 };
 
 }  // namespace seraph

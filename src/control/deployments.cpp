@@ -72,6 +72,7 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
           families_, Labels{{"deployment", record.name}, {"environment", record.environment}, {"variant", v.name},
                             {"model", v.model}, {"version", std::to_string(v.version)}});
     }
+    stats->set_weight(v.weight);
     const size_t index = live.variants.size();
     live.variants.push_back({v, std::move(stats)});
     if (v.role == "shadow") {
@@ -82,6 +83,13 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
     }
   }
 
+  if (previous) {
+    for (const LiveVariant& old : previous->variants) {
+      const bool kept = std::any_of(live.variants.begin(), live.variants.end(),
+                                    [&](const LiveVariant& v) { return v.stats == old.stats; });
+      if (!kept) old.stats->set_weight(0);
+    }
+  }
   auto next = std::make_shared<DeploymentTable>(*current);
   next->deployments.insert_or_assign({record.environment, record.name}, std::move(live));
   table_.store(std::move(next), std::memory_order_release);

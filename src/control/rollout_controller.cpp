@@ -153,6 +153,15 @@ Status validate_rollout(const RolloutRequest& r) {
   return {};
 }
 
+RolloutController::RolloutController(ControlContext& context, MetricsRegistry& metrics)
+    : context_(context),
+      events_(metrics.counter("seraph_rollout_events_total",
+                              "Rollout steps and decisions recorded, by kind (rollout.step, rollout.rolled_back, ...).")) {}
+
+void RolloutController::count(const Active& active, const std::string& kind) {
+  events_.get({{"deployment", active.record.deployment}, {"environment", active.record.environment}, {"event", kind}}).add();
+}
+
 bool RolloutController::active_on(const std::string& environment, const std::string& deployment) const {
   for (const auto& [id, a] : active_) {
     if (a.record.environment == environment && a.record.deployment == deployment) return true;
@@ -224,6 +233,7 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   if (Status s = context_.commit(change, &result); !s.is_ok()) return s;
   r.id = result.rollout_id;
   out = context_.registry.get_rollout(r.id).value_or(r);
+  count(active, "rollout.started");
   if (r.state == "running") {
     active.schedule = LookSchedule(active.spec.analysis.min_requests);
     auto [it, inserted] = active_.emplace(r.id, std::move(active));
@@ -262,8 +272,10 @@ Status RolloutController::record(Active& active, std::vector<VariantRecord> vari
   }
   active.record.updated_ms = unix_ms();
   change.rollout = active.record;
-  change.events.push_back({0, 0, std::move(actor), std::move(kind), subject_of(active.record.id), std::move(details)});
-  return context_.commit(change);
+  change.events.push_back({0, 0, std::move(actor), kind, subject_of(active.record.id), std::move(details)});
+  if (Status s = context_.commit(change); !s.is_ok()) return s;
+  count(active, kind);
+  return {};
 }
 
 Status RolloutController::finish_rollback(Active& active, const std::string& reason, std::string details,

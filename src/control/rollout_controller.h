@@ -50,7 +50,7 @@ Status validate_rollout(const RolloutRequest& request);
 
 class RolloutController {
  public:
-  explicit RolloutController(ControlContext& context) : context_(context) {}
+  RolloutController(ControlContext& context, MetricsRegistry& metrics);
 
   // The caller holds the context's lock for every method.
   Status start(const RolloutRequest& request, RolloutRecord& out);
@@ -82,7 +82,11 @@ class RolloutController {
   Status finish_promotion(Active& active, std::string details, std::string actor);
   void start_step(Active& active);
 
+  // Every recorded decision and step, by kind (rollout.step, rollout.rolled_back, ...).
+  void count(const Active& active, const std::string& kind);
+
   ControlContext& context_;
+  Family<Counter>& events_;
   std::map<int64_t, Active> active_;  // running or paused rollouts, by id
 };
 

@@ -18,7 +18,8 @@ VariantMetricFamilies::VariantMetricFamilies(MetricsRegistry& metrics)
                                  "Latency of the requests each deployment variant served.", latency_buckets())),
       faults(metrics.counter("seraph_faults_injected_total", "Faults injected into deployment variants, by kind.")),
       shadow_comparisons(metrics.counter("seraph_shadow_comparisons_total",
-                                         "Shadow answers compared with the served ones, by result (failed: no answer to compare).")) {}
+                                         "Shadow answers compared with the served ones, by result (failed: no answer to compare).")),
+      weight(metrics.gauge("seraph_variant_weight", "Each deployment variant's routing weight (for a shadow: percent of requests copied).")) {}
 
 VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels)
     : latencies_(std::make_unique<std::atomic<float>[]>(kLatencyCapacity)),
@@ -29,7 +30,8 @@ VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels
       aborts_(families.faults.get(with(labels, "fault", "abort"))),
       shadow_agree_(families.shadow_comparisons.get(with(labels, "result", "agree"))),
       shadow_disagree_(families.shadow_comparisons.get(with(labels, "result", "disagree"))),
-      shadow_failed_total_(families.shadow_comparisons.get(with(labels, "result", "failed"))) {}
+      shadow_failed_total_(families.shadow_comparisons.get(with(labels, "result", "failed"))),
+      weight_(families.weight.get(labels)) {}
 
 void VariantStats::record(unsigned status, double latency_ms) {
   const bool error = status >= 500;

@@ -21,6 +21,7 @@ struct VariantMetricFamilies {
   Family<Histogram>& duration;
   Family<Counter>& faults;
   Family<Counter>& shadow_comparisons;
+  Family<Gauge>& weight;
 };
 
 class VariantStats {
@@ -34,6 +35,8 @@ class VariantStats {
   // A request this variant served (answered with `status` after `latency_ms`); 5xx are errors.
   void record(unsigned status, double latency_ms);
   void record_fault(FaultKind kind);
+  // The variant's current weight, for graphing a rollout's progress (0 once it leaves the deployment).
+  void set_weight(double weight) { weight_.set(weight); }
   // A shadow copy's result compared with the served answer (or failed: no comparison possible).
   void record_shadow(bool failed, bool same_top_label, double max_abs_difference);
 
@@ -68,6 +71,7 @@ class VariantStats {
   Counter& shadow_agree_;
   Counter& shadow_disagree_;
   Counter& shadow_failed_total_;
+  Gauge& weight_;
 };
 
 // Feeds every request a deployment variant served into that variant's stats.

@@ -1,6 +1,7 @@
 #include "e2e_env.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -41,6 +42,19 @@ double sample(const std::string& text, const std::string& series) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+-]+)"))) return -1;
   return std::stod(m[1]);
+}
+
+std::string promtool_findings(const std::string& text) {
+  auto dir = make_temp_dir("seraph-metrics");
+  write_file(dir / "metrics.txt", text);
+  const std::string command = "promtool check metrics < " + (dir / "metrics.txt").string() + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "cannot run promtool";
+  std::string output;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe)) output += buf;
+  if (pclose(pipe) != 0 && output.empty()) output = "promtool failed";
+  return output;
 }
 
 bool eventually(const std::function<bool()>& predicate, int seconds) {

@@ -25,6 +25,8 @@ std::filesystem::path demo_models();
 // the name and labels), or -1 when there is none; metric() reads /metrics on `port` first.
 double sample(const std::string& text, const std::string& series);
 double metric(uint16_t port, const std::string& series);
+// What `promtool check metrics` finds wrong with an exposition; empty when it passes clean.
+std::string promtool_findings(const std::string& text);
 // Waits up to `seconds` for `predicate`; true when it came true.
 bool eventually(const std::function<bool()>& predicate, int seconds = 10);
 

@@ -93,6 +93,13 @@ TEST(Rollout, AnIdenticalCandidateIsPromotedToAllTraffic) {
   EXPECT_EQ(weights(server.port()), (std::map<std::string, double>{{"baseline", 100}}));
   Response r = HttpClient(server.port()).post("/predict?model=sentiment", R"({"text":"fine"})");
   EXPECT_EQ(r.header("x-model-version"), "3");
+  // The progress is in the metrics too, which Prometheus can read.
+  const std::string metrics = HttpClient(server.port()).get("/metrics").body;
+  EXPECT_EQ(promtool_findings(metrics), "");
+  const std::string variant = R"({deployment="sentiment",environment="production",variant=")";
+  EXPECT_EQ(sample(metrics, R"(seraph_variant_weight\)" + variant + R"(baseline",model="sentiment",version="3"\})"), 100);
+  EXPECT_EQ(sample(metrics, R"(seraph_variant_weight\)" + variant + R"(candidate",model="sentiment",version="3"\})"), 0);
+  EXPECT_EQ(sample(metrics, R"(seraph_rollout_events_total\{deployment="sentiment",environment="production",event="rollout.succeeded"\})"), 1);
   // Started, one step, promoted: each step and decision recorded.
   auto log = events(server.port(), "rollout/" + std::to_string(id));
   std::vector<std::string> kinds;
