@@ -130,13 +130,19 @@ void AccessLog::record(const AccessRecord& r) {
   } else {
     fmt::format_to(std::back_inserter(out), R"(,"version":{})", r.version);
   }
+  if (!r.deployment.empty()) {
+    member("deployment", r.deployment);
+    member("environment", r.environment);
+    member("variant", r.variant);
+  }
   fmt::format_to(std::back_inserter(out), R"(,"status":{},"latency_ms":{:.3f}}})", r.status, r.latency_ms);
   out += '\n';
 }
 
 void AccessLog::on_finished(const FinishedRequest& r) {
   if (r.handler == Handler::kHealth || r.handler == Handler::kV2Health || r.handler == Handler::kMetrics) return;
-  record({r.request_id, r.method, r.path, r.model, r.version, r.status, r.seconds * 1000});
+  record({r.request_id, r.method, r.path, r.model, r.version, r.status, r.seconds * 1000, r.deployment, r.environment,
+          r.variant});
 }
 
 void AccessLog::flush() {

@@ -46,6 +46,20 @@ TEST(AccessLog, WritesOneJsonObjectPerRecordWithEveryField) {
   EXPECT_EQ(doc["version"].GetInt(), 2);
   EXPECT_EQ(doc["status"].GetInt(), 200);
   EXPECT_DOUBLE_EQ(doc["latency_ms"].GetDouble(), 0.457);
+  EXPECT_FALSE(doc.HasMember("deployment"));
+}
+
+TEST(AccessLog, NamesTheDeploymentEnvironmentAndVariantThatServed) {
+  auto lines = lines_of([](AccessLog& log) {
+    log.record({"req-2", "POST", "/predict", "sentiment", 2, 200, 0.1, "sentiment", "production", "candidate"});
+  });
+  ASSERT_EQ(lines.size(), 1u);
+  rapidjson::Document doc;
+  doc.Parse(lines[0].c_str());
+  ASSERT_TRUE(doc.IsObject()) << lines[0];
+  EXPECT_STREQ(doc["deployment"].GetString(), "sentiment");
+  EXPECT_STREQ(doc["environment"].GetString(), "production");
+  EXPECT_STREQ(doc["variant"].GetString(), "candidate");
 }
 
 TEST(AccessLog, RequestsWithoutAModelLogNulls) {
