@@ -25,9 +25,9 @@ struct AccessRecord {
   int64_t version = 0;       // 0 when no version served it
   unsigned status = 0;
   double latency_ms = 0;
-  std::string_view deployment;  // when a deployment's variant served it
-  std::string_view environment;
-  std::string_view variant;
+  std::string_view deployment = {};  // when a deployment's variant served it
+  std::string_view environment = {};
+  std::string_view variant = {};
 };
 
 class AccessLog final : public RequestObserver {
