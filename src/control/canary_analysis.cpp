@@ -15,9 +15,11 @@ namespace {
 // Samples each side needs before the latency test runs: below this the normal approximation is poor.
 constexpr size_t kMinLatencySamples = 20;
 
+// The q-quantile (0 < q <= 1) by the nearest-rank method.
 double quantile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
-  const size_t k = std::min(values.size() - 1, static_cast<size_t>(std::ceil(q * static_cast<double>(values.size()))) - (q > 0 ? 1 : 0));
+  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
+  const size_t k = std::clamp<size_t>(rank, 1, values.size()) - 1;
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
   return values[k];
 }

@@ -50,7 +50,7 @@ Status ControlPlane::start(const std::vector<DeploymentRecord>& configured) {
 
 bool ControlPlane::submit(std::function<void()> job) {
   {
-    std::lock_guard lock(timer_mutex_);
+    std::lock_guard lock(threads_mutex_);
     if (stopping_ || jobs_.size() >= kMaxQueuedJobs) return false;
     jobs_.push_back(std::move(job));
   }
@@ -59,7 +59,7 @@ bool ControlPlane::submit(std::function<void()> job) {
 }
 
 void ControlPlane::run_worker() {
-  std::unique_lock lock(timer_mutex_);
+  std::unique_lock lock(threads_mutex_);
   for (;;) {
     jobs_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (jobs_.empty()) return;  // stopping, and every queued job has run
@@ -73,7 +73,7 @@ void ControlPlane::run_worker() {
 
 void ControlPlane::stop() {
   {
-    std::lock_guard lock(timer_mutex_);
+    std::lock_guard lock(threads_mutex_);
     stopping_ = true;
   }
   timer_cv_.notify_all();
@@ -83,7 +83,7 @@ void ControlPlane::stop() {
 }
 
 void ControlPlane::run_timer() {
-  std::unique_lock timer_lock(timer_mutex_);
+  std::unique_lock timer_lock(threads_mutex_);
   while (!timer_cv_.wait_for(timer_lock, tick_interval_, [this] { return stopping_; })) {
     timer_lock.unlock();
     {

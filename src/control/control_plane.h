@@ -60,11 +60,11 @@ class ControlPlane {
   RolloutController rollouts_;
   ExperimentController experiments_;
   const std::chrono::milliseconds tick_interval_;
-  std::mutex timer_mutex_;
+  std::mutex threads_mutex_;
   std::condition_variable timer_cv_;
   bool stopping_ = false;
   std::thread timer_;
-  std::deque<std::function<void()>> jobs_;  // guarded by timer_mutex_
+  std::deque<std::function<void()>> jobs_;  // guarded by threads_mutex_, like stopping_
   std::condition_variable jobs_cv_;
   std::thread worker_;
 };
