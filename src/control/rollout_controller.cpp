@@ -38,6 +38,16 @@ std::vector<VariantRecord> split(const VariantRecord& baseline, const VariantRec
   return out;
 }
 
+// The candidate as a variant: a variant of the same version already in the deployment (waiting
+// at weight 0, say) lends it its injected faults.
+VariantRecord candidate_variant(const std::vector<VariantRecord>& current, const std::string& model, int64_t version) {
+  VariantRecord candidate{"candidate", model, version, 0, "candidate", {}};
+  for (const auto& v : current) {
+    if (v.model == model && v.version == version && v.role != "shadow") candidate.fault = v.fault;
+  }
+  return candidate;
+}
+
 // Only `served` (as the baseline, at full weight) and the shadows.
 std::vector<VariantRecord> only(VariantRecord served, const std::vector<VariantRecord>& current) {
   served.name = "baseline";
@@ -187,17 +197,7 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   Status found;
   auto target = context_.models.find(request.model, request.version, found);
   if (found.code() == StatusCode::kNotFound) return found;
-  if (request.strategy == "blue_green" && (!target || target->state() != ModelState::kReady)) {
-    return conflict(fmt::format("blue_green needs the candidate loaded and warmed up; {} version {} is {} (load it with "
-                                "POST /v2/repository/models/{}/load)",
-                                request.model, request.version, target ? state_name(target->state()) : "not servable",
-                                request.model));
-  }
-
-  VariantRecord candidate{"candidate", request.model, request.version, 0, "candidate", {}};
-  for (const auto& v : deployment->variants) {
-    if (v.model == request.model && v.version == request.version && v.role != "shadow") candidate.fault = v.fault;
-  }
+  const VariantRecord candidate = candidate_variant(deployment->variants, request.model, request.version);
   const int64_t now = unix_ms();
   Active active;
   RolloutRecord& r = active.record;
@@ -217,7 +217,10 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
     r.state = "succeeded";
     r.reason = "immediate: all traffic moved to the candidate";
   } else if (request.strategy == "blue_green") {
-    next.variants = split(*baseline, candidate, deployment->variants, 100);
+    // Switch at once when the candidate is warm already; otherwise warm it up first (step 0).
+    const bool warm = target && target->state() == ModelState::kReady;
+    r.step_index = warm ? 1 : 0;
+    if (warm) next.variants = split(*baseline, candidate, deployment->variants, 100);
   } else {
     next.variants = split(*baseline, candidate, deployment->variants, request.spec.steps.front());
   }
@@ -238,8 +241,45 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
     active.schedule = LookSchedule(active.spec.analysis.min_requests);
     auto [it, inserted] = active_.emplace(r.id, std::move(active));
     start_step(it->second);
+    if (r.strategy == "blue_green" && r.step_index == 0) warm_up(it->second);
   }
   return {};
+}
+
+void RolloutController::warm_up(Active& active) {
+  auto outcome = std::make_shared<std::promise<Status>>();
+  active.load_outcome = outcome->get_future();
+  context_.models.load_version(active.record.candidate_model, active.record.candidate_version,
+                               [outcome](Status status) { outcome->set_value(std::move(status)); });
+}
+
+void RolloutController::tick_blue_green(Active& active, int64_t now) {
+  if (active.record.step_index >= 1) {
+    if (now - active.record.step_started_ms >= active.spec.keep_previous_ms) {
+      (void)finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor);
+    }
+    return;
+  }
+  if (!active.load_outcome.valid()) warm_up(active);  // resumed after a restart
+  if (active.load_outcome.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+  const Status loaded = active.load_outcome.get();
+  if (!loaded.is_ok()) {
+    (void)finish_rollback(active, "the candidate failed to load: " + loaded.message(), json_object({{"error", loaded.message()}}), kActor);
+    return;
+  }
+  auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
+  if (!deployment) return;
+  const VariantRecord* baseline = with_role(deployment->variants, "baseline", true);
+  if (!baseline) return;
+  const RolloutRecord before = active.record;
+  active.record.step_index = 1;
+  active.record.step_started_ms = now;
+  const VariantRecord candidate = candidate_variant(deployment->variants, active.record.candidate_model, active.record.candidate_version);
+  if (!record(active, split(*baseline, candidate, deployment->variants, 100), "rollout.switched",
+              R"({"candidate":"loaded and warmed up"})", kActor)
+           .is_ok()) {
+    active.record = before;
+  }
 }
 
 void RolloutController::start_step(Active& active) {
@@ -298,9 +338,12 @@ Status RolloutController::finish_rollback(Active& active, const std::string& rea
 Status RolloutController::finish_promotion(Active& active, std::string details, std::string actor) {
   auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
   if (!deployment) return not_found("the rollout's deployment no longer exists");
-  const VariantRecord* candidate = with_role(deployment->variants, "candidate");
-  if (!candidate) return conflict("the deployment no longer has the rollout's candidate");
-  std::vector<VariantRecord> variants = only(*candidate, deployment->variants);
+  // Promoted by hand before any traffic moved (a blue_green candidate still warming up), the
+  // candidate is not in the deployment yet.
+  const VariantRecord* present = with_role(deployment->variants, "candidate");
+  const VariantRecord candidate =
+      present ? *present : candidate_variant(deployment->variants, active.record.candidate_model, active.record.candidate_version);
+  std::vector<VariantRecord> variants = only(candidate, deployment->variants);
   const RolloutRecord before = active.record;
   active.record.state = "succeeded";
   active.record.reason = actor == kActor ? "promoted: every step passed its analysis" : "promoted by " + actor;
@@ -382,8 +425,8 @@ void RolloutController::tick() {
     if (active.record.state == "running") {
       if (active.record.strategy == "canary") {
         tick_canary(active, now);
-      } else if (now - active.record.step_started_ms >= active.spec.keep_previous_ms) {
-        (void)finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor);
+      } else {
+        tick_blue_green(active, now);
       }
     }
     it = is_live(active.record.state) ? std::next(it) : active_.erase(it);

@@ -1,9 +1,10 @@
 #pragma once
 // Moves a deployment to a candidate model version, by one of three strategies:
 //   immediate   all traffic to the candidate at once;
-//   blue_green  the candidate must be loaded and warmed up (READY); all traffic switches to it at
-//               once, and the baseline stays in the deployment (weight 0) for an instant rollback
-//               until keep_previous_ms has passed;
+//   blue_green  the candidate is loaded and warmed up first (step 0, traffic unchanged); once it
+//               is READY, all traffic switches to it at once (step 1), and the baseline stays in
+//               the deployment (weight 0) for an instant rollback until keep_previous_ms has
+//               passed. A candidate that fails to load ends the rollout, traffic untouched;
 //   canary      the candidate's share rises through the steps (e.g. 1, 5, 25, 50 percent), each
 //               held for at least step_min_ms and step_min_requests candidate requests, and judged
 //               by canary analysis as the data arrives: a worse candidate is rolled back at once,
@@ -13,6 +14,7 @@
 // timer, off the hot path.
 #include <cstdint>
 #include <map>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -71,10 +73,15 @@ class RolloutController {
     RolloutSpec spec;
     int64_t looks = 0;  // analyses so far, over the whole rollout (for alpha spending)
     LookSchedule schedule;
+    // blue_green while warming: the outcome of the candidate's load.
+    std::future<Status> load_outcome;
   };
 
   Status find_active(int64_t id, Active*& active);
   void tick_canary(Active& active, int64_t now);
+  void tick_blue_green(Active& active, int64_t now);
+  // Asks for the blue_green candidate's load; tick_blue_green switches once it is READY.
+  void warm_up(Active& active);
   // Writes the rollout's new state with its deployment and event in one change, then publishes.
   Status record(Active& active, std::vector<VariantRecord> variants, std::string kind, std::string details,
                 std::string actor);

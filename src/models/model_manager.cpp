@@ -306,6 +306,24 @@ void ModelManager::load_model(const std::string& model, std::function<void(Statu
   });
 }
 
+void ModelManager::load_version(const std::string& model, int64_t version, std::function<void(Status)> done) {
+  std::shared_ptr<ModelVersion> found;
+  auto table = snapshot();
+  if (auto it = table->find(model); it != table->end()) {
+    for (const auto& v : it->second.versions) {
+      if (v->version() == version) found = v;
+    }
+  }
+  if (!found) return done(not_found(fmt::format("unknown version {} of model '{}'", version, model)));
+  if (found->state() == ModelState::kReady) return done({});
+  enqueue([this, found, done = std::move(done)] {
+    found->allow_reload();
+    load_version(*found);
+    if (found->state() == ModelState::kReady) return done({});
+    done(unavailable(fmt::format("model '{}' version {} failed to load: {}", found->model(), found->version(), found->reason())));
+  });
+}
+
 void ModelManager::unload_model(const std::string& model, std::function<void(Status)> done) {
   auto table = snapshot();
   auto it = table->find(model);

@@ -62,6 +62,9 @@ class ModelManager {
   // requests in progress). `done` runs on the loader thread when finished.
   void load_model(const std::string& model, std::function<void(Status)> done);
   void unload_model(const std::string& model, std::function<void(Status)> done);
+  // Loads one version (with its warm-up) unless it is READY already; `done` runs on the loader
+  // thread, or at once for an unknown or ready version.
+  void load_version(const std::string& model, int64_t version, std::function<void(Status)> done);
 
   using Table = std::map<std::string, ModelEntry, std::less<>>;
   std::shared_ptr<const Table> snapshot() const { return table_.load(std::memory_order_acquire); }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 
 #include "delivery_env.h"
 #include "e2e_env.h"
@@ -125,6 +126,42 @@ TEST(Rollout, BlueGreenFinishesOnceThePreviousVersionsStandbyIsOver) {
       "candidate": {"model": "sentiment", "version": 3}, "keep_previous_ms": 300})");
   EXPECT_EQ(state_of(wait_for_rollout_end(server.port(), id, 10)), "succeeded");
   EXPECT_EQ(weights(server.port()), (std::map<std::string, double>{{"baseline", 100}}));
+}
+
+// Sentiment version 1 serving; version 3 a lazy copy of it, not loaded yet; version 4 lazy and
+// broken.
+std::filesystem::path lazy_candidates_repository() {
+  auto repo = make_temp_dir("seraph-blue-green");
+  const auto sentiment = delivery_repository() / "sentiment";
+  std::filesystem::create_directories(repo / "sentiment");
+  for (const char* v : {"1", "3", "4"}) std::filesystem::copy(sentiment / "1", repo / "sentiment" / v, std::filesystem::copy_options::recursive);
+  for (const char* v : {"3", "4"}) std::ofstream(repo / "sentiment" / v / "model.yaml", std::ios::app) << "load: lazy\n";
+  write_file(repo / "sentiment" / "4" / "model.bin", "not a fastText model");
+  return repo;
+}
+
+TEST(Rollout, BlueGreenLoadsAndWarmsUpACandidateBeforeMovingAnyTraffic) {
+  ServerProcess server(write_config(lazy_candidates_repository(), "control:\n  tick_interval_ms: 100\n" + kSentimentV1));
+  const uint16_t port = server.port();
+  const int64_t id = start(port, R"({"deployment": "sentiment", "strategy": "blue_green",
+      "candidate": {"model": "sentiment", "version": 3}, "keep_previous_ms": 600000})");
+  ASSERT_TRUE(eventually([&] {
+    return HttpClient(port).get("/admin/v1/rollouts/" + std::to_string(id)).json()["rollout"]["step_index"].GetInt() == 1;
+  }));
+  EXPECT_EQ(HttpClient(port).post("/predict?model=sentiment", R"({"text":"ok"})").header("x-model-version"), "3");
+  auto log = events(port, "rollout/" + std::to_string(id));
+  EXPECT_STREQ(log["events"][0]["kind"].GetString(), "rollout.switched");
+}
+
+TEST(Rollout, BlueGreenEndsWithoutMovingTrafficWhenTheCandidateFailsToLoad) {
+  ServerProcess server(write_config(lazy_candidates_repository(), "control:\n  tick_interval_ms: 100\n" + kSentimentV1));
+  const uint16_t port = server.port();
+  const int64_t id = start(port, R"({"deployment": "sentiment", "strategy": "blue_green",
+      "candidate": {"model": "sentiment", "version": 4}})");
+  auto done = wait_for_rollout_end(port, id, 30);
+  ASSERT_EQ(state_of(done), "rolled_back");
+  EXPECT_NE(std::string(done["rollout"]["reason"].GetString()).find("failed to load"), std::string::npos);
+  EXPECT_EQ(HttpClient(port).post("/predict?model=sentiment", R"({"text":"ok"})").header("x-model-version"), "1");
 }
 
 TEST(Rollout, ImmediateMovesAllTrafficAtOnce) {
