@@ -40,6 +40,15 @@ void write_ints(JsonWriter& w, const Tensor& t) {
 void write_float(JsonWriter& w, float value) { write_floating(w, value); }
 void write_double(JsonWriter& w, double value) { write_floating(w, value); }
 
+void write_served_by(JsonWriter& w, const ServedBy& served_by) {
+  write_key(w, "deployment");
+  write_string(w, served_by.deployment);
+  write_key(w, "environment");
+  write_string(w, served_by.environment);
+  write_key(w, "variant");
+  write_string(w, served_by.variant);
+}
+
 void write_tensor_data(JsonWriter& w, const Tensor& t) {
   w.StartArray();
   switch (t.datatype) {

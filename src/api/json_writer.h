@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/inference.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -25,6 +26,8 @@ inline void write_key(JsonWriter& w, std::string_view s) {
 // Floats as their shortest decimal form that parses back to the same float.
 void write_float(JsonWriter& w, float value);
 void write_double(JsonWriter& w, double value);
+// "deployment", "environment" and "variant" members, for answers a deployment's variant gave.
+void write_served_by(JsonWriter& w, const ServedBy& served_by);
 // A tensor's elements, flat and row-major, as a JSON array.
 void write_tensor_data(JsonWriter& w, const Tensor& tensor);
 

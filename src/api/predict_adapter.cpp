@@ -190,14 +190,7 @@ std::string render_predict_response(const InferResponse& response, const ModelCo
   write_string(w, response.model);
   write_key(w, "model_version");
   w.Int64(response.version);
-  if (!context.served_by.deployment.empty()) {
-    write_key(w, "deployment");
-    write_string(w, context.served_by.deployment);
-    write_key(w, "environment");
-    write_string(w, context.served_by.environment);
-    write_key(w, "variant");
-    write_string(w, context.served_by.variant);
-  }
+  if (!context.served_by.deployment.empty()) write_served_by(w, context.served_by);
   write_key(w, "request_id");
   write_string(w, context.request_id);
   write_key(w, "latency_ms");

@@ -152,12 +152,7 @@ std::string render_v2_infer_response(const InferResponse& response, const Served
   if (!served_by.deployment.empty()) {
     write_key(w, "parameters");
     w.StartObject();
-    write_key(w, "deployment");
-    write_string(w, served_by.deployment);
-    write_key(w, "environment");
-    write_string(w, served_by.environment);
-    write_key(w, "variant");
-    write_string(w, served_by.variant);
+    write_served_by(w, served_by);
     w.EndObject();
   }
   write_key(w, "outputs");

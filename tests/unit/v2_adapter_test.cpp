@@ -190,6 +190,14 @@ TEST(RenderV2InferResponse, OmitsTheIdWhenNotSet) {
   EXPECT_FALSE(doc.HasMember("id"));
 }
 
+TEST(RenderV2InferResponse, SaysWhichDeploymentVariantServedInItsParameters) {
+  EXPECT_FALSE(json(render_v2_infer_response(sample_response())).HasMember("parameters"));
+  rapidjson::Document doc = json(render_v2_infer_response(sample_response(), {"iris", "staging", "candidate"}));
+  EXPECT_STREQ(doc["parameters"]["deployment"].GetString(), "iris");
+  EXPECT_STREQ(doc["parameters"]["environment"].GetString(), "staging");
+  EXPECT_STREQ(doc["parameters"]["variant"].GetString(), "candidate");
+}
+
 TEST(RenderV2InferResponse, WritesOutputsWithNameDatatypeShapeAndFlatData) {
   rapidjson::Document doc = json(render_v2_infer_response(sample_response()));
   const auto& outputs = doc["outputs"];
