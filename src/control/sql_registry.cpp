@@ -39,13 +39,18 @@ SqlValue or_null(const std::optional<int64_t>& value) { return value ? SqlValue(
 
 // ---- Schema
 
-// Written once for both backends: BIGINT and DOUBLE PRECISION get the intended affinity in SQLite.
-// ID_COLUMN becomes the dialect's auto-increasing primary key.
-using Migration = std::vector<std::string_view>;
+// Written once for both backends where the SQL is the same: BIGINT and DOUBLE PRECISION get the
+// intended affinity in SQLite, and ID_COLUMN becomes the dialect's auto-increasing primary key.
+// Where the dialects differ (triggers), each has its own statements.
+struct Migration {
+  std::vector<std::string_view> both;
+  std::vector<std::string_view> sqlite_only = {};
+  std::vector<std::string_view> postgres_only = {};
+};
 
 // Append only: a database records how many of these it has applied.
 const std::vector<Migration> kMigrations = {
-    {
+    {{
         R"(CREATE TABLE model_versions (
              model TEXT NOT NULL,
              version BIGINT NOT NULL,
@@ -111,7 +116,17 @@ const std::vector<Migration> kMigrations = {
              label TEXT,
              reward DOUBLE PRECISION,
              time_ms BIGINT NOT NULL))",
-    },
+    }},
+    // 2: the event log is append-only in the database itself, whoever writes to it.
+    {{},
+     {R"(CREATE TRIGGER events_are_append_only_on_update BEFORE UPDATE ON events
+           BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END)",
+      R"(CREATE TRIGGER events_are_append_only_on_delete BEFORE DELETE ON events
+           BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END)"},
+     {R"(CREATE FUNCTION seraph_refuse_event_change() RETURNS trigger LANGUAGE plpgsql AS $body$
+           BEGIN RAISE EXCEPTION 'the event log is append-only'; END $body$)",
+      R"(CREATE TRIGGER events_are_append_only BEFORE UPDATE OR DELETE ON events
+           FOR EACH ROW EXECUTE FUNCTION seraph_refuse_event_change())"}},
 };
 
 constexpr std::string_view kIdColumn = "ID_COLUMN";
@@ -551,8 +566,10 @@ class SqlRegistry final : public Registry {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
             {});
         if (applied_migrations() < version) {
-          for (const std::string_view statement : kMigrations[version - 1]) {
-            db_->execute(for_dialect(statement, db_->dialect()), {});
+          const Migration& migration = kMigrations[version - 1];
+          const auto& own = db_->dialect() == SqlDialect::kSqlite ? migration.sqlite_only : migration.postgres_only;
+          for (const auto* statements : {&migration.both, &own}) {
+            for (const std::string_view statement : *statements) db_->execute(for_dialect(statement, db_->dialect()), {});
           }
           db_->execute("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
                        {int64_t{version}, now_ms()});

@@ -2,6 +2,7 @@
 // and a real PostgreSQL database (a private server shared by the test binary, a fresh database per
 // test).
 #include "control/registry.h"
+#include "control/sql_connection.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -509,6 +510,18 @@ TEST_P(RegistryTest, ChangeWithAnUnstorableWeightWritesNothing) {
 }
 
 // ---- Events
+
+TEST_P(RegistryTest, TheDatabaseItselfRefusesToChangeOrDeleteEvents) {
+  RegistryChange change;
+  change.events.push_back({0, 0, "admin", "deployment.created", "deployment/production/s", "{}"});
+  ASSERT_TRUE(registry_->apply(change).is_ok());
+  // Another writer, going round the registry, with plain SQL.
+  auto db = GetParam() == Backend::kPostgres ? open_postgres_connection(location_) : open_sqlite_connection(location_);
+  EXPECT_THROW(db->execute("UPDATE events SET actor = 'someone else'"), SqlError);
+  EXPECT_THROW(db->execute("DELETE FROM events"), SqlError);
+  EXPECT_EQ(registry_->list_events(0, 10, "").size(), 1u);
+  EXPECT_EQ(registry_->list_events(0, 10, "")[0].actor, "admin");
+}
 
 TEST_P(RegistryTest, EventsGetConsecutiveIdsAndTheTimeOfAppending) {
   const int64_t before = now_ms();
