@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "control/statistics.h"
 #include "delivery_env.h"
 #include "e2e_env.h"
 #include "server_process.h"
+#include "typed_models.h"
 
 namespace seraph::test {
 namespace {
@@ -148,6 +150,40 @@ TEST(Routing, AShadowGetsACopyAfterTheAnswerAndItsComparisonIsRecorded) {
   }));
   EXPECT_EQ(metric(server.port(), series + R"(failed"\})"), 0);
   EXPECT_EQ(client.post("/predict?model=sentiment", kBody, {{"Content-Type", "application/json"}, {"X-Canary", "shadow"}}).status, 400u);
+}
+
+TEST(Routing, TheClientNeverWaitsForTheShadow) {
+  // Deployment `slowdep`: the slow model's version 1 serves, version 2 (a copy) is the shadow.
+  auto repo = make_temp_dir("seraph-shadow");
+  write_slow_model(repo);
+  std::filesystem::copy(repo / "slow" / "1", repo / "slow" / "2", std::filesystem::copy_options::recursive);
+  ServerProcess server(write_config(repo, R"(deployments:
+  - name: slowdep
+    variants:
+      - {name: baseline, model: slow, version: 1, weight: 100}
+      - {name: shadow, model: slow, version: 2, weight: 100, role: shadow}
+)"));
+  const uint16_t port = server.port();
+  // Keep the shadow's one execution thread busy for about 1.5 s with a request of its own.
+  const int long_rounds = slow_rounds_for(port, std::chrono::milliseconds(1500));
+  std::thread busy([&] { HttpClient(port).post("/v2/models/slow/versions/2/infer", slow_request(long_rounds)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  const std::string series = R"(seraph_shadow_comparisons_total\{deployment="slowdep",environment="production",variant="shadow",model="slow",version="2",result="agree"\})";
+  HttpClient client(port);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    Response r = client.post("/v2/models/slowdep/infer", slow_request(1));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-variant"), "baseline");
+  }
+  const auto answered_in = std::chrono::steady_clock::now() - start;
+  const double compared_meanwhile = metric(port, series);
+  busy.join();
+  // All ten were answered while their shadow copies still waited behind the busy request.
+  EXPECT_LT(answered_in, std::chrono::milliseconds(1000));
+  EXPECT_LE(compared_meanwhile, 0);
+  EXPECT_TRUE(eventually([&] { return metric(port, series) == 10; }));
 }
 
 TEST(FaultInjection, AbortsAndDelaysTheConfiguredShareOfAVariantsRequestsAndCountsThem) {
