@@ -1,6 +1,5 @@
 #include "api/admin_api.h"
 
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -15,22 +14,8 @@
 namespace seraph {
 namespace {
 
-HttpResponse error(const Status& status) {
-  HttpResponse r;
-  r.status = http_status_of(status.code());
-  r.body = error_body(status.message());
-  return r;
-}
-
-HttpResponse error(unsigned http_status, std::string_view message) {
-  HttpResponse r;
-  r.status = http_status;
-  r.body = error_body(message);
-  return r;
-}
-
 HttpResponse method_not_allowed(std::string_view allow) {
-  HttpResponse r = error(405, fmt::format("method not allowed here; use {}", allow));
+  HttpResponse r = error_response(405, fmt::format("method not allowed here; use {}", allow));
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
@@ -41,17 +26,7 @@ HttpResponse json(unsigned status, Write&& write) {
   rapidjson::StringBuffer buffer;
   RecordWriter w(buffer);
   write(w);
-  HttpResponse r;
-  r.status = status;
-  r.body.assign(buffer.GetString(), buffer.GetSize());
-  return r;
-}
-
-std::optional<int64_t> parse_id(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
-  return v;
+  return json_response(status, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 Status parse_object(std::string_view body, JsonValue& root) {
@@ -91,14 +66,14 @@ void write_live(RecordWriter& w, const LiveDeployment& d) {
 }  // namespace
 
 HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std::string>& seg, std::string_view query) {
-  if (seg.size() < 3 || seg[1] != "v1") return error(404, "the admin API lives under /admin/v1/");
+  if (seg.size() < 3 || seg[1] != "v1") return error_response(404, "the admin API lives under /admin/v1/");
   const std::string& area = seg[2];
   if (area == "models") return models(request, seg);
   if (area == "deployments") return deployments(request, seg, query);
   if (area == "rollouts") return rollouts(request, seg);
   if (area == "experiments") return experiments(request, seg);
   if (area == "events" && seg.size() == 3) return is_get(request) ? events(query) : method_not_allowed("GET");
-  return error(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
+  return error_response(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
 }
 
 HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std::string>& seg) {
@@ -114,30 +89,30 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
     });
   };
   if (seg.size() == 3) return is_get(request) ? list("") : method_not_allowed("GET");
-  if (seg.size() < 5 || seg[4] != "versions" || seg.size() > 7) return error(404, "no such admin endpoint");
+  if (seg.size() < 5 || seg[4] != "versions" || seg.size() > 7) return error_response(404, "no such admin endpoint");
   const std::string& model = seg[3];
   if (seg.size() == 5) {
     if (is_get(request)) return list(model);
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
-    if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     ModelVersionRecord record;
     record.model = model;
     int64_t parent = 0;
     for (Status s : {read_integer(body, "version", "", record.version), read_string(body, "description", "", record.description),
                      read_string(body, "runtime", "", record.runtime), read_string(body, "artifact_sha256", "", record.artifact_sha256),
                      read_integer(body, "parent_version", "", parent)}) {
-      if (!s.is_ok()) return error(s);
+      if (!s.is_ok()) return error_response(s);
     }
-    if (!is_valid_model_name(model)) return error(400, "invalid model name");
-    if (record.version < 1) return error(400, "version must be a positive integer");
-    if (parent < 0) return error(400, "parent_version must be a positive integer");
+    if (!is_valid_model_name(model)) return error_response(400, "invalid model name");
+    if (record.version < 1) return error_response(400, "version must be a positive integer");
+    if (parent < 0) return error_response(400, "parent_version must be a positive integer");
     if (parent > 0) record.parent_version = parent;
     if (auto tags = member(body, "tags")) {
-      if (Status s = read_tags(*tags, "tags", record.tags); !s.is_ok()) return error(s);
+      if (Status s = read_tags(*tags, "tags", record.tags); !s.is_ok()) return error_response(s);
     }
     if (auto metrics = member(body, "metrics")) {
-      if (Status s = read_metrics(*metrics, "metrics", record.metrics); !s.is_ok()) return error(s);
+      if (Status s = read_metrics(*metrics, "metrics", record.metrics); !s.is_ok()) return error_response(s);
     }
     // What the repository knows fills what the request leaves out; a given digest must match.
     Status found;
@@ -147,29 +122,29 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
       if (!version->config().artifact.empty() &&
           sha256_of_file(version->dir() / version->config().artifact, digest).is_ok()) {
         if (!record.artifact_sha256.empty() && record.artifact_sha256 != digest) {
-          return error(400, fmt::format("artifact_sha256 does not match the repository's artifact ({})", digest));
+          return error_response(400, fmt::format("artifact_sha256 does not match the repository's artifact ({})", digest));
         }
         record.artifact_sha256 = digest;
       }
     }
     if (!record.artifact_sha256.empty() && !is_sha256_hex(record.artifact_sha256)) {
-      return error(400, "artifact_sha256 must be 64 lowercase hex digits");
+      return error_response(400, "artifact_sha256 must be 64 lowercase hex digits");
     }
-    if (Status s = control_.register_version(record); !s.is_ok()) return error(s);
+    if (Status s = control_.register_version(record); !s.is_ok()) return error_response(s);
     auto stored = registry.get_version(model, record.version);
     return json(201, [&](RecordWriter& w) { write_version(w, stored ? *stored : record); });
   }
-  auto version = parse_id(seg[5]);
-  if (!version) return error(404, fmt::format("unknown version '{}'", seg[5]));
+  auto version = parse_positive(seg[5]);
+  if (!version) return error_response(404, fmt::format("unknown version '{}'", seg[5]));
   if (seg.size() == 6) {
     if (!is_get(request)) return method_not_allowed("GET");
     auto record = registry.get_version(model, *version);
-    if (!record) return error(404, fmt::format("{} version {} is not registered", model, *version));
+    if (!record) return error_response(404, fmt::format("{} version {} is not registered", model, *version));
     return json(200, [&](RecordWriter& w) { write_version(w, *record); });
   }
-  if (seg[6] != "archive") return error(404, "no such admin endpoint");
+  if (seg[6] != "archive") return error_response(404, "no such admin endpoint");
   if (request.method != Method::kPost) return method_not_allowed("POST");
-  if (Status s = control_.archive_version(model, *version); !s.is_ok()) return error(s);
+  if (Status s = control_.archive_version(model, *version); !s.is_ok()) return error_response(s);
   return json(200, [&](RecordWriter& w) { write_version(w, *registry.get_version(model, *version)); });
 }
 
@@ -177,7 +152,7 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
   Deployments& live = control_.deployments();
   const std::string environment = query_param(query, "environment").value_or(live.default_environment());
   if (!live.is_environment(environment)) {
-    return error(400, fmt::format("unknown environment '{}' (configured: {})", environment, fmt::join(live.environments(), ", ")));
+    return error_response(400, fmt::format("unknown environment '{}' (configured: {})", environment, fmt::join(live.environments(), ", ")));
   }
   if (seg.size() == 3) {
     if (!is_get(request)) return method_not_allowed("GET");
@@ -194,7 +169,7 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
   if (seg.size() == 4) {
     if (is_get(request)) {
       auto record = control_.registry().get_deployment(name, environment);
-      if (!record) return error(404, fmt::format("no deployment '{}' in {}", name, environment));
+      if (!record) return error_response(404, fmt::format("no deployment '{}' in {}", name, environment));
       auto table = live.snapshot();
       return json(200, [&](RecordWriter& w) {
         w.StartObject();
@@ -211,29 +186,29 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
     }
     if (request.method != Method::kPut) return method_not_allowed("GET, PUT");
     JsonValue body;
-    if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     DeploymentRecord record;
     record.name = name;
     record.environment = environment;
-    if (Status s = read_string(body, "sticky_header", "", record.sticky_header); !s.is_ok()) return error(s);
+    if (Status s = read_string(body, "sticky_header", "", record.sticky_header); !s.is_ok()) return error_response(s);
     auto variants = member(body, "variants");
-    if (!variants) return error(400, "variants is required");
-    if (Status s = read_variants(*variants, "variants", record.variants); !s.is_ok()) return error(s);
+    if (!variants) return error_response(400, "variants is required");
+    if (Status s = read_variants(*variants, "variants", record.variants); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
-    if (Status s = control_.put_deployment(record, stored); !s.is_ok()) return error(s);
+    if (Status s = control_.put_deployment(record, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });
   }
   if (seg.size() == 7 && seg[4] == "variants" && seg[6] == "fault") {
     if (request.method != Method::kPut) return method_not_allowed("PUT");
     JsonValue body;
-    if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     FaultSpec fault;
-    if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error(s);
+    if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
-    if (Status s = control_.set_fault(environment, name, seg[5], fault, stored); !s.is_ok()) return error(s);
+    if (Status s = control_.set_fault(environment, name, seg[5], fault, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });
   }
-  return error(404, "no such admin endpoint");
+  return error_response(404, "no such admin endpoint");
 }
 
 HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<std::string>& seg) {
@@ -251,31 +226,31 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
-    if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     RolloutRequest r;
     r.environment = control_.deployments().default_environment();
     r.strategy = "canary";
     for (Status s : {read_string(body, "deployment", "", r.deployment), read_string(body, "environment", "", r.environment),
                      read_string(body, "strategy", "", r.strategy), RolloutSpec::parse(body, r.spec)}) {
-      if (!s.is_ok()) return error(s);
+      if (!s.is_ok()) return error_response(s);
     }
     auto candidate = member(body, "candidate");
-    if (!candidate || !candidate->is_object()) return error(400, "candidate must be an object: {\"model\": ..., \"version\": ...}");
+    if (!candidate || !candidate->is_object()) return error_response(400, "candidate must be an object: {\"model\": ..., \"version\": ...}");
     for (Status s : {read_string(*candidate, "model", "candidate", r.model), read_integer(*candidate, "version", "candidate", r.version)}) {
-      if (!s.is_ok()) return error(s);
+      if (!s.is_ok()) return error_response(s);
     }
-    if (r.deployment.empty()) return error(400, "deployment is required");
+    if (r.deployment.empty()) return error_response(400, "deployment is required");
     if (r.model.empty()) r.model = r.deployment;
     RolloutRecord stored;
-    if (Status s = control_.start_rollout(r, stored); !s.is_ok()) return error(s);
+    if (Status s = control_.start_rollout(r, stored); !s.is_ok()) return error_response(s);
     return json(201, [&](RecordWriter& w) { write_rollout(w, stored); });
   }
-  auto id = parse_id(seg[3]);
-  if (!id) return error(404, fmt::format("unknown rollout '{}'", seg[3]));
+  auto id = parse_positive(seg[3]);
+  if (!id) return error_response(404, fmt::format("unknown rollout '{}'", seg[3]));
   if (seg.size() == 4) {
     if (!is_get(request)) return method_not_allowed("GET");
     auto record = registry.get_rollout(*id);
-    if (!record) return error(404, fmt::format("no rollout {}", *id));
+    if (!record) return error_response(404, fmt::format("no rollout {}", *id));
     auto table = control_.deployments().snapshot();
     return json(200, [&](RecordWriter& w) {
       w.StartObject();
@@ -288,10 +263,10 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
       w.EndObject();
     });
   }
-  if (seg.size() != 5) return error(404, "no such admin endpoint");
+  if (seg.size() != 5) return error_response(404, "no such admin endpoint");
   if (request.method != Method::kPost) return method_not_allowed("POST");
   RolloutRecord stored;
-  if (Status s = control_.rollout_action(*id, seg[4], stored); !s.is_ok()) return error(s);
+  if (Status s = control_.rollout_action(*id, seg[4], stored); !s.is_ok()) return error_response(s);
   return json(200, [&](RecordWriter& w) { write_rollout(w, stored); });
 }
 
@@ -309,28 +284,28 @@ HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
-    if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     ExperimentRequest r;
     r.environment = control_.deployments().default_environment();
     for (Status s : {read_string(body, "name", "", r.name), read_string(body, "deployment", "", r.deployment),
                      read_string(body, "environment", "", r.environment), read_integer(body, "duration_ms", "", r.duration_ms),
                      read_integer(body, "max_requests", "", r.max_requests)}) {
-      if (!s.is_ok()) return error(s);
+      if (!s.is_ok()) return error_response(s);
     }
     auto arms = member(body, "arms");
-    if (!arms) return error(400, "arms is required: [{\"name\", \"model\", \"version\", \"weight\"}, ...]");
-    if (Status s = read_variants(*arms, "arms", r.arms); !s.is_ok()) return error(s);
-    if (r.deployment.empty()) return error(400, "deployment is required");
+    if (!arms) return error_response(400, "arms is required: [{\"name\", \"model\", \"version\", \"weight\"}, ...]");
+    if (Status s = read_variants(*arms, "arms", r.arms); !s.is_ok()) return error_response(s);
+    if (r.deployment.empty()) return error_response(400, "deployment is required");
     ExperimentRecord stored;
-    if (Status s = control_.start_experiment(r, stored); !s.is_ok()) return error(s);
+    if (Status s = control_.start_experiment(r, stored); !s.is_ok()) return error_response(s);
     return json(201, [&](RecordWriter& w) { write_experiment(w, stored); });
   }
-  auto id = parse_id(seg[3]);
-  if (!id) return error(404, fmt::format("unknown experiment '{}'", seg[3]));
+  auto id = parse_positive(seg[3]);
+  if (!id) return error_response(404, fmt::format("unknown experiment '{}'", seg[3]));
   if (seg.size() == 4) {
     if (!is_get(request)) return method_not_allowed("GET");
     ExperimentResults results;
-    if (Status s = control_.experiment_results(*id, results); !s.is_ok()) return error(s);
+    if (Status s = control_.experiment_results(*id, results); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) {
       w.StartObject();
       w.Key("experiment");
@@ -383,10 +358,10 @@ HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector
       w.EndObject();
     });
   }
-  if (seg.size() != 5 || seg[4] != "stop") return error(404, "no such admin endpoint");
+  if (seg.size() != 5 || seg[4] != "stop") return error_response(404, "no such admin endpoint");
   if (request.method != Method::kPost) return method_not_allowed("POST");
   ExperimentRecord stored;
-  if (Status s = control_.stop_experiment(*id, stored); !s.is_ok()) return error(s);
+  if (Status s = control_.stop_experiment(*id, stored); !s.is_ok()) return error_response(s);
   return json(200, [&](RecordWriter& w) { write_experiment(w, stored); });
 }
 
@@ -394,13 +369,13 @@ HttpResponse AdminApi::events(std::string_view query) {
   int64_t after = 0;
   int64_t limit = 100;
   if (auto a = query_param(query, "after")) {
-    auto v = parse_id(*a);
-    if (!v && *a != "0") return error(400, "after must be an event id");
+    auto v = parse_positive(*a);
+    if (!v && *a != "0") return error_response(400, "after must be an event id");
     after = v.value_or(0);
   }
   if (auto l = query_param(query, "limit")) {
-    auto v = parse_id(*l);
-    if (!v || *v > 10000) return error(400, "limit must be from 1 to 10000");
+    auto v = parse_positive(*l);
+    if (!v || *v > 10000) return error_response(400, "limit must be from 1 to 10000");
     limit = *v;
   }
   const std::string subject = query_param(query, "subject").value_or("");
@@ -416,22 +391,22 @@ HttpResponse AdminApi::events(std::string_view query) {
 
 HttpResponse AdminApi::feedback(const HttpRequest& request) {
   JsonValue body;
-  if (Status s = parse_object(request.body, body); !s.is_ok()) return error(s);
+  if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
   Feedback f;
   f.time_ms = unix_ms();
   std::string label;
   double reward = 0;
   for (Status s : {read_string(body, "request_id", "", f.request_id), read_string(body, "label", "", label),
                    read_number(body, "reward", "", reward)}) {
-    if (!s.is_ok()) return error(s);
+    if (!s.is_ok()) return error_response(s);
   }
-  if (f.request_id.empty()) return error(400, "request_id is required");
+  if (f.request_id.empty()) return error_response(400, "request_id is required");
   const bool has_label = member(body, "label").has_value();
   const bool has_reward = member(body, "reward").has_value();
-  if (has_label == has_reward) return error(400, "give exactly one of label (the true label) or reward (a number)");
+  if (has_label == has_reward) return error_response(400, "give exactly one of label (the true label) or reward (a number)");
   if (has_label) f.label = label;
   if (has_reward) f.reward = reward;
-  if (Status s = control_.experiments().feedback(f); !s.is_ok()) return error(s);
+  if (Status s = control_.experiments().feedback(f); !s.is_ok()) return error_response(s);
   return json(200, [&](RecordWriter& w) {
     w.StartObject();
     w.Key("recorded");

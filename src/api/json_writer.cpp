@@ -40,6 +40,21 @@ void write_ints(JsonWriter& w, const Tensor& t) {
 void write_float(JsonWriter& w, float value) { write_floating(w, value); }
 void write_double(JsonWriter& w, double value) { write_floating(w, value); }
 
+HttpResponse json_response(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(const Status& status) {
+  return json_response(http_status_of(status.code()), error_body(status.message()));
+}
+
+HttpResponse error_response(unsigned http_status, std::string_view message) {
+  return json_response(http_status, error_body(message));
+}
+
 void write_served_by(JsonWriter& w, const ServedBy& served_by) {
   write_key(w, "deployment");
   write_string(w, served_by.deployment);

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "api/http.h"
 #include "core/inference.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -16,6 +17,10 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // {"error": "<message>"}
 std::string error_body(std::string_view message);
+// Answers with a JSON body: as given, or {"error": ...} with the status's code.
+HttpResponse json_response(unsigned status, std::string body);
+HttpResponse error_response(const Status& status);
+HttpResponse error_response(unsigned http_status, std::string_view message);
 
 inline void write_string(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));

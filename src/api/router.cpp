@@ -1,7 +1,6 @@
 #include "api/router.h"
 
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <optional>
 
@@ -48,21 +47,6 @@ std::string_view method_name(Method m) {
   return "OTHER";
 }
 
-HttpResponse json_response(unsigned status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-HttpResponse error_response(const Status& status) {
-  return json_response(http_status_of(status.code()), error_body(status.message()));
-}
-
-HttpResponse error_response(unsigned http_status, std::string_view message) {
-  return json_response(http_status, error_body(message));
-}
-
 // application/json, with or without parameters; a missing Content-Type is taken as JSON.
 bool is_json_content_type(std::string_view type) {
   if (type.empty()) return true;
@@ -72,13 +56,6 @@ bool is_json_content_type(std::string_view type) {
     if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
   }
   return type.size() == kJson.size() || type[kJson.size()] == ';' || type[kJson.size()] == ' ';
-}
-
-std::optional<int64_t> parse_positive(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
-  return v;
 }
 
 std::string render_models(const ModelManager::Table& table) {

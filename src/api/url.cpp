@@ -1,6 +1,15 @@
 #include "api/url.h"
 
+#include <charconv>
+
 namespace seraph {
+
+std::optional<int64_t> parse_positive(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 1) return std::nullopt;
+  return v;
+}
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
   auto q = target.find('?');

@@ -1,5 +1,6 @@
 #pragma once
 // Request-target handling: path and query split, percent-decoding, query parameters.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 std::vector<std::string> split_path(std::string_view path);
 // Decodes %XX (and '+' as space when `plus_is_space`); malformed escapes are kept as they are.
 std::string percent_decode(std::string_view text, bool plus_is_space);
+// A whole number of at least 1 written in decimal and nothing else ("7", not "07x" or "-1").
+std::optional<int64_t> parse_positive(std::string_view text);
 // The decoded value of the first `name=value` in a query string.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 

@@ -95,17 +95,6 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
   table_.store(std::move(next), std::memory_order_release);
 }
 
-std::shared_ptr<VariantStats> Deployments::stats(const std::string& environment, const std::string& deployment,
-                                                 const std::string& variant) const {
-  auto table = snapshot();
-  if (const LiveDeployment* d = table->find(environment, deployment)) {
-    for (const auto& v : d->variants) {
-      if (v.record.name == variant) return v.stats;
-    }
-  }
-  return nullptr;
-}
-
 bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
 
 Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments) {

@@ -69,9 +69,6 @@ class Deployments {
   // Publishes a deployment (replacing the one of the same name and environment). Variants that
   // keep their name, model and version keep their stats. The record must be valid.
   void publish(const DeploymentRecord& record, int64_t experiment_id = 0);
-  // The stats of a published variant; nullptr when there is no such variant.
-  std::shared_ptr<VariantStats> stats(const std::string& environment, const std::string& deployment,
-                                      const std::string& variant) const;
 
   const std::string& default_environment() const { return default_environment_; }
   bool is_environment(std::string_view environment) const;

@@ -331,15 +331,14 @@ Status metrics_from_json(std::string_view json, std::map<std::string, double>& o
 }
 
 std::string json_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  rapidjson::StringBuffer buffer;
-  RecordWriter w(buffer);
-  w.StartObject();
-  for (const auto& [k, v] : fields) {
-    key(w, k);
-    text(w, v);
-  }
-  w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return to_json([&](RecordWriter& w) {
+    w.StartObject();
+    for (const auto& [k, v] : fields) {
+      key(w, k);
+      text(w, v);
+    }
+    w.EndObject();
+  });
 }
 
 }  // namespace seraph

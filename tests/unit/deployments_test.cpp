@@ -59,17 +59,22 @@ TEST(Deployments, AZeroWeightVariantGetsNoRandomTrafficButCanBeForced) {
   EXPECT_EQ(live.serving_version(7), nullptr);
 }
 
+// The published candidate's stats.
+VariantStats& candidate_stats(const Deployments& deployments) {
+  return *deployments.snapshot()->find("production", "sentiment")->by_role_or_name("candidate")->stats;
+}
+
 TEST(Deployments, RepublishingKeepsTheStatsOfUnchangedVariantsOnly) {
   MetricsRegistry metrics;
   Deployments deployments(metrics, "production", kEnvironments);
   deployments.publish(canary(90, 10));
-  deployments.stats("production", "sentiment", "candidate")->record(200, 1.0);
+  candidate_stats(deployments).record(200, 1.0);
   deployments.publish(canary(50, 50));
-  EXPECT_EQ(deployments.stats("production", "sentiment", "candidate")->window().requests, 1);
+  EXPECT_EQ(candidate_stats(deployments).window().requests, 1);
   DeploymentRecord other = canary(50, 50);
   other.variants[1].version = 3;
   deployments.publish(other);
-  EXPECT_EQ(deployments.stats("production", "sentiment", "candidate")->window().requests, 0);
+  EXPECT_EQ(candidate_stats(deployments).window().requests, 0);
 }
 
 TEST(Deployments, AnOldSnapshotStaysIntactAfterAPublish) {
