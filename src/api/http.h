@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP exchange as the API layer sees it: a parsed request it may read during handle(), and a
-// responder that sends exactly one answer, from any thread.
+// The HTTP exchange as the API layer sees it: a request as the connection read it, and a responder
+// that sends exactly one answer.
 #include <functional>
 #include <string>
 #include <string_view>
@@ -14,6 +14,20 @@ namespace seraph {
 
 enum class Method { kGet, kHead, kPost, kPut, kDelete, kOther };
 
+constexpr std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::kGet: return "GET";
+    case Method::kHead: return "HEAD";
+    case Method::kPost: return "POST";
+    case Method::kPut: return "PUT";
+    case Method::kDelete: return "DELETE";
+    case Method::kOther: break;
+  }
+  return "OTHER";
+}
+
+// A request as the connection read it. The views stay valid until its answer is sent: the
+// connection reads nothing more meanwhile.
 struct HttpRequest {
   Method method = Method::kOther;
   std::string_view target;  // path and query, as received
@@ -31,13 +45,9 @@ struct HttpResponse {
 class Responder {
  public:
   virtual ~Responder() = default;
-  // Sends the answer; called exactly once per request (the router sees to it).
+  // Sends the answer, on the connection's thread; called exactly once per request (the router
+  // sees to it).
   virtual void send(HttpResponse response) = 0;
-  // Calls `expired` (on the connection's thread) at `deadline` if no answer has been sent by
-  // then, so the router can answer in time even while a model still computes.
-  virtual void on_deadline(TimePoint deadline, std::function<void()> expired) = 0;
-  // Calls `run` (on the connection's thread) at `when`: for an injected delay. One at a time.
-  virtual void defer(TimePoint when, std::function<void()> run) = 0;
 };
 
 }  // namespace seraph

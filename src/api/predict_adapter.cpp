@@ -81,6 +81,7 @@ Status parse_predict_body(std::string_view body, PredictRequest& out) {
   if (Status s = append_rows(doc, kind, input, ""); !s.is_ok()) return s;
   out.many = kind == Kind::kInstances;
   out.request.inputs.push_back(std::move(input));
+  out.request.positional_inputs = true;
   return {};
 }
 
@@ -104,23 +105,7 @@ Status parse_predict_batch_body(std::string_view body, PredictRequest& out) {
   }
   out.many = true;
   out.request.inputs.push_back(std::move(input));
-  return {};
-}
-
-Status bind_predict_input(const ModelConfig& config, InferRequest& request) {
-  if (config.inputs.size() != 1) {
-    return invalid_argument(fmt::format("model '{}' takes {} inputs; /predict serves single-input models, use "
-                                        "/v2/models/{}/infer", request.model, config.inputs.size(), request.model));
-  }
-  Tensor& input = request.inputs[0];
-  const TensorSpec& spec = config.inputs[0];
-  if (input.datatype != spec.datatype) {
-    const bool text_model = spec.datatype == DataType::kBytes;
-    return invalid_argument(fmt::format("model '{}' takes {}; send {}", request.model,
-                                        text_model ? "text" : "numeric features",
-                                        text_model ? R"({"text": "..."})" : R"({"features": [...]} or {"instances": [[...]]})"));
-  }
-  input.name = spec.name;
+  out.request.positional_inputs = true;
   return {};
 }
 

@@ -12,15 +12,12 @@
 namespace seraph {
 
 struct PredictRequest {
-  InferRequest request;  // one unnamed input; bind_predict_input names it once the model is known
+  InferRequest request;  // one unnamed, positional input: it feeds the serving model's single input
   bool many = false;     // answer with a "predictions" list rather than one prediction
 };
 
 Status parse_predict_body(std::string_view body, PredictRequest& out);
 Status parse_predict_batch_body(std::string_view body, PredictRequest& out);
-
-// Names the single input after the served model's input; /predict serves single-input models.
-Status bind_predict_input(const ModelConfig& config, InferRequest& request);
 
 struct PredictAnswerContext {
   std::string_view request_id;

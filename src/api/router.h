@@ -1,13 +1,19 @@
 #pragma once
-// Maps each HTTP request to its handler: inference (V2 and /predict) through the guard chain to a
-// model version, and the health, metadata, model listing and metrics endpoints.
+// The way every HTTP request goes: the endpoint stage of guards (request id, later auth and rate
+// limits), the route table, the route's handler; for inference the protocol adapter decodes the
+// request, the inference stage of guards runs and ends in the backend, and the answer comes back
+// through both stages to the adapter and the connection. Observers see every finished request.
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "api/admin_api.h"
 #include "api/http.h"
+#include "api/route_table.h"
 #include "control/control_plane.h"
 #include "guards/guard_chain.h"
 #include "models/model_manager.h"
@@ -21,6 +27,7 @@ struct ApiOptions {
   // Inference requests are answered 504 by then unless they ask for less (X-Request-Timeout-Ms,
   // or the V2 "timeout" parameter in microseconds, as Triton has it).
   std::chrono::milliseconds request_timeout{30000};
+  std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
 };
 
 class ApiRouter {
@@ -28,26 +35,58 @@ class ApiRouter {
   // `observers` see every finished request, in order; they must outlive the router.
   ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistry& metrics,
             std::vector<RequestObserver*> observers, ApiOptions options);
+  ~ApiRouter();
 
-  // Answers through `responder`, exactly once, possibly later and from another thread.
-  void handle(const HttpRequest& request, std::shared_ptr<Responder> responder);
+  // Answers through `responder`, exactly once, possibly later. `loop` is the connection's I/O
+  // thread, on which this is called and the answer is sent.
+  // `target` and `body` stay valid until the answer is sent.
+  void handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
+              std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder);
 
   // Readiness: every model loaded, and not draining.
   bool ready() const;
   void set_draining() { draining_.store(true, std::memory_order_release); }
 
- private:
   struct Call;
+
+ private:
+  using Route = void (ApiRouter::*)(Call&, const RouteMatch&);
   enum class InferApi { kV2, kPredict, kPredictBatch };
 
-  void infer(const HttpRequest& request, std::shared_ptr<Call> call, InferApi api, InferRequest infer_request,
-             bool many);
-  void finish(Call& call, HttpResponse response);
+  void add_routes();
+  // The endpoint stage's terminal step: the route's handler.
+  void dispatch(Call& call);
+  // The answer is decided: the endpoint stage's response halves run, then finish().
+  void answer(Call& call, HttpResponse response);
+  void finish(Call& call);
+  // Decodes nothing more: runs the inference stage for `request`.
+  void infer(Call& call, InferApi api, InferRequest request, bool many);
+  void execute(Call& call);
+  void render_inference(Call& call);
+  void run_shadow(const Call& call);
   // Answers with `handle`'s response, computed on the control plane's worker thread.
-  void to_control_plane(std::shared_ptr<Call> call, std::function<HttpResponse()> handle);
-  // Sends the request's copy to the shadow variant and records how its answer compares.
-  void run_shadow(std::shared_ptr<Call> call);
-  void repository(const HttpRequest& request, std::shared_ptr<Call> call, const std::vector<std::string>& segments);
+  void to_control_plane(Call& call, std::function<HttpResponse()> handle);
+  // 404 for a name that is neither a model nor a deployment, before its body is read (as Triton).
+  bool known_model(std::string_view name) const;
+
+  // Handlers, one per route.
+  void predict(Call& call, const RouteMatch& match);
+  void predict_batch(Call& call, const RouteMatch& match);
+  void v2_infer(Call& call, const RouteMatch& match);
+  void v2_model_ready(Call& call, const RouteMatch& match);
+  void v2_model_metadata(Call& call, const RouteMatch& match);
+  void v2_server_metadata(Call& call, const RouteMatch& match);
+  void v2_live(Call& call, const RouteMatch& match);
+  void v2_ready(Call& call, const RouteMatch& match);
+  void repository_index(Call& call, const RouteMatch& match);
+  void repository_load(Call& call, const RouteMatch& match);
+  void repository_unload(Call& call, const RouteMatch& match);
+  void healthz(Call& call, const RouteMatch& match);
+  void readyz(Call& call, const RouteMatch& match);
+  void metrics(Call& call, const RouteMatch& match);
+  void models(Call& call, const RouteMatch& match);
+  void admin(Call& call, const RouteMatch& match);
+  void feedback(Call& call, const RouteMatch& match);
 
   ModelManager& models_;
   ControlPlane& control_;
@@ -55,7 +94,9 @@ class ApiRouter {
   MetricsRegistry& metrics_;
   const std::vector<RequestObserver*> observers_;
   const ApiOptions options_;
-  GuardChain chain_;
+  RouteTable<Route> routes_;
+  GuardChain endpoint_chain_;
+  GuardChain inference_chain_;
   std::atomic<bool> draining_{false};
 };
 

@@ -21,9 +21,10 @@ struct InferRequest {
   std::string model;
   std::optional<int64_t> version;          // none: the model's default (latest ready) version
   std::vector<Tensor> inputs;
+  // /predict sends one unnamed input: it binds to the serving model's single input by position.
+  bool positional_inputs = false;
   std::vector<std::string> requested_outputs;  // empty: every output
   Parameters parameters;
-  TimePoint deadline = TimePoint::max();   // answer 504 rather than run after this
 };
 
 // Which deployment, environment and variant served an answer; empty when the request named a

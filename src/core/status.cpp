@@ -6,6 +6,8 @@ unsigned http_status_of(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kNotFound: return 404;
     case StatusCode::kMethodNotAllowed: return 405;
     case StatusCode::kConflict: return 409;

@@ -8,6 +8,8 @@ namespace seraph {
 enum class StatusCode {
   kOk,
   kInvalidArgument,       // 400
+  kUnauthenticated,       // 401
+  kPermissionDenied,      // 403
   kNotFound,              // 404
   kMethodNotAllowed,      // 405
   kConflict,              // 409

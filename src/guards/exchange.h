@@ -1,37 +1,95 @@
 #pragma once
-// One inference request on its way through the guard chain and back.
+// One request on its way through the guard chain and back: what it owns of the HTTP request,
+// what the guards decided, and the outcome. Guards read and write it on the connection's I/O
+// thread only; a guard that paused resumes it from any thread through the chain.
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/headers.h"
 #include "core/inference.h"
-#include "control/deployments.h"
 #include "core/status.h"
-#include "models/model_version.h"
+#include "observe/request_observer.h"
 
 namespace seraph {
 
-struct Exchange {
-  Exchange(const HeaderLookup& headers, TimePoint start) : headers(headers), start(start) {}
+class Backend;
+class ModelVersion;
+struct DeploymentTable;
+struct LiveDeployment;
+struct LiveVariant;
+class GuardChain;
 
-  const HeaderLookup& headers;
+// The thread an exchange belongs to (its connection's I/O thread) and its timers.
+class ExchangeLoop {
+ public:
+  virtual ~ExchangeLoop() = default;
+  // Runs `run` on the loop's thread: at once when called there, else as soon as it gets to it.
+  virtual void dispatch(std::function<void()> run) = 0;
+  // Runs `run` on the loop's thread at `when`, unless the request is answered first (then `run`
+  // is destroyed unrun). One wait at a time per exchange (an injected delay, a retry's back-off).
+  // A paused exchange is kept alive by what its resumption holds: capture it strongly.
+  virtual void run_at(TimePoint when, std::function<void()> run) = 0;
+  // Calls `expired` on the loop's thread at `deadline` unless the request is answered first.
+  virtual void set_deadline(TimePoint deadline, std::function<void()> expired) = 0;
+};
+
+// Where one stage of the chain stands; see guard_chain.cpp.
+struct StageState {
+  const GuardChain* chain = nullptr;
+  size_t next = 0;       // the next guard whose request half runs
+  size_t unwound = 0;    // response halves still to run: guards [0, unwound)
+  enum class Phase : uint8_t { kIdle, kRequest, kPausedRequest, kTerminal, kResponse, kPausedResponse, kDone };
+  Phase phase = Phase::kIdle;
+};
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<ExchangeLoop> loop, TimePoint start) : start(start), loop(std::move(loop)) {}
+  virtual ~Exchange() = default;
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
   const TimePoint start;
-  std::string request_id;                   // set before dispatch (guards/request_id.h)
-  InferRequest request;
-  std::shared_ptr<ModelVersion> target;     // set by the route guard
-  // When the request named a deployment: the routing table it was routed on (kept alive for the
-  // request), the deployment, and the variant that serves it.
-  std::shared_ptr<const DeploymentTable> routing;
+  const std::shared_ptr<ExchangeLoop> loop;
+
+  // What the exchange owns of the request: nothing here points into the connection's parser.
+  std::string_view method;  // a static name: "GET", "POST", ...
+  std::string path;         // without the query
+  std::string query;
+  HeaderMap headers;
+  Handler handler = Handler::kNotFound;
+  std::string request_id;   // set by the request-id guard
+
+  // Inference: the decoded request (immutable, shared with retries, shadows and the backend), its
+  // deadline, and what routing chose.
+  std::shared_ptr<const InferRequest> request;
+  TimePoint deadline = TimePoint::max();
+  std::shared_ptr<ModelVersion> version;   // the local version that serves, when one does
+  std::shared_ptr<Backend> backend;        // where the request executes
+  std::shared_ptr<const DeploymentTable> routing;  // keeps deployment and variants alive
   const LiveDeployment* deployment = nullptr;
   const LiveVariant* variant = nullptr;
-  const LiveVariant* shadow = nullptr;      // a copy of the request goes there after the answer
-  TimePoint dispatch_at{};                  // an injected delay: reach the model no sooner than this
-  InferResponse response;
+  const LiveVariant* shadow = nullptr;     // a copy of the request goes there after the answer
+
+  // The outcome: an error status, or OK with the response.
   Status status;
+  InferResponse response;
   std::vector<std::pair<std::string, std::string>> response_headers;  // added by guards
+
+  // Set once the deadline has answered: late work for this request is dropped.
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  friend class GuardChain;
+  std::atomic<bool> cancelled_{false};
+  StageState stages_[2];
 };
 
 }  // namespace seraph

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "control/deployments.h"
+#include "guards/guard_chain.h"
+
 namespace seraph {
 namespace {
 
@@ -25,19 +28,24 @@ Status abort_status(int http_status, std::string message) {
 
 }  // namespace
 
-Status FaultInjectionGuard::on_request(Exchange& exchange) {
-  if (!exchange.variant) return {};
+RequestVerdict FaultInjectionGuard::on_request(Exchange& exchange) {
+  if (!exchange.variant) return RequestVerdict::kContinue;
   const FaultSpec& fault = exchange.variant->record.fault;
   if (happens(fault.abort_percent)) {
     exchange.variant->stats->record_fault(FaultKind::kAbort);
-    return abort_status(fault.abort_status, fmt::format("fault injected: variant '{}' aborted the request",
-                                                        exchange.variant->record.name));
+    exchange.status = abort_status(fault.abort_status, fmt::format("fault injected: variant '{}' aborted the request",
+                                                                   exchange.variant->record.name));
+    return RequestVerdict::kRespond;
   }
   if (fault.delay_ms > 0 && happens(fault.delay_percent)) {
     exchange.variant->stats->record_fault(FaultKind::kDelay);
-    exchange.dispatch_at = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(fault.delay_ms * 1000));
+    const TimePoint until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(fault.delay_ms * 1000));
+    exchange.loop->run_at(until, [ex = exchange.shared_from_this()] {
+      GuardChain::resume_request(*ex, Stage::kInference, RequestVerdict::kContinue);
+    });
+    return RequestVerdict::kPause;
   }
-  return {};
+  return RequestVerdict::kContinue;
 }
 
 }  // namespace seraph

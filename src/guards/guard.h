@@ -1,22 +1,29 @@
 #pragma once
-// A guard is one concern in front of the backend, like an Envoy HTTP filter: it may answer the
-// request itself (by returning an error status), let it pass, or adjust what comes back.
+// A guard is one concern in front of the backend, like an Envoy HTTP filter. Its request half runs
+// in chain order and may let the request continue, answer it (an error status, or OK with a
+// response such as a cached one), or pause it and resume it later from any thread. Its response
+// half runs in reverse order, for every guard whose request half ran and did not answer itself,
+// and may pass the outcome on (after changing it, if it likes), ask for the backend call to be made
+// again (the guards after it run again first, so it may have pointed the exchange elsewhere), or
+// pause. Both halves run on the connection's I/O thread.
 #include <string_view>
 
-#include "core/status.h"
 #include "guards/exchange.h"
 
 namespace seraph {
+
+enum class RequestVerdict { kContinue, kRespond, kPause };
+enum class ResponseVerdict { kPass, kRetry, kPause };
 
 class Guard {
  public:
   virtual ~Guard() = default;
   virtual std::string_view name() const = 0;
-  // Before the backend, in chain order. A non-OK status answers the request with it.
-  virtual Status on_request(Exchange& exchange) = 0;
-  // After the backend (or a later guard's refusal), in reverse order; only for guards whose
-  // on_request ran. May run on an execution thread.
-  virtual void on_response(Exchange& exchange) {}
+  // kRespond answers with exchange.status (an error), or with exchange.response when the status
+  // is OK. kPause: the guard later calls GuardChain::resume_request.
+  virtual RequestVerdict on_request(Exchange& exchange) = 0;
+  // kPause: the guard later calls GuardChain::resume_response.
+  virtual ResponseVerdict on_response(Exchange& exchange) { return ResponseVerdict::kPass; }
 };
 
 }  // namespace seraph

@@ -25,11 +25,11 @@ Status choose_variant(const LiveDeployment& deployment, const Exchange& exchange
     }
     return {};
   }
-  if (exchange.request.version) {
-    chosen = deployment.serving_version(*exchange.request.version);
+  if (exchange.request->version) {
+    chosen = deployment.serving_version(*exchange.request->version);
     if (!chosen) {
       return not_found(fmt::format("deployment '{}' ({}) has no variant serving version {}", deployment.name,
-                                   deployment.environment, *exchange.request.version));
+                                   deployment.environment, *exchange.request->version));
     }
     return {};
   }
@@ -51,7 +51,7 @@ double sticky_point(std::string_view key) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-Status RouteGuard::on_request(Exchange& exchange) {
+Status RouteGuard::route(Exchange& exchange) const {
   std::string_view environment = exchange.headers.header("x-environment");
   if (environment.empty()) {
     environment = deployments_.default_environment();
@@ -59,8 +59,10 @@ Status RouteGuard::on_request(Exchange& exchange) {
     return invalid_argument(fmt::format("unknown environment '{}' in X-Environment (configured: {})", environment,
                                         fmt::join(deployments_.environments(), ", ")));
   }
+  std::string_view model = exchange.request->model;
+  std::optional<int64_t> version = exchange.request->version;
   auto table = deployments_.snapshot();
-  if (const LiveDeployment* deployment = table->find(environment, exchange.request.model)) {
+  if (const LiveDeployment* deployment = table->find(environment, model)) {
     const LiveVariant* variant = nullptr;
     if (Status s = choose_variant(*deployment, exchange, variant); !s.is_ok()) return s;
     exchange.deployment = deployment;
@@ -68,23 +70,30 @@ Status RouteGuard::on_request(Exchange& exchange) {
     if (const LiveVariant* shadow = deployment->shadow(); shadow && random_point() * 100 < shadow->record.weight) {
       exchange.shadow = shadow;
     }
+    model = variant->record.model;
+    version = variant->record.version;
     exchange.routing = std::move(table);
-    exchange.request.model = variant->record.model;
-    exchange.request.version = variant->record.version;
   }
   Status status;
-  exchange.target = models_.find(exchange.request.model, exchange.request.version, status);
+  exchange.version = models_.find(model, version, status);
+  exchange.backend = exchange.version;
   return status;
 }
 
-void RouteGuard::on_response(Exchange& exchange) {
+RequestVerdict RouteGuard::on_request(Exchange& exchange) {
+  exchange.status = route(exchange);
+  return exchange.status.is_ok() ? RequestVerdict::kContinue : RequestVerdict::kRespond;
+}
+
+ResponseVerdict RouteGuard::on_response(Exchange& exchange) {
   auto& headers = exchange.response_headers;
-  if (exchange.target) headers.emplace_back("X-Model-Version", std::to_string(exchange.target->version()));
+  if (exchange.version) headers.emplace_back("X-Model-Version", std::to_string(exchange.version->version()));
   if (const LiveDeployment* d = exchange.deployment) {
     headers.emplace_back("X-Deployment", d->name);
     headers.emplace_back("X-Environment", d->environment);
     headers.emplace_back("X-Variant", exchange.variant->record.name);
   }
+  return ResponseVerdict::kPass;
 }
 
 }  // namespace seraph

@@ -13,15 +13,17 @@ class ModelManager;
 //            user keeps one variant while the weights hold
 //   weighted a fresh random point on the weight line
 // and may copy the request to the deployment's shadow variant. Any other name is a model: the
-// version asked for, else the latest ready one.
+// version asked for, else the latest ready one. The request itself is left as the client sent it.
 class RouteGuard final : public Guard {
  public:
   RouteGuard(ModelManager& models, const Deployments& deployments) : models_(models), deployments_(deployments) {}
   std::string_view name() const override { return "route"; }
-  Status on_request(Exchange& exchange) override;
-  void on_response(Exchange& exchange) override;
+  RequestVerdict on_request(Exchange& exchange) override;
+  ResponseVerdict on_response(Exchange& exchange) override;
 
  private:
+  Status route(Exchange& exchange) const;
+
   ModelManager& models_;
   const Deployments& deployments_;
 };

@@ -7,6 +7,10 @@
 namespace seraph {
 namespace {
 
+int64_t rows_of(const InferRequest& request) {
+  return request.inputs.empty() || request.inputs[0].shape.empty() ? 1 : request.inputs[0].shape[0];
+}
+
 // Requests merge when every input has the same shape beyond the batch dimension.
 bool same_row_shape(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   if (a.size() != b.size()) return false;
@@ -40,14 +44,14 @@ void Batcher::stop() {
   }
 }
 
-void Batcher::submit(std::vector<Tensor> inputs, TimePoint deadline, Done done) {
-  const int64_t rows = inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
+void Batcher::submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) {
+  const int64_t rows = rows_of(*request);
   bool stopping = false;
   {
     std::lock_guard lock(mutex_);
     stopping = stopping_;
     if (!stopping_ && queue_.size() < policy_.max_queue_size) {
-      queue_.push_back({std::move(inputs), std::move(done), Clock::now(), deadline, rows});
+      queue_.push_back({std::move(request), std::move(done), Clock::now(), deadline, rows});
       metrics_.queue_depth().set(static_cast<double>(queue_.size()));
       arrived_.notify_one();
       return;
@@ -74,7 +78,7 @@ std::vector<Batcher::Pending> Batcher::take_batch(std::unique_lock<std::mutex>& 
         continue;
       }
       const bool fits = batch.empty() || (merging && rows + it->rows <= policy_.max_batch_size &&
-                                          same_row_shape(batch.front().inputs, it->inputs));
+                                          same_row_shape(batch.front().request->inputs, it->request->inputs));
       if (!fits) {
         ++it;
         continue;
@@ -112,6 +116,33 @@ void Batcher::run() {
   }
 }
 
+Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t requests,
+                            std::vector<Tensor>& outputs, double& compute_ms) {
+  const TimePoint start = Clock::now();
+  Status status;
+  try {
+    status = runtime_.execute(inputs, outputs);
+  } catch (const std::exception& e) {  // a runtime's stray exception must not end the process
+    status = internal_error(std::string("the runtime failed: ") + e.what());
+  }
+  compute_ms = elapsed_ms(start);
+  metrics_.record_execution(static_cast<double>(rows), static_cast<double>(requests), compute_ms / 1000.0);
+  // A running mean over roughly the last 16 calls: what `execution: auto` decides on.
+  const double previous = recent_compute_us_.load(std::memory_order_relaxed);
+  recent_compute_us_.store(previous == 0 ? compute_ms * 1000 : previous + (compute_ms * 1000 - previous) / 16,
+                           std::memory_order_relaxed);
+  return status;
+}
+
+void Batcher::run_inline(const InferRequest& request, const Done& done) {
+  metrics_.record_queue_time(0);
+  std::vector<Tensor> outputs;
+  double compute_ms = 0;
+  Status status = run_runtime(request.inputs, rows_of(request), 1, outputs, compute_ms);
+  if (!status.is_ok()) outputs.clear();
+  done(std::move(status), std::move(outputs), compute_ms);
+}
+
 void Batcher::execute(std::vector<Pending>& batch) {
   const TimePoint start = Clock::now();
   for (const Pending& p : batch) metrics_.record_queue_time(std::chrono::duration<double>(start - p.enqueued).count());
@@ -120,17 +151,17 @@ void Batcher::execute(std::vector<Pending>& batch) {
 
   // One request runs on its own tensors; several are concatenated along dimension 0.
   std::vector<Tensor> merged;
-  const std::vector<Tensor>* inputs = &batch.front().inputs;
+  const std::vector<Tensor>* inputs = &batch.front().request->inputs;
   if (batch.size() > 1) {
-    merged.reserve(batch.front().inputs.size());
-    for (size_t i = 0; i < batch.front().inputs.size(); ++i) {
-      const Tensor& first = batch.front().inputs[i];
+    merged.reserve(inputs->size());
+    for (size_t i = 0; i < inputs->size(); ++i) {
+      const Tensor& first = (*inputs)[i];
       Tensor t{first.name, first.datatype, first.shape, {}, {}};
       t.shape[0] = total_rows;
-      for (Pending& p : batch) {
-        Tensor& part = p.inputs[i];
+      for (const Pending& p : batch) {
+        const Tensor& part = p.request->inputs[i];
         if (part.datatype == DataType::kBytes) {
-          for (auto& s : part.strings) t.strings.push_back(std::move(s));
+          t.strings.insert(t.strings.end(), part.strings.begin(), part.strings.end());
         } else {
           t.bytes.insert(t.bytes.end(), part.bytes.begin(), part.bytes.end());
         }
@@ -140,14 +171,8 @@ void Batcher::execute(std::vector<Pending>& batch) {
     inputs = &merged;
   }
   std::vector<Tensor> outputs;
-  Status status;
-  try {
-    status = runtime_.execute(*inputs, outputs);
-  } catch (const std::exception& e) {  // a runtime's stray exception must not end the process
-    status = internal_error(std::string("the runtime failed: ") + e.what());
-  }
-  const double compute_ms = elapsed_ms(start);
-  metrics_.record_execution(static_cast<double>(total_rows), static_cast<double>(batch.size()), compute_ms / 1000.0);
+  double compute_ms = 0;
+  Status status = run_runtime(*inputs, total_rows, batch.size(), outputs, compute_ms);
 
   if (status.is_ok() && batch.size() == 1) {
     batch.front().done(std::move(status), std::move(outputs), compute_ms);

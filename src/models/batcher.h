@@ -4,10 +4,13 @@
 // after the first) into one runtime call, then splits the outputs back to each request in order.
 // A request whose deadline passes while queued is answered 504 and never run.
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <span>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -39,14 +42,19 @@ class Batcher {
 
   // Queues a validated request (inputs in config order, batched on dim 0). Answers 503 at once
   // when the queue is full or the batcher is stopping.
-  void submit(std::vector<Tensor> inputs, TimePoint deadline, Done done);
+  void submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done);
+  // Runs a validated request at once on the calling thread, unbatched, with the same metrics and
+  // error handling as a queued one: for models cheaper than a hand-off to an execution thread.
+  void run_inline(const InferRequest& request, const Done& done);
+  // Mean compute time of recent runtime calls (exponentially weighted), 0 before the first.
+  double recent_compute_us() const { return recent_compute_us_.load(std::memory_order_relaxed); }
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
   // from an execution thread.
   void stop();
 
  private:
   struct Pending {
-    std::vector<Tensor> inputs;
+    std::shared_ptr<const InferRequest> request;
     Done done;
     TimePoint enqueued;
     TimePoint deadline;
@@ -58,6 +66,9 @@ class Batcher {
   // the way go to `expired`. Empty when stopping with nothing left.
   std::vector<Pending> take_batch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& expired);
   void execute(std::vector<Pending>& batch);
+  // One runtime call with its metrics; a runtime's exception becomes a 500.
+  Status run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t requests, std::vector<Tensor>& outputs,
+                     double& compute_ms);
 
   Runtime& runtime_;
   const BatchingPolicy policy_;
@@ -67,6 +78,7 @@ class Batcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+  std::atomic<double> recent_compute_us_{0};
 };
 
 }  // namespace seraph

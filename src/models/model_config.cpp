@@ -201,6 +201,16 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
         config.warmup.push_back(parse_warmup_sample(warmup[i], config.inputs, "warmup[" + std::to_string(i) + "]"));
       }
     }
+    if (const YAML::Node execution = root["execution"]) {
+      config.execution = scalar<std::string>(execution, "execution", "auto, inline or queued");
+      if (config.execution != "auto" && config.execution != "inline" && config.execution != "queued") {
+        throw ConfigError{"execution", "must be auto, inline or queued, got '" + config.execution + "'"};
+      }
+    }
+    if (const YAML::Node threshold = root["inline_threshold_us"]) {
+      config.inline_threshold_us = scalar<int64_t>(threshold, "inline_threshold_us", "an integer");
+      if (config.inline_threshold_us < 0) throw ConfigError{"inline_threshold_us", "must not be negative"};
+    }
     if (const YAML::Node load = root["load"]) {
       config.load = scalar<std::string>(load, "load", "eager or lazy");
       if (config.load != "eager" && config.load != "lazy") throw ConfigError{"load", "must be eager or lazy, got '" + config.load + "'"};

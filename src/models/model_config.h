@@ -34,6 +34,11 @@ struct ModelConfig {
   int64_t max_queue_delay_us = 0;
   int max_queue_size = 0;               // 0: the server's models.max_queue
   std::string load;                     // "eager" or "lazy"; empty: the server's models.load_policy
+  // Where requests run: "queued" on the execution threads, "inline" on the I/O thread that read
+  // them (no hand-off; only for cheap models), or "auto": inline while batching is off and recent
+  // runtime calls took under inline_threshold_us.
+  std::string execution = "auto";
+  int64_t inline_threshold_us = 200;
   int64_t memory_bytes = 0;             // declared footprint; 0: measured at load
   // Sample requests run after loading, before the version turns READY (warmup: [{input: [data]}]).
   std::vector<std::vector<Tensor>> warmup;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/model_name.h"
 #include "models/model_version.h"
 #include "models/version_policy.h"
 
@@ -103,8 +104,5 @@ class ModelManager {
   std::vector<std::shared_ptr<ModelVersion>> retiring_;  // removed from disk, unloaded once idle
   std::thread watcher_;
 };
-
-// Model names: letters, digits, '_', '-', '.'; not starting with '.'.
-bool is_valid_model_name(std::string_view name);
 
 }  // namespace seraph

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
-#include "models/input_validation.h"
 #include "observe/process_metrics.h"
 
 namespace seraph {
@@ -105,7 +104,7 @@ void ModelVersion::load() {
   }
   const double seconds = elapsed_ms(start) / 1000.0;
   metrics_.record_load(failure.empty() ? "success" : "failure", seconds);
-  std::vector<std::pair<InferRequest, Done>> waiting;
+  std::vector<Waiting> waiting;
   {
     std::lock_guard lock(mutex_);
     waiting.swap(waiting_);
@@ -128,7 +127,7 @@ void ModelVersion::load() {
 }
 
 bool ModelVersion::try_unload(const std::string& reason, const char* metric_reason, bool reloadable) {
-  std::vector<std::pair<InferRequest, Done>> waiting;
+  std::vector<Waiting> waiting;
   bool reload = false;
   {
     std::lock_guard lock(mutex_);
@@ -162,12 +161,12 @@ bool ModelVersion::try_unload(const std::string& reason, const char* metric_reas
   return true;
 }
 
-void ModelVersion::release_waiting(std::vector<std::pair<InferRequest, Done>> waiting, const Status& refusal) {
-  for (auto& [request, done] : waiting) {
+void ModelVersion::release_waiting(std::vector<Waiting> waiting, const Status& refusal) {
+  for (Waiting& w : waiting) {
     if (state() == ModelState::kReady) {
-      submit(std::move(request), std::move(done));
+      submit(std::move(w.request), w.deadline, std::move(w.done));
     } else {
-      refuse(done, refusal);
+      refuse(w.done, refusal);
     }
   }
 }
@@ -177,18 +176,18 @@ void ModelVersion::refuse(Done& done, Status status) {
   in_use_.fetch_sub(1);
 }
 
-void ModelVersion::infer(InferRequest request, Done done) {
+void ModelVersion::execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) {
   // Counted in first, so that an unload either sees this request or this request sees it; the
   // count drops once the request is answered (submit's callback, or refuse()).
   in_use_.fetch_add(1);
   last_used_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-  if (state() == ModelState::kReady) return submit(std::move(request), std::move(done));
+  if (state() == ModelState::kReady) return submit(std::move(request), deadline, std::move(done));
 
   std::unique_lock lock(mutex_);
   const ModelState s = state();
   if (s == ModelState::kReady) {
     lock.unlock();
-    return submit(std::move(request), std::move(done));
+    return submit(std::move(request), deadline, std::move(done));
   }
   const bool will_load = s == ModelState::kUnavailable && loadable_;
   if (s == ModelState::kLoading || s == ModelState::kUnloading || will_load) {
@@ -197,12 +196,7 @@ void ModelVersion::infer(InferRequest request, Done done) {
       return refuse(done, {StatusCode::kUnavailable,
                            fmt::format("model '{}' version {} is loading and too many requests wait for it", model_, version_)});
     }
-    // Validate now, so a bad request does not wait for a load to be told so.
-    if (Status status = validate_request(config_, request); !status.is_ok()) {
-      lock.unlock();
-      return refuse(done, std::move(status));
-    }
-    waiting_.emplace_back(std::move(request), std::move(done));
+    waiting_.push_back({std::move(request), deadline, std::move(done)});
     if (will_load) {
       loadable_ = false;
       set_state(ModelState::kLoading);  // only the first request asks for the load
@@ -217,17 +211,24 @@ void ModelVersion::infer(InferRequest request, Done done) {
                                        why.empty() ? "" : ": ", why)));
 }
 
-void ModelVersion::submit(InferRequest request, Done done) {
-  if (Status status = validate_request(config_, request); !status.is_ok()) return refuse(done, std::move(status));
-  // What the answer needs of the request travels with the callback; the inputs go to the batcher.
-  auto finish = [this, id = std::move(request.id), wanted = std::move(request.requested_outputs),
-                 done = std::move(done)](Status status, std::vector<Tensor> outputs, double compute_ms) mutable {
+bool ModelVersion::runs_inline() const {
+  if (config_.execution == "inline") return true;
+  if (config_.execution == "queued" || config_.max_batch_size > 1) return false;
+  const double recent_us = batcher_->recent_compute_us();
+  return recent_us > 0 && recent_us < static_cast<double>(config_.inline_threshold_us);
+}
+
+void ModelVersion::submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) {
+  // What the answer needs of the request travels with the callback; the inputs stay shared.
+  auto finish = [this, request, done = std::move(done)](Status status, std::vector<Tensor> outputs,
+                                                         double compute_ms) mutable {
     InferResponse response;
     response.model = model_;
     response.version = version_;
-    response.id = std::move(id);
+    response.id = request->id;
     response.compute_ms = compute_ms;
     response.outputs = std::move(outputs);
+    const auto& wanted = request->requested_outputs;
     if (status.is_ok() && !wanted.empty()) {
       std::erase_if(response.outputs, [&](const Tensor& t) {
         return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
@@ -236,7 +237,8 @@ void ModelVersion::submit(InferRequest request, Done done) {
     done(std::move(status), std::move(response));
     in_use_.fetch_sub(1);
   };
-  batcher_->submit(std::move(request.inputs), request.deadline, std::move(finish));
+  if (runs_inline()) return batcher_->run_inline(*request, finish);
+  batcher_->submit(std::move(request), deadline, std::move(finish));
 }
 
 }  // namespace seraph

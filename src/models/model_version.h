@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/inference.h"
+#include "models/backend.h"
 #include "models/batcher.h"
 #include "models/model_config.h"
 #include "models/runtime.h"
@@ -32,10 +33,9 @@ struct ExecutionLimits {
   bool lazy_by_default = false;  // models.load_policy: lazy
 };
 
-class ModelVersion {
+// A version is the local backend: execute() runs a request on its runtime, inline or queued.
+class ModelVersion final : public Backend {
  public:
-  // Called once per request: on an execution thread once executed, or at once when refused.
-  using Done = std::function<void(Status, InferResponse)>;
   // Asks for load() to run on the manager's loader thread.
   using RequestLoad = std::function<void(ModelVersion&)>;
 
@@ -57,9 +57,10 @@ class ModelVersion {
   // Lets an explicitly unloaded or failed version load again on request.
   void allow_reload();
 
-  // Validates `request` against the model contract, then queues it for the batcher (waiting for a
-  // load first if need be). Invalid requests and a full queue are answered at once.
-  void infer(InferRequest request, Done done);
+  // Runs a request validated against config() (validate_request): inline on this thread when the
+  // model is cheap, else queued for the batcher, after waiting for a load if need be. A full queue
+  // is answered at once. `done` runs on the thread that executed, or at once when refused.
+  void execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) override;
 
   const std::string& model() const { return model_; }
   int64_t version() const { return version_; }
@@ -76,14 +77,20 @@ class ModelVersion {
   ModelMetrics& metrics() { return metrics_; }
 
  private:
+  struct Waiting {  // a request that arrived while the version was loading
+    std::shared_ptr<const InferRequest> request;
+    TimePoint deadline;
+    Done done;
+  };
+
   void set_state(ModelState state, std::string reason = {});
-  // Validates and queues for the batcher; the version is READY. The request counts as in use
-  // until answered.
-  void submit(InferRequest request, Done done);
+  // Runs or queues a request; the version is READY. The request counts as in use until answered.
+  void submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done);
+  bool runs_inline() const;
   // Answers a request that will not run, and counts it out.
   void refuse(Done& done, Status status);
   // Answers or submits the requests that waited for a load or unload to finish.
-  void release_waiting(std::vector<std::pair<InferRequest, Done>> waiting, const Status& refusal);
+  void release_waiting(std::vector<Waiting> waiting, const Status& refusal);
 
   const std::string model_;
   const int64_t version_;
@@ -102,7 +109,7 @@ class ModelVersion {
   mutable std::mutex mutex_;  // guards reason_, loadable_, waiting_ and the state transitions
   std::string reason_;
   bool loadable_ = false;     // UNAVAILABLE, but loads on request
-  std::vector<std::pair<InferRequest, Done>> waiting_;
+  std::vector<Waiting> waiting_;
   ModelMetrics metrics_;
 };
 

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "control/deployments.h"
+#include "guards/guard_table.h"
 #include "models/model_manager.h"
 #include "models/version_policy.h"
 
@@ -108,6 +109,11 @@ std::vector<Key> keys() {
                true});
   string_key("routing.default_environment", [](Config& c) -> std::string& { return c.routing.default_environment; }, nullptr);
   int_key("control.tick_interval_ms", [](Config& c) -> int& { return c.control.tick_interval_ms; }, 10, 3600000);
+  for (const GuardRow& row : guard_table()) {
+    if (!row.optional) continue;
+    bool_key(fmt::format("guards.{}.enabled", row.name),
+             [name = std::string(row.name)](Config& c) -> bool& { return c.guards_enabled[name]; });
+  }
   return k;
 }
 

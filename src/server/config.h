@@ -3,6 +3,7 @@
 // at start with messages that name the key path and what is wrong.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct Config {
   } control;
   // Written to the registry at the first start; the registry (and the admin API) rules after that.
   std::vector<DeploymentRecord> deployments;
+  // guards.<name>.enabled for the guards that may be switched off (guards/guard_table.h); absent: on.
+  std::map<std::string, bool, std::less<>> guards_enabled;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off
     bool access_log = true;

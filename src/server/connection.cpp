@@ -47,13 +47,6 @@ void Connection::close_if_idle() {
   });
 }
 
-std::string_view Connection::header(std::string_view name) const {
-  const Request& request = parser_->get();
-  auto it = request.find(beast::string_view(name.data(), name.size()));
-  if (it == request.end()) return {};
-  return {it->value().data(), it->value().size()};
-}
-
 void Connection::close_after(int timeout_ms) {
   timer_.expires_after(std::chrono::milliseconds(timeout_ms));
   timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
@@ -95,33 +88,38 @@ void Connection::on_read(beast::error_code ec) {
   head_ = request.method() == http::verb::head;
   shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
   const beast::string_view target = request.target();
-  HttpRequest view{to_method(request.method()), {target.data(), target.size()}, request.body(), *this};
-  shared_.router.handle(view, shared_from_this());
+  // The exchange keeps its own copy of the headers: nothing may read the parser once it is reused.
+  HeaderMap headers;
+  size_t bytes = 0, fields = 0;
+  for (const auto& field : request) {
+    bytes += field.name_string().size() + field.value().size();
+    ++fields;
+  }
+  headers.reserve(fields, bytes);
+  for (const auto& field : request) {
+    headers.add({field.name_string().data(), field.name_string().size()}, {field.value().data(), field.value().size()});
+  }
+  auto self = shared_from_this();
+  shared_.router.handle(to_method(request.method()), {target.data(), target.size()}, request.body(), std::move(headers),
+                        self, self);
 }
 
-void Connection::send(HttpResponse response) {
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
-    self->write(std::move(r));
+void Connection::send(HttpResponse response) { write(std::move(response)); }
+
+void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
+
+void Connection::set_deadline(TimePoint deadline, std::function<void()> expired) {
+  // The answer's write re-arms the timer, cancelling this wait; `expired` is then destroyed unrun.
+  timer_.expires_at(deadline);
+  timer_.async_wait([expired = std::move(expired)](beast::error_code ec) {
+    if (!ec) expired();
   });
 }
 
-void Connection::on_deadline(TimePoint deadline, std::function<void()> expired) {
-  // The answer's write re-arms the timer, cancelling this wait. A wait that completes anyway
-  // (racing the answer) calls `expired`, which the router ignores for a request it has answered.
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), deadline, expired = std::move(expired)]() mutable {
-    self->timer_.expires_at(deadline);
-    self->timer_.async_wait([expired = std::move(expired)](beast::error_code ec) {
-      if (!ec) expired();
-    });
-  });
-}
-
-void Connection::defer(TimePoint when, std::function<void()> run) {
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), when, run = std::move(run)]() mutable {
-    self->defer_timer_.expires_at(when);
-    self->defer_timer_.async_wait([run = std::move(run)](beast::error_code ec) {
-      if (!ec) run();
-    });
+void Connection::run_at(TimePoint when, std::function<void()> run) {
+  defer_timer_.expires_at(when);
+  defer_timer_.async_wait([run = std::move(run)](beast::error_code ec) {
+    if (!ec) run();
   });
 }
 
@@ -139,8 +137,10 @@ void Connection::write(HttpResponse r) {
     response_.body() = std::move(r.body);
     response_.prepare_payload();
   }
-  // A client that stops reading its answer must not hold the connection forever.
+  // A client that stops reading its answer must not hold the connection forever. Re-arming the
+  // timer also ends the request's deadline wait; a pending injected delay ends with it.
   close_after(shared_.config.idle_timeout_ms);
+  defer_timer_.cancel();
   const bool last = !keep_alive_;
   http::async_write(socket_, response_, [self = shared_from_this(), last](beast::error_code ec, size_t) {
     self->on_write(ec, last);
@@ -182,6 +182,7 @@ void Connection::discard_input() {
 void Connection::close() {
   beast::error_code ignored;
   timer_.cancel();
+  defer_timer_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   socket_.close(ignored);
 }

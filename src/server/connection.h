@@ -13,11 +13,12 @@
 #include <boost/beast/http.hpp>
 
 #include "api/http.h"
+#include "guards/exchange.h"
 #include "server/http_server.h"
 
 namespace seraph {
 
-class Connection final : public Responder, public HeaderLookup, public std::enable_shared_from_this<Connection> {
+class Connection final : public Responder, public ExchangeLoop, public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, HttpServer::Shared& shared);
   ~Connection() override;
@@ -27,12 +28,12 @@ class Connection final : public Responder, public HeaderLookup, public std::enab
   // of it received yet; a request in progress finishes first. Callable from any thread.
   void close_if_idle();
 
-  // Responder: may be called from any thread; the write happens on this connection's thread.
+  // Responder: on this connection's thread.
   void send(HttpResponse response) override;
-  void on_deadline(TimePoint deadline, std::function<void()> expired) override;
-  void defer(TimePoint when, std::function<void()> run) override;
-  // HeaderLookup over the request being handled.
-  std::string_view header(std::string_view name) const override;
+  // ExchangeLoop: this connection's thread and its timers.
+  void dispatch(std::function<void()> run) override;
+  void run_at(TimePoint when, std::function<void()> run) override;
+  void set_deadline(TimePoint deadline, std::function<void()> expired) override;
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;

@@ -34,15 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   seraph::InferRequest v2;
   if (seraph::parse_v2_infer_request(bytes, v2).is_ok()) {
-    if (seraph::validate_request(config, v2).is_ok()) {
-      seraph::InferResponse response{"m", 1, v2.id, v2.inputs, 0};
+    auto shared = std::make_shared<const seraph::InferRequest>(std::move(v2));
+    if (seraph::validate_request(config, shared).is_ok()) {
+      seraph::InferResponse response{"m", 1, shared->id, shared->inputs, 0};
       (void)seraph::render_v2_infer_response(response);
     }
   }
   for (bool batch : {false, true}) {
     seraph::PredictRequest predict;
     const auto status = batch ? seraph::parse_predict_batch_body(bytes, predict) : seraph::parse_predict_body(bytes, predict);
-    if (status.is_ok()) (void)seraph::bind_predict_input(config, predict.request);
+    if (status.is_ok()) {
+      auto shared = std::make_shared<const seraph::InferRequest>(std::move(predict.request));
+      if (seraph::validate_request(config, shared).is_ok() && shared->inputs.size() != 1) __builtin_trap();
+    }
   }
   // Admin bodies: whatever parses is validated, and what is valid survives a round trip.
   seraph::JsonValue admin;

@@ -74,9 +74,9 @@ class BatcherTest : public ::testing::Test {
  protected:
   std::shared_future<Result> submit(Batcher& batcher, Tensor input, TimePoint deadline = TimePoint::max()) {
     auto promise = std::make_shared<std::promise<Result>>();
-    std::vector<Tensor> inputs;
-    inputs.push_back(std::move(input));
-    batcher.submit(std::move(inputs), deadline, [promise](Status s, std::vector<Tensor> out, double) {
+    auto request = std::make_shared<InferRequest>();
+    request->inputs.push_back(std::move(input));
+    batcher.submit(std::move(request), deadline, [promise](Status s, std::vector<Tensor> out, double) {
       promise->set_value({std::move(s), std::move(out)});
     });
     return promise->get_future().share();

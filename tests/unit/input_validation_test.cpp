@@ -30,24 +30,32 @@ InferRequest request_with(std::vector<Tensor> inputs) {
   return request;
 }
 
+// Validates `request` as the validation guard does, keeping the (possibly reordered) result.
+Status validate(const ModelConfig& config, InferRequest& request) {
+  auto shared = std::make_shared<const InferRequest>(request);
+  Status status = validate_request(config, shared);
+  request = *shared;
+  return status;
+}
+
 InferRequest valid_request() {
   return request_with({tensor("features", DataType::kFp32, {2, 3}), tensor("tokens", DataType::kInt64, {2, 5})});
 }
 
 TEST(ValidateRequest, AcceptsARequestThatMatchesTheContract) {
   InferRequest request = valid_request();
-  EXPECT_TRUE(validate_request(two_input_model(), request).is_ok());
+  EXPECT_TRUE(validate(two_input_model(), request).is_ok());
 }
 
 TEST(ValidateRequest, AcceptsAnySizeWhereTheConfigSaysMinusOne) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {1, 3}), tensor("tokens", DataType::kInt64, {1, 117})});
-  EXPECT_TRUE(validate_request(two_input_model(), request).is_ok());
+  EXPECT_TRUE(validate(two_input_model(), request).is_ok());
 }
 
 TEST(ValidateRequest, RejectsWrongNumberOfInputs) {
   InferRequest request = request_with({tensor("features", DataType::kFp32, {2, 3})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "model 'ranker' expects 2 input(s), got 1");
 }
@@ -55,7 +63,7 @@ TEST(ValidateRequest, RejectsWrongNumberOfInputs) {
 TEST(ValidateRequest, RejectsAMissingInputByName) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {2, 3}), tensor("token_ids", DataType::kInt64, {2, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "missing input 'tokens' for model 'ranker'");
 }
@@ -63,7 +71,7 @@ TEST(ValidateRequest, RejectsAMissingInputByName) {
 TEST(ValidateRequest, RejectsWrongDatatype) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp64, {2, 3}), tensor("tokens", DataType::kInt64, {2, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'features' has datatype FP64, model 'ranker' expects FP32");
 }
@@ -71,7 +79,7 @@ TEST(ValidateRequest, RejectsWrongDatatype) {
 TEST(ValidateRequest, RejectsWrongRank) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {6}), tensor("tokens", DataType::kInt64, {2, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'features' has shape [6], model 'ranker' expects [-1, 3]");
 }
@@ -79,7 +87,7 @@ TEST(ValidateRequest, RejectsWrongRank) {
 TEST(ValidateRequest, RejectsWrongFixedDimension) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {2, 4}), tensor("tokens", DataType::kInt64, {2, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'features' has shape [2, 4], model 'ranker' expects [-1, 3]");
 }
@@ -87,7 +95,7 @@ TEST(ValidateRequest, RejectsWrongFixedDimension) {
 TEST(ValidateRequest, RejectsAnEmptyBatch) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {0, 3}), tensor("tokens", DataType::kInt64, {0, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'features' is an empty batch");
 }
@@ -95,7 +103,7 @@ TEST(ValidateRequest, RejectsAnEmptyBatch) {
 TEST(ValidateRequest, RejectsInputsThatDisagreeOnTheBatchSize) {
   InferRequest request =
       request_with({tensor("features", DataType::kFp32, {2, 3}), tensor("tokens", DataType::kInt64, {3, 5})});
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "inputs disagree on the batch size (2 and 3)");
 }
@@ -103,7 +111,7 @@ TEST(ValidateRequest, RejectsInputsThatDisagreeOnTheBatchSize) {
 TEST(ValidateRequest, RejectsAnUnknownRequestedOutput) {
   InferRequest request = valid_request();
   request.requested_outputs = {"scores", "logits"};
-  Status s = validate_request(two_input_model(), request);
+  Status s = validate(two_input_model(), request);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "model 'ranker' has no output 'logits'");
 }
@@ -111,14 +119,14 @@ TEST(ValidateRequest, RejectsAnUnknownRequestedOutput) {
 TEST(ValidateRequest, AcceptsKnownRequestedOutputs) {
   InferRequest request = valid_request();
   request.requested_outputs = {"embedding"};
-  EXPECT_TRUE(validate_request(two_input_model(), request).is_ok());
+  EXPECT_TRUE(validate(two_input_model(), request).is_ok());
 }
 
 TEST(ValidateRequest, PutsInputsInTheConfigsOrder) {
   Tensor tokens = tensor("tokens", DataType::kInt64, {2, 5});
   tokens.mutable_values<int64_t>()[0] = 42;
   InferRequest request = request_with({std::move(tokens), tensor("features", DataType::kFp32, {2, 3})});
-  ASSERT_TRUE(validate_request(two_input_model(), request).is_ok());
+  ASSERT_TRUE(validate(two_input_model(), request).is_ok());
   ASSERT_EQ(request.inputs.size(), 2u);
   EXPECT_EQ(request.inputs[0].name, "features");
   EXPECT_EQ(request.inputs[1].name, "tokens");

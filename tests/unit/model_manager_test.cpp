@@ -1,5 +1,6 @@
 // ModelManager over a scratch repository assembled from the demo models, with broken and ignored
 // entries next to the good ones.
+#include "models/input_validation.h"
 #include "models/model_manager.h"
 
 #include <gmock/gmock.h>
@@ -149,11 +150,11 @@ struct Answer {
   InferResponse response;
 };
 
-// Runs infer() and waits (bounded) for its callback.
+// Runs execute() and waits (bounded) for its callback.
 std::optional<Answer> infer(ModelVersion& version, InferRequest request) {
   auto promise = std::make_shared<std::promise<Answer>>();
   std::future<Answer> future = promise->get_future();
-  version.infer(std::move(request), [promise](Status s, InferResponse r) {
+  version.execute(std::make_shared<const InferRequest>(std::move(request)), TimePoint::max(), [promise](Status s, InferResponse r) {
     promise->set_value({std::move(s), std::move(r)});
   });
   if (future.wait_for(10s) != std::future_status::ready) return std::nullopt;
@@ -198,16 +199,16 @@ TEST_F(ModelManagerTest, InferAnswersOnlyTheRequestedOutputs) {
   EXPECT_EQ(answer->response.outputs[0].name, "probability");
 }
 
-TEST_F(ModelManagerTest, InferRejectsAnInvalidRequest) {
+TEST_F(ModelManagerTest, TheVersionsContractRejectsAnInvalidRequest) {
   Status status;
   auto version = find("sentiment", 2, status);
   ASSERT_NE(version, nullptr);
   InferRequest request = sentiment_request({"fine"});
   request.inputs[0].name = "words";
-  std::optional<Answer> answer = infer(*version, std::move(request));
-  ASSERT_TRUE(answer.has_value());
-  EXPECT_EQ(answer->status.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(answer->status.message(), HasSubstr("missing input 'text'"));
+  auto shared = std::make_shared<const InferRequest>(std::move(request));
+  Status invalid = validate_request(version->config(), shared);
+  EXPECT_EQ(invalid.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(invalid.message(), HasSubstr("missing input 'text'"));
 }
 
 TEST_F(ModelManagerTest, InferOnAnUnavailableVersionAnswers503) {

@@ -1,4 +1,5 @@
 #include "api/predict_adapter.h"
+#include "models/input_validation.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -155,7 +156,7 @@ TEST(ParsePredictBatchBody, RejectsABodyThatIsNotAnArray) {
               HasSubstr("the body must be a JSON array"));
 }
 
-// --- bind_predict_input -------------------------------------------------------------------------
+// --- validating a positional input -------------------------------------------------------------------------
 
 ModelConfig text_model() {
   ModelConfig config;
@@ -179,10 +180,15 @@ InferRequest parsed(const std::string& body) {
   return out.request;
 }
 
-TEST(BindPredictInput, NamesTheInputAfterTheModelsInput) {
+Status bind_predict_input(const ModelConfig& config, const InferRequest& request) {
+  auto shared = std::make_shared<const InferRequest>(request);
+  return validate_request(config, shared);
+}
+
+TEST(BindPredictInput, TheUnnamedInputFeedsTheModelsSingleInput) {
   InferRequest request = parsed(R"({"text": "hello"})");
-  ASSERT_TRUE(bind_predict_input(text_model(), request).is_ok());
-  EXPECT_EQ(request.inputs[0].name, "text");
+  EXPECT_TRUE(request.positional_inputs);
+  EXPECT_TRUE(bind_predict_input(text_model(), request).is_ok());
 }
 
 TEST(BindPredictInput, RejectsMultiInputModels) {

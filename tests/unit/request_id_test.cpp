@@ -1,4 +1,4 @@
-#include "guards/request_id.h"
+#include "guards/request_id_guard.h"
 
 #include <gtest/gtest.h>
 

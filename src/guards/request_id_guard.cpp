@@ -1,4 +1,4 @@
-#include "guards/request_id.h"
+#include "guards/request_id_guard.h"
 
 #include <cstdint>
 #include <random>
@@ -24,6 +24,16 @@ std::string generate_request_id() {
 
 std::string request_id_for(std::string_view client_id) {
   return is_acceptable_request_id(client_id) ? std::string(client_id) : generate_request_id();
+}
+
+RequestVerdict RequestIdGuard::on_request(Exchange& exchange) {
+  exchange.request_id = request_id_for(exchange.headers.header("x-request-id"));
+  return RequestVerdict::kContinue;
+}
+
+ResponseVerdict RequestIdGuard::on_response(Exchange& exchange) {
+  exchange.response_headers.emplace_back("X-Request-Id", exchange.request_id);
+  return ResponseVerdict::kPass;
 }
 
 }  // namespace seraph
