@@ -47,6 +47,10 @@ struct StageState {
   size_t unwound = 0;    // response halves still to run: guards [0, unwound)
   enum class Phase : uint8_t { kIdle, kRequest, kPausedRequest, kTerminal, kResponse, kPausedResponse, kDone };
   Phase phase = Phase::kIdle;
+  // A guard that resumes before its own call has returned (its reply came at once, on this
+  // thread): the verdict waits here until the call returns kPause.
+  bool in_guard = false;
+  int early_verdict = -1;
 };
 
 class Exchange : public std::enable_shared_from_this<Exchange> {

@@ -17,14 +17,21 @@ void GuardChain::advance(Exchange& exchange) const {
   StageState& s = state(exchange);
   while (s.next < guards_.size()) {
     Guard& guard = *guards_[s.next++];
-    switch (guard.on_request(exchange)) {
-      case RequestVerdict::kContinue: continue;
-      case RequestVerdict::kPause: s.phase = Phase::kPausedRequest; return;
-      case RequestVerdict::kRespond:
-        // The guards before it see the answer on its way back; the one that answered does not.
-        s.unwound = s.next - 1;
-        s.phase = Phase::kResponse;
-        return unwind(exchange);
+    s.phase = Phase::kPausedRequest;  // until it returns: a resumption from inside it must wait
+    s.in_guard = true;
+    s.early_verdict = -1;
+    RequestVerdict verdict = guard.on_request(exchange);
+    s.in_guard = false;
+    if (verdict == RequestVerdict::kPause) {
+      if (s.early_verdict < 0) return;  // resumed later through resume_request
+      verdict = static_cast<RequestVerdict>(s.early_verdict);
+    }
+    s.phase = Phase::kRequest;
+    if (verdict == RequestVerdict::kRespond) {
+      // The guards before it see the answer on its way back; the one that answered does not.
+      s.unwound = s.next - 1;
+      s.phase = Phase::kResponse;
+      return unwind(exchange);
     }
   }
   s.phase = Phase::kTerminal;
@@ -43,14 +50,20 @@ void GuardChain::unwind(Exchange& exchange) const {
   StageState& s = state(exchange);
   while (s.unwound > 0) {
     const size_t at = --s.unwound;
-    switch (guards_[at]->on_response(exchange)) {
-      case ResponseVerdict::kPass: continue;
-      case ResponseVerdict::kPause: s.phase = Phase::kPausedResponse; return;
-      case ResponseVerdict::kRetry:
-        if (exchange.cancelled()) continue;  // no second call for a request already answered
-        s.next = at + 1;
-        s.phase = Phase::kRequest;
-        return advance(exchange);
+    s.phase = Phase::kPausedResponse;
+    s.in_guard = true;
+    s.early_verdict = -1;
+    ResponseVerdict verdict = guards_[at]->on_response(exchange);
+    s.in_guard = false;
+    if (verdict == ResponseVerdict::kPause) {
+      if (s.early_verdict < 0) return;  // resumed later through resume_response
+      verdict = static_cast<ResponseVerdict>(s.early_verdict);
+    }
+    s.phase = Phase::kResponse;
+    if (verdict == ResponseVerdict::kRetry && !exchange.cancelled()) {  // no second call once answered
+      s.next = at + 1;
+      s.phase = Phase::kRequest;
+      return advance(exchange);
     }
   }
   s.phase = Phase::kDone;
@@ -60,7 +73,11 @@ void GuardChain::unwind(Exchange& exchange) const {
 void GuardChain::resume_request(Exchange& exchange, Stage stage, RequestVerdict verdict) {
   exchange.loop->dispatch([ex = exchange.shared_from_this(), stage, verdict] {
     StageState& s = ex->stages_[static_cast<size_t>(stage)];
-    if (s.phase != Phase::kPausedRequest) return;  // cancelled meanwhile
+    if (s.phase != Phase::kPausedRequest) return;  // answered meanwhile (the deadline)
+    if (s.in_guard) {
+      s.early_verdict = static_cast<int>(verdict == RequestVerdict::kRespond ? verdict : RequestVerdict::kContinue);
+      return;
+    }
     s.phase = Phase::kRequest;
     if (verdict != RequestVerdict::kRespond) return s.chain->advance(*ex);
     s.unwound = s.next - 1;
@@ -73,6 +90,10 @@ void GuardChain::resume_response(Exchange& exchange, Stage stage, ResponseVerdic
   exchange.loop->dispatch([ex = exchange.shared_from_this(), stage, verdict] {
     StageState& s = ex->stages_[static_cast<size_t>(stage)];
     if (s.phase != Phase::kPausedResponse) return;
+    if (s.in_guard) {
+      s.early_verdict = static_cast<int>(verdict == ResponseVerdict::kRetry ? verdict : ResponseVerdict::kPass);
+      return;
+    }
     s.phase = Phase::kResponse;
     if (verdict == ResponseVerdict::kRetry && !ex->cancelled()) {
       s.next = s.unwound + 1;

@@ -270,5 +270,30 @@ TEST_F(Api, KeepAliveServesManyRequestsOnOneConnection) {
   for (int i = 0; i < 200; ++i) ASSERT_EQ(client.post("/predict", R"({"text":"again"})").status, 200u);
 }
 
+TEST_F(Api, AnUnknownModelIs404AboutTheModelEvenWhenItsBodyIsInvalid) {
+  Response v2 = client.post("/v2/models/ghost/infer", "{not json");
+  EXPECT_EQ(v2.status, 404u);
+  EXPECT_NE(v2.body.find("unknown model 'ghost'"), std::string::npos) << v2.body;
+  Response predict = client.post("/predict?model=ghost", "[[[");
+  EXPECT_EQ(predict.status, 404u);
+  EXPECT_NE(predict.body.find("unknown model 'ghost'"), std::string::npos) << predict.body;
+}
+
+TEST_F(Api, EveryEndpointAnswersWithARequestIdAdminAndMetricsIncluded) {
+  for (const char* path : {"/metrics", "/admin/v1/deployments", "/healthz", "/no/such/endpoint"}) {
+    Response r = client.request("GET", path, "", {{"X-Request-Id", "trace-me-1"}});
+    EXPECT_EQ(r.header("x-request-id"), "trace-me-1") << path;
+  }
+}
+
+TEST_F(Api, AKnownPathWithTheWrongMethodIs405NamingTheMethodsItTakes) {
+  Response r = client.request("DELETE", "/v2/models/mlp/infer", "", {});
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(r.header("allow"), "POST");
+  Response get_infer = client.get("/predict");
+  EXPECT_EQ(get_infer.status, 405u);
+  EXPECT_EQ(get_infer.header("allow"), "POST");
+}
+
 }  // namespace
 }  // namespace seraph::test

@@ -1,0 +1,74 @@
+#pragma once
+// What every guard's tests use: an exchange on a fake I/O loop that the test drives by hand, so
+// "on the I/O thread", timers and resumption from another thread are all made to happen on cue.
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "guards/exchange.h"
+
+namespace seraph::testing {
+
+// The test's thread is the loop's thread. Work dispatched from elsewhere waits until run_posted().
+class FakeLoop final : public ExchangeLoop {
+ public:
+  void dispatch(std::function<void()> run) override {
+    if (std::this_thread::get_id() == owner_) return run();
+    std::lock_guard lock(mutex_);
+    posted_.push_back(std::move(run));
+  }
+  void run_at(TimePoint when, std::function<void()> run) override { timer_ = {when, std::move(run)}; }
+  void set_deadline(TimePoint deadline, std::function<void()> expired) override {
+    deadline_ = {deadline, std::move(expired)};
+  }
+
+  // Runs what other threads dispatched; returns how many ran.
+  size_t run_posted() {
+    std::deque<std::function<void()>> posted;
+    {
+      std::lock_guard lock(mutex_);
+      posted.swap(posted_);
+    }
+    for (auto& run : posted) run();
+    return posted.size();
+  }
+  bool has_timer() const { return timer_.has_value(); }
+  TimePoint timer_at() const { return timer_->first; }
+  void fire_timer() {
+    auto run = std::move(timer_->second);
+    timer_.reset();
+    run();
+  }
+  bool has_deadline() const { return deadline_.has_value(); }
+  TimePoint deadline_at() const { return deadline_->first; }
+  void expire_deadline() {
+    auto run = std::move(deadline_->second);
+    deadline_.reset();
+    run();
+  }
+
+ private:
+  const std::thread::id owner_ = std::this_thread::get_id();
+  std::mutex mutex_;
+  std::deque<std::function<void()>> posted_;
+  std::optional<std::pair<TimePoint, std::function<void()>>> timer_;
+  std::optional<std::pair<TimePoint, std::function<void()>>> deadline_;
+};
+
+// A fresh exchange for an inference request with these headers.
+inline std::shared_ptr<Exchange> make_exchange(std::shared_ptr<FakeLoop> loop,
+                                               std::vector<std::pair<std::string, std::string>> headers = {},
+                                               InferRequest request = {}) {
+  auto exchange = std::make_shared<Exchange>(std::move(loop), Clock::now());
+  for (const auto& [name, value] : headers) exchange->headers.add(name, value);
+  exchange->request = std::make_shared<const InferRequest>(std::move(request));
+  return exchange;
+}
+
+}  // namespace seraph::testing

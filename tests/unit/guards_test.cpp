@@ -1,0 +1,247 @@
+// Each guard of the chain against the fixture's exchange: request id, deadline, route, validation
+// and fault injection.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "control/deployments.h"
+#include "guard_fixture.h"
+#include "guards/deadline_guard.h"
+#include "guards/fault_injection_guard.h"
+#include "guards/guard_table.h"
+#include "guards/request_id_guard.h"
+#include "guards/route_guard.h"
+#include "guards/validation_guard.h"
+#include "models/model_manager.h"
+#include "test_support.h"
+
+namespace seraph {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::FakeLoop;
+using testing::make_exchange;
+
+InferRequest text_request(std::string model, std::optional<int64_t> version = std::nullopt) {
+  InferRequest request;
+  request.model = std::move(model);
+  request.version = version;
+  request.inputs.push_back(Tensor{"text", DataType::kBytes, {1}, {}, {"fine"}});
+  return request;
+}
+
+// --- request id ----------------------------------------------------------------------------------
+
+TEST(RequestIdGuard, KeepsASaneClientIdAndEchoesIt) {
+  auto loop = std::make_shared<FakeLoop>();
+  auto ex = make_exchange(loop, {{"X-Request-Id", "client-42"}});
+  RequestIdGuard guard;
+  EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
+  EXPECT_EQ(ex->request_id, "client-42");
+  EXPECT_EQ(guard.on_response(*ex), ResponseVerdict::kPass);
+  EXPECT_EQ(ex->response_headers, (std::vector<std::pair<std::string, std::string>>{{"X-Request-Id", "client-42"}}));
+}
+
+TEST(RequestIdGuard, ReplacesAnUnacceptableIdWithAFreshOne) {
+  auto loop = std::make_shared<FakeLoop>();
+  auto ex = make_exchange(loop, {{"X-Request-Id", "has space"}});
+  RequestIdGuard().on_request(*ex);
+  EXPECT_EQ(ex->request_id.size(), 32u);
+}
+
+// --- deadline ------------------------------------------------------------------------------------
+
+TEST(DeadlineGuard, TheServerTimeoutIsShortenedByTheClientsHeader) {
+  auto loop = std::make_shared<FakeLoop>();
+  auto ex = make_exchange(loop, {{"X-Request-Timeout-Ms", "250"}});
+  DeadlineGuard guard(30s);
+  EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
+  EXPECT_EQ(ex->deadline, ex->start + 250ms);
+  ASSERT_TRUE(loop->has_deadline());
+  EXPECT_EQ(loop->deadline_at(), ex->deadline);
+}
+
+TEST(DeadlineGuard, TheV2TimeoutParameterIsInMicroseconds) {
+  auto loop = std::make_shared<FakeLoop>();
+  InferRequest request;
+  request.parameters.emplace_back("timeout", int64_t{1500});
+  auto ex = make_exchange(loop, {}, request);
+  DeadlineGuard(30s).on_request(*ex);
+  EXPECT_EQ(ex->deadline, ex->start + 1500us);
+}
+
+TEST(DeadlineGuard, AMalformedTimeoutIsAnswered400) {
+  for (const char* bad : {"0", "-5", "12x", "07", "3600001"}) {
+    auto loop = std::make_shared<FakeLoop>();
+    auto ex = make_exchange(loop, {{"X-Request-Timeout-Ms", bad}});
+    EXPECT_EQ(DeadlineGuard(30s).on_request(*ex), RequestVerdict::kRespond) << bad;
+    EXPECT_EQ(ex->status.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_FALSE(loop->has_deadline());
+  }
+}
+
+TEST(DeadlineGuard, AtTheDeadlineTheRequestIsAnswered504AndCancelled) {
+  auto loop = std::make_shared<FakeLoop>();
+  std::vector<std::unique_ptr<Guard>> guards;
+  guards.push_back(std::make_unique<DeadlineGuard>(30s));
+  bool finished = false;
+  GuardChain chain(Stage::kInference, std::move(guards), [](Exchange&) {}, [&](Exchange&) { finished = true; });
+  auto ex = make_exchange(loop);
+  chain.run(*ex);
+  ASSERT_FALSE(finished);
+  loop->expire_deadline();
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(ex->cancelled());
+  EXPECT_EQ(ex->status.code(), StatusCode::kDeadlineExceeded);
+}
+
+// --- route, validation and fault injection ----------------------------------------------------------
+
+class RoutingGuardsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    repo_ = new testing::TempDir;
+    for (const char* v : {"1", "2"}) {
+      std::filesystem::create_directories(repo_->path() / "sentiment" / v);
+      std::filesystem::copy(testing::demo_models() / "sentiment" / v, repo_->path() / "sentiment" / v,
+                            std::filesystem::copy_options::recursive);
+    }
+    registry_ = new MetricsRegistry;
+    models_ = new ModelManager(repo_->path(), LifecycleOptions{}, *registry_);
+    models_->load_all();
+  }
+  static void TearDownTestSuite() {
+    delete models_;
+    delete registry_;
+    delete repo_;
+  }
+
+  void publish(FaultSpec candidate_fault = {}, double candidate_weight = 0) {
+    DeploymentRecord d;
+    d.name = "reviews";
+    d.environment = "production";
+    d.variants = {{"baseline", "sentiment", 1, 100 - candidate_weight, "baseline", {}},
+                  {"candidate", "sentiment", 2, candidate_weight, "candidate", candidate_fault}};
+    deployments_.publish(d);
+  }
+
+  RouteGuard route() { return RouteGuard(*models_, deployments_); }
+
+  static testing::TempDir* repo_;
+  static MetricsRegistry* registry_;
+  static ModelManager* models_;
+  MetricsRegistry metrics_;
+  Deployments deployments_{metrics_, "production", {"staging", "production"}};
+  std::shared_ptr<FakeLoop> loop_ = std::make_shared<FakeLoop>();
+};
+testing::TempDir* RoutingGuardsTest::repo_ = nullptr;
+MetricsRegistry* RoutingGuardsTest::registry_ = nullptr;
+ModelManager* RoutingGuardsTest::models_ = nullptr;
+
+TEST_F(RoutingGuardsTest, AModelNameRoutesToItsLatestVersionAndLeavesTheRequestAsSent) {
+  auto ex = make_exchange(loop_, {}, text_request("sentiment"));
+  auto before = ex->request;
+  RouteGuard guard = route();
+  EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
+  ASSERT_NE(ex->version, nullptr);
+  EXPECT_EQ(ex->version->version(), 2);
+  EXPECT_EQ(ex->backend.get(), static_cast<Backend*>(ex->version.get()));
+  EXPECT_EQ(ex->request, before);
+  EXPECT_EQ(ex->request->model, "sentiment");
+  guard.on_response(*ex);
+  EXPECT_EQ(ex->response_headers, (std::vector<std::pair<std::string, std::string>>{{"X-Model-Version", "2"}}));
+}
+
+TEST_F(RoutingGuardsTest, ADeploymentRoutesToAVariantAndNamesItInTheAnswer) {
+  publish();
+  auto ex = make_exchange(loop_, {{"X-Canary", "candidate"}}, text_request("reviews"));
+  RouteGuard guard = route();
+  EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
+  ASSERT_NE(ex->variant, nullptr);
+  EXPECT_EQ(ex->variant->record.name, "candidate");
+  EXPECT_EQ(ex->version->version(), 2);
+  guard.on_response(*ex);
+  EXPECT_THAT(ex->response_headers, ::testing::Contains(std::pair<std::string, std::string>{"X-Variant", "candidate"}));
+  EXPECT_THAT(ex->response_headers,
+              ::testing::Contains(std::pair<std::string, std::string>{"X-Deployment", "reviews"}));
+}
+
+TEST_F(RoutingGuardsTest, AnUnknownEnvironmentOrModelIsAnsweredByTheRouteGuard) {
+  auto ex = make_exchange(loop_, {{"X-Environment", "qa"}}, text_request("sentiment"));
+  EXPECT_EQ(route().on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kInvalidArgument);
+  auto ghost = make_exchange(loop_, {}, text_request("ghost"));
+  EXPECT_EQ(route().on_request(*ghost), RequestVerdict::kRespond);
+  EXPECT_EQ(ghost->status.code(), StatusCode::kNotFound);
+}
+
+TEST_F(RoutingGuardsTest, ValidationChecksTheRoutedVersionsContract) {
+  InferRequest bad = text_request("sentiment");
+  bad.inputs[0].name = "words";
+  auto ex = make_exchange(loop_, {}, bad);
+  route().on_request(*ex);
+  EXPECT_EQ(ValidationGuard().on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(ex->status.message(), HasSubstr("missing input 'text'"));
+
+  auto good = make_exchange(loop_, {}, text_request("sentiment"));
+  route().on_request(*good);
+  auto before = good->request;
+  EXPECT_EQ(ValidationGuard().on_request(*good), RequestVerdict::kContinue);
+  EXPECT_EQ(good->request, before) << "a request already in the config's order is shared, not copied";
+}
+
+TEST_F(RoutingGuardsTest, AFullAbortFaultAnswersWithItsStatusAndIsCounted) {
+  publish({0, 0, 100, 503}, 100);
+  auto ex = make_exchange(loop_, {}, text_request("reviews"));
+  route().on_request(*ex);
+  EXPECT_EQ(FaultInjectionGuard().on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(ex->status.message(), HasSubstr("fault injected"));
+}
+
+TEST_F(RoutingGuardsTest, AFullDelayFaultPausesTheRequestUntilItsTimer) {
+  publish({40, 100, 0, 503}, 100);
+  std::vector<std::unique_ptr<Guard>> guards;
+  guards.push_back(std::make_unique<RouteGuard>(*models_, deployments_));
+  guards.push_back(std::make_unique<FaultInjectionGuard>());
+  int backend_calls = 0;
+  GuardChain chain(Stage::kInference, std::move(guards), [&](Exchange&) { ++backend_calls; }, [](Exchange&) {});
+  auto ex = make_exchange(loop_, {}, text_request("reviews"));
+  const TimePoint before = Clock::now();
+  chain.run(*ex);
+  EXPECT_EQ(backend_calls, 0);
+  ASSERT_TRUE(loop_->has_timer());
+  EXPECT_GE(loop_->timer_at(), before + 40ms);
+  loop_->fire_timer();
+  EXPECT_EQ(backend_calls, 1);
+}
+
+TEST_F(RoutingGuardsTest, NoFaultWithoutAVariant) {
+  auto ex = make_exchange(loop_, {}, text_request("sentiment"));
+  route().on_request(*ex);
+  EXPECT_EQ(FaultInjectionGuard().on_request(*ex), RequestVerdict::kContinue);
+}
+
+// --- the table -----------------------------------------------------------------------------------
+
+TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffGuards) {
+  GuardContext context{*models_, deployments_, 30s};
+  auto names = [](const std::vector<std::unique_ptr<Guard>>& guards) {
+    std::vector<std::string_view> out;
+    for (const auto& g : guards) out.push_back(g->name());
+    return out;
+  };
+  EXPECT_EQ(names(build_guards(Stage::kEndpoint, context, {})), (std::vector<std::string_view>{"request_id"}));
+  EXPECT_EQ(names(build_guards(Stage::kInference, context, {})),
+            (std::vector<std::string_view>{"deadline", "route", "validation", "fault_injection"}));
+  EXPECT_EQ(names(build_guards(Stage::kInference, context, {{"fault_injection", false}})),
+            (std::vector<std::string_view>{"deadline", "route", "validation"}));
+  // Guards the pipeline cannot do without stay whatever the config says.
+  EXPECT_EQ(names(build_guards(Stage::kInference, context, {{"route", false}})).size(), 4u);
+}
+
+}  // namespace
+}  // namespace seraph
