@@ -1,36 +1,62 @@
 #include "server/connection.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
 
 #include "api/json_writer.h"
 
 namespace seraph {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+using boost::system::error_code;
 
 namespace {
-constexpr size_t kHeaderLimit = 16 * 1024;
 
-Method to_method(http::verb verb) {
-  switch (verb) {
-    case http::verb::get: return Method::kGet;
-    case http::verb::head: return Method::kHead;
-    case http::verb::post: return Method::kPost;
-    case http::verb::put: return Method::kPut;
-    case http::verb::delete_: return Method::kDelete;
-    default: return Method::kOther;
+constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+
+std::string_view reason_phrase(unsigned status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
+
+bool is_disconnect(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe;
+}
+
 }  // namespace
 
 Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared)
-    : socket_(std::move(socket)), shared_(shared), timer_(socket_.get_executor()), defer_timer_(socket_.get_executor()) {
-  boost::system::error_code ignored;
+    : socket_(std::move(socket)),
+      shared_(shared),
+      parser_(kHeaderLimit, static_cast<size_t>(shared.config.max_body_bytes)),
+      buffer_(kReadChunk),
+      timer_(socket_.get_executor()) {
+  error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::lock_guard lock(shared_.connections_mutex);
   shared_.connections.insert(this);
@@ -43,111 +69,152 @@ Connection::~Connection() {
 
 void Connection::close_if_idle() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->waiting_for_request_ && self->buffer_.size() == 0 && !self->parser_->got_some()) self->close();
+    if (self->waiting_for_request_ && self->begin_ == self->end_ && !self->parser_.got_some()) self->close();
   });
 }
 
-void Connection::close_after(int timeout_ms) {
-  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (ec) return;  // cancelled or re-armed: the operation finished first
-    if (auto self = weak.lock()) self->close();
+// --- the timer ---------------------------------------------------------------------------------------
+
+void Connection::arm_timer() {
+  const TimePoint next = std::min({limit_, deadline_, run_at_});
+  if (next == TimePoint::max() || next >= timer_at_) return;  // a wait that ends sooner re-arms for the rest
+  timer_at_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec) return;  // replaced by an earlier wait, or closed
+    self->timer_at_ = TimePoint::max();
+    self->on_timer();
   });
 }
 
-void Connection::read_request() {
-  if (shared_.draining.load(std::memory_order_acquire) && buffer_.size() == 0) return close();
-  waiting_for_request_ = true;
-  parser_.emplace();
-  parser_->body_limit(static_cast<uint64_t>(shared_.config.max_body_bytes));
-  parser_->header_limit(kHeaderLimit);
-  // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
-  close_after(first_request_ ? shared_.config.header_timeout_ms : shared_.config.idle_timeout_ms);
-  http::async_read(socket_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+void Connection::on_timer() {
+  const TimePoint now = Clock::now();
+  if (deadline_ <= now) {
+    deadline_ = TimePoint::max();
+    auto expired = std::move(expired_);
+    expired_ = nullptr;
+    if (expired) expired();
+  }
+  if (run_at_ <= now) {
+    run_at_ = TimePoint::max();
+    auto run = std::move(run_);
+    run_ = nullptr;
+    if (run) run();
+  }
+  if (limit_ <= now) return close();
+  arm_timer();
 }
-
-void Connection::on_read(beast::error_code ec) {
-  waiting_for_request_ = false;
-  timer_.cancel();
-  if (ec == http::error::body_limit) {
-    return reject_and_close(413, "request body exceeds the limit of " + std::to_string(shared_.config.max_body_bytes) + " bytes");
-  }
-  if (ec == http::error::header_limit) return reject_and_close(431, "request headers are too large");
-  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == asio::error::eof ||
-      ec == asio::error::connection_reset) {
-    return close();
-  }
-  if (ec) {
-    if (buffer_.size() == 0 && !parser_->got_some()) return close();
-    return reject_and_close(400, "malformed HTTP request: " + ec.message());
-  }
-  first_request_ = false;
-  Request& request = parser_->get();
-  keep_alive_ = request.keep_alive() && !shared_.draining.load(std::memory_order_acquire);
-  head_ = request.method() == http::verb::head;
-  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
-  const beast::string_view target = request.target();
-  // The exchange keeps its own copy of the headers: nothing may read the parser once it is reused.
-  HeaderMap headers;
-  size_t bytes = 0, fields = 0;
-  for (const auto& field : request) {
-    bytes += field.name_string().size() + field.value().size();
-    ++fields;
-  }
-  headers.reserve(fields, bytes);
-  for (const auto& field : request) {
-    headers.add({field.name_string().data(), field.name_string().size()}, {field.value().data(), field.value().size()});
-  }
-  auto self = shared_from_this();
-  shared_.router.handle(to_method(request.method()), {target.data(), target.size()}, request.body(), std::move(headers),
-                        self, self);
-}
-
-void Connection::send(HttpResponse response) { write(std::move(response)); }
-
-void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
 
 void Connection::set_deadline(TimePoint deadline, std::function<void()> expired) {
-  // The answer's write re-arms the timer, cancelling this wait; `expired` is then destroyed unrun.
-  timer_.expires_at(deadline);
-  timer_.async_wait([expired = std::move(expired)](beast::error_code ec) {
-    if (!ec) expired();
-  });
+  deadline_ = deadline;
+  expired_ = std::move(expired);
+  arm_timer();
 }
 
 void Connection::run_at(TimePoint when, std::function<void()> run) {
-  defer_timer_.expires_at(when);
-  defer_timer_.async_wait([run = std::move(run)](beast::error_code ec) {
-    if (!ec) run();
-  });
+  run_at_ = when;
+  run_ = std::move(run);
+  arm_timer();
 }
+
+void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
+
+// --- reading -----------------------------------------------------------------------------------------
+
+void Connection::read_request() {
+  if (shared_.draining.load(std::memory_order_acquire) && begin_ == end_) return close();
+  waiting_for_request_ = true;
+  parser_.reset();
+  // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
+  set_limit(Clock::now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
+                                                                    : shared_.config.idle_timeout_ms));
+  if (begin_ < end_) return parse();  // a pipelined request is already here
+  read_more();
+}
+
+void Connection::read_more() {
+  if (begin_ == end_) begin_ = end_ = 0;
+  if (end_ == buffer_.size()) {  // the parser takes all it is given, so this holds a pipelined tail only
+    std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_), buffer_.begin() + static_cast<std::ptrdiff_t>(end_),
+              buffer_.begin());
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  socket_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+                          [self = shared_from_this()](error_code ec, size_t n) {
+                            if (ec) {
+                              self->waiting_for_request_ = false;
+                              if (is_disconnect(ec) || !self->parser_.got_some()) return self->close();
+                              return self->reject_and_close(400, "malformed HTTP request: " + ec.message());
+                            }
+                            self->end_ += n;
+                            self->parse();
+                          });
+}
+
+void Connection::parse() {
+  size_t consumed = 0;
+  const bool continue_wanted = parser_.expects_continue();
+  const auto result = parser_.feed(buffer_.data() + begin_, end_ - begin_, consumed);
+  begin_ += consumed;
+  if (result == RequestParser::Result::kError) {
+    waiting_for_request_ = false;
+    return reject_and_close(parser_.error_status(), parser_.error_message());
+  }
+  if (result == RequestParser::Result::kNeedMore) {
+    if (!continue_wanted && parser_.expects_continue()) {
+      // The client holds its body back until told to go on.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = shared_from_this()](error_code ec, size_t) {
+                                 if (ec) return self->close();
+                                 self->read_more();
+                               });
+    }
+    return read_more();
+  }
+  waiting_for_request_ = false;
+  first_request_ = false;
+  limit_ = TimePoint::max();  // the request's own deadline governs while it is answered
+  keep_alive_ = parser_.keep_alive() && !shared_.draining.load(std::memory_order_acquire);
+  head_only_ = parser_.head();
+  answering_ = true;
+  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
+  auto self = shared_from_this();
+  shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), self, self);
+}
+
+// --- writing -----------------------------------------------------------------------------------------
+
+void Connection::send(HttpResponse response) { write(std::move(response)); }
 
 void Connection::write(HttpResponse r) {
-  response_ = {};
-  response_.version(11);
-  response_.result(r.status);
-  response_.set(http::field::content_type, beast::string_view(r.content_type.data(), r.content_type.size()));
-  for (auto& [name, value] : r.headers) response_.set(name, value);
+  answering_ = false;
+  // The request's waits end with its answer.
+  deadline_ = run_at_ = TimePoint::max();
+  expired_ = nullptr;
+  run_ = nullptr;
   if (shared_.draining.load(std::memory_order_acquire)) keep_alive_ = false;
-  response_.keep_alive(keep_alive_);
-  if (head_) {
-    response_.content_length(r.body.size());  // HEAD: the length of the body a GET would get, no body
-  } else {
-    response_.body() = std::move(r.body);
-    response_.prepare_payload();
+  head_.clear();
+  fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", r.status,
+                 reason_phrase(r.status), r.content_type, r.body.size());
+  if (!keep_alive_) head_ += "Connection: close\r\n";
+  for (const auto& [name, value] : r.headers) {
+    head_ += name;
+    head_ += ": ";
+    head_ += value;
+    head_ += "\r\n";
   }
-  // A client that stops reading its answer must not hold the connection forever. Re-arming the
-  // timer also ends the request's deadline wait; a pending injected delay ends with it.
-  close_after(shared_.config.idle_timeout_ms);
-  defer_timer_.cancel();
+  head_ += "\r\n";
+  body_ = head_only_ ? std::string() : std::move(r.body);  // HEAD: the length a GET would get, no body
+  // A client that stops reading its answer must not hold the connection forever.
+  set_limit(Clock::now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));
   const bool last = !keep_alive_;
-  http::async_write(socket_, response_, [self = shared_from_this(), last](beast::error_code ec, size_t) {
-    self->on_write(ec, last);
-  });
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+  asio::async_write(socket_, buffers, [self = shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });
 }
 
-void Connection::on_write(beast::error_code ec, bool last) {
+void Connection::on_write(error_code ec, bool last) {
   shared_.requests_in_progress.fetch_sub(1, std::memory_order_acq_rel);
   if (ec) return close();
   if (last) return linger_ ? linger_close() : close();
@@ -158,33 +225,35 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
   // Answer protocol-level errors without involving the router, then close: the stream's framing
   // can no longer be trusted.
   keep_alive_ = false;
-  head_ = false;
+  head_only_ = false;
   linger_ = true;
   shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
   write(HttpResponse{status, error_body(message), "application/json", {}});
 }
 
 void Connection::linger_close() {
-  beast::error_code ignored;
+  error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  close_after(2000);
+  set_limit(Clock::now() + std::chrono::seconds(2));
   discard_input();
 }
 
 void Connection::discard_input() {
-  if (!scratch_) scratch_ = std::make_unique<std::array<char, 16384>>();
-  socket_.async_read_some(asio::buffer(*scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
+  socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](error_code ec, size_t) {
     if (ec) return self->close();
     self->discard_input();
   });
 }
 
 void Connection::close() {
-  beast::error_code ignored;
-  timer_.cancel();
-  defer_timer_.cancel();
+  if (closed_) return;
+  closed_ = true;
+  limit_ = TimePoint::max();
+  error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   socket_.close(ignored);
+  // A request still being answered keeps its deadline: its answer (to a closed socket) releases it.
+  if (!answering_) timer_.cancel();
 }
 
 }  // namespace seraph

@@ -1,20 +1,23 @@
 #pragma once
-// One client connection: reads requests one at a time, hands each to the API router, writes the
-// answer, and enforces the header, idle and body limits.
+// One client connection: reads requests one at a time (http-parser over a reused buffer), hands
+// each to the API router, writes the answer with a head written by hand, and enforces the header,
+// idle, body and write limits. It is the exchange's I/O loop: its one timer serves the idle limit,
+// the request's deadline and an exchange's wait, and is re-armed only when the earliest of them
+// moves earlier, so a request answered at once costs no timer operation.
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
 
-#include <array>
+#include <functional>
 #include <memory>
-#include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 
 #include "api/http.h"
 #include "guards/exchange.h"
 #include "server/http_server.h"
+#include "server/request_parser.h"
 
 namespace seraph {
 
@@ -30,20 +33,18 @@ class Connection final : public Responder, public ExchangeLoop, public std::enab
 
   // Responder: on this connection's thread.
   void send(HttpResponse response) override;
-  // ExchangeLoop: this connection's thread and its timers.
+  // ExchangeLoop: this connection's thread and its timer.
   void dispatch(std::function<void()> run) override;
   void run_at(TimePoint when, std::function<void()> run) override;
   void set_deadline(TimePoint deadline, std::function<void()> expired) override;
 
  private:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-
   void read_request();
-  void on_read(boost::beast::error_code ec);
+  void read_more();
+  // Parses what the buffer holds; dispatches a complete request, answers a malformed one.
+  void parse();
   void write(HttpResponse response);
-  void on_write(boost::beast::error_code ec, bool last);
-  // Closes the connection unless the operation that follows finishes (and re-arms) in time.
-  void close_after(int timeout_ms);
+  void on_write(boost::system::error_code ec, bool last);
   void reject_and_close(unsigned status, std::string_view message);
   void close();
   // After an early answer (413, 400) the client may still be sending; closing at once would reset
@@ -51,19 +52,35 @@ class Connection final : public Responder, public ExchangeLoop, public std::enab
   void linger_close();
   void discard_input();
 
+  // The one timer: wakes at the earliest of the limits below and acts on those that are due.
+  void arm_timer();
+  void on_timer();
+  void set_limit(TimePoint when) {
+    limit_ = when;
+    arm_timer();
+  }
+
   boost::asio::ip::tcp::socket socket_;
   HttpServer::Shared& shared_;
-  boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  boost::beast::http::response<boost::beast::http::string_body> response_;
+  RequestParser parser_;
+  std::vector<char> buffer_;
+  size_t begin_ = 0, end_ = 0;       // unparsed bytes in buffer_
+  std::string head_;                  // the answer's status line and headers
+  std::string body_;                  // the answer's body, kept until written
   boost::asio::steady_timer timer_;
-  boost::asio::steady_timer defer_timer_;
+  TimePoint timer_at_ = TimePoint::max();  // when the pending wait ends; max: none pending
+  TimePoint limit_ = TimePoint::max();     // header, idle or write limit: close then
+  TimePoint deadline_ = TimePoint::max();  // the request's deadline
+  std::function<void()> expired_;
+  TimePoint run_at_ = TimePoint::max();    // an exchange's wait
+  std::function<void()> run_;
   bool first_request_ = true;
   bool keep_alive_ = true;
-  bool head_ = false;
+  bool head_only_ = false;
   bool linger_ = false;
+  bool answering_ = false;            // a request is being answered
   bool waiting_for_request_ = false;  // a read of the next request is pending
-  std::unique_ptr<std::array<char, 16384>> scratch_;  // only for lingering closes
+  bool closed_ = false;
 };
 
 }  // namespace seraph

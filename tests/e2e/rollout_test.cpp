@@ -60,7 +60,10 @@ rapidjson::Document events(uint16_t port, const std::string& subject) {
 }
 
 TEST(Rollout, ACandidateWithFivePercentErrorsIsRolledBackHavingServedAtMostFiveHundredRequests) {
-  ServerProcess server(delivery_config(deployment_with_candidate("{abort_percent: 0.1}", "{abort_percent: 5}")));
+  // The controller looks every 20 ms: how many requests pass between two looks then depends little
+  // on how fast the server answers.
+  ServerProcess server(
+      delivery_config(deployment_with_candidate("{abort_percent: 0.1}", "{abort_percent: 5}"), /*tick_interval_ms=*/20));
   int64_t id = 0;
   auto done = run_under_traffic(server.port(), canary("[10, 25, 50]", 1000, 200), 4, &id);
   ASSERT_EQ(state_of(done), "rolled_back");
