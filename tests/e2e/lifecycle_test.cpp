@@ -71,7 +71,7 @@ TEST(Lifecycle, ThirtyTwoConcurrentFirstRequestsToALazyModelShareExactlyOneLoad)
   EXPECT_EQ(state_of(client, "slow"), "READY");
   const std::string metrics = client.get("/metrics").body;
   EXPECT_EQ(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="success"\})"), 1);
-  EXPECT_EQ(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="failure"\})"), 0);
+  EXPECT_LE(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="failure"\})"), 0);  // -1: none
 }
 
 TEST(Lifecycle, TheLeastRecentlyUsedIdleVersionIsUnloadedFirstUnderTheBudget) {

@@ -114,8 +114,7 @@ TEST_F(ModelConfigTest, ParameterIntFallsBackOnlyWhenMissing) {
 
 // "3x" is a typo, not 3: a number with trailing characters is an error naming its key path.
 TEST_F(ModelConfigTest, NumbersWithTrailingCharactersAreRejectedNamingTheirKeyPath) {
-  ASSERT_TRUE(load(std::string(kMinimalTemplate) + "parameters: {top_k: 3x}
-").is_ok());
+  ASSERT_TRUE(load(std::string(kMinimalTemplate) + "parameters: {top_k: 3x}\n").is_ok());
   int top_k = 0;
   Status s = config_.parameter_int("top_k", 1, top_k);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
