@@ -66,8 +66,7 @@ TEST(Descriptors, OutOfDescriptorsTheServerBacksOffInsteadOfSpinningAndAcceptsAg
     ASSERT_GE(fd, 0);
     clients.push_back(fd);
   }
-  ASSERT_TRUE(eventually([&] { return server.log().find("cannot accept connections") != std::string::npos; }))
-      << server.log();
+  ASSERT_TRUE(eventually([&] { return open_descriptors(pid) >= limit; })) << "the server never ran out of descriptors";
 
   // A measurement window, not a wait for a condition: an accept loop that spins uses the whole second.
   const double before = cpu_seconds(pid);

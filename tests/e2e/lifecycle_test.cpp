@@ -169,15 +169,15 @@ TEST(Lifecycle, AnUnloadThatOutlastsItsTimeoutAnswers409NamingTheVersionInUseWhi
   const int rounds = slow_rounds_for(server.port(), std::chrono::milliseconds(2000));
   Response slow_answer;
   std::thread busy([&] { slow_answer = HttpClient(server.port()).post("/v2/models/slow/infer", slow_request(rounds)); });
-  ASSERT_TRUE(eventually([&] { return metric(server.port(), R"(seraph_model_inflight_requests\{model="slow",version="1"\})") == 1; }));
+  EXPECT_TRUE(eventually([&] { return metric(server.port(), R"(seraph_model_inflight_requests\{model="slow",version="1"\})") == 1; }));
 
   Response unload = client.post("/v2/repository/models/slow/unload", "");
-  EXPECT_EQ(unload.status, 409u) << unload.body;
-  auto doc = unload.json();
-  ASSERT_TRUE(doc.IsObject() && doc.HasMember("error")) << unload.body;
-  EXPECT_NE(std::string(doc["error"].GetString()).find("version 1 (1 requests in progress)"), std::string::npos) << unload.body;
-  EXPECT_EQ(state_of(client, "slow"), "READY");
+  const std::string state_after = state_of(client, "slow");
   busy.join();
+  EXPECT_EQ(unload.status, 409u) << unload.body;
+  EXPECT_NE(unload.body.find(R"({"error":)"), std::string::npos) << unload.body;
+  EXPECT_NE(unload.body.find("version 1 (1 requests in progress)"), std::string::npos) << unload.body;
+  EXPECT_EQ(state_after, "READY");
   EXPECT_EQ(slow_answer.status, 200u) << slow_answer.body;
   // Once idle, it unloads.
   EXPECT_EQ(client.post("/v2/repository/models/slow/unload", "").status, 200u);
