@@ -198,6 +198,7 @@ TEST(Lifecycle, ALoadFailureAnswers503OnTheRepositoryApiAndOnInference) {
   EXPECT_EQ(loaded.status, 503u) << loaded.body;
   EXPECT_NE(loaded.body.find("warm-up sample 0 failed"), std::string::npos) << loaded.body;
 }
+
 }  // namespace
 }  // namespace seraph::test
 
