@@ -137,7 +137,8 @@ std::vector<std::shared_ptr<ModelVersion>> ModelManager::add_found_versions(
       auto v = make_version(name, *number, version_dir.path());
       versions.push_back(v);
       added.push_back(v);
-      std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a->version() < b->version(); });
+      std::sort(versions.begin(), versions.end(),
+                [](const auto& a, const auto& b) { return a->version() < b->version(); });
       spdlog::info(R"({{"msg":"model version found","model":"{}","version":{}}})", name, *number);
     }
   }

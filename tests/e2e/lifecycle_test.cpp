@@ -38,7 +38,8 @@ const std::string kCancerRow =
 
 // Appends a warm-up sample to the slow model's version `version` that makes its load take about
 // `load_time` (calibrated on the shared server).
-void make_slow_to_load(const std::filesystem::path& repo, const std::string& version, std::chrono::milliseconds load_time) {
+void make_slow_to_load(const std::filesystem::path& repo, const std::string& version,
+                       std::chrono::milliseconds load_time) {
   const int rounds = slow_rounds_for(shared_server().port(), load_time);
   std::ofstream(repo / "slow" / version / "model.yaml", std::ios::app) << "warmup:\n  - {x: [" << rounds << "]}\n";
 }
@@ -51,7 +52,7 @@ TEST(Lifecycle, ThirtyTwoConcurrentFirstRequestsToALazyModelShareExactlyOneLoad)
   ServerProcess server(write_config(repo));
   HttpClient client(server.port());
   EXPECT_EQ(state_of(client, "slow"), "UNAVAILABLE");  // not loaded before it is asked for
-  EXPECT_EQ(client.get("/readyz").status, 200u);         // a lazy model is ready to load
+  EXPECT_EQ(client.get("/readyz").status, 200u);       // a lazy model is ready to load
   EXPECT_EQ(client.get("/v2/models/slow/ready").status, 400u);
 
   std::atomic<int> ok{0};
@@ -71,7 +72,8 @@ TEST(Lifecycle, ThirtyTwoConcurrentFirstRequestsToALazyModelShareExactlyOneLoad)
   EXPECT_EQ(state_of(client, "slow"), "READY");
   const std::string metrics = client.get("/metrics").body;
   EXPECT_EQ(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="success"\})"), 1);
-  EXPECT_LE(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="failure"\})"), 0);  // -1: none
+  EXPECT_LE(sample(metrics, R"(seraph_model_loads_total\{model="slow",version="1",outcome="failure"\})"),
+            0);  // -1: none
 }
 
 TEST(Lifecycle, TheLeastRecentlyUsedIdleVersionIsUnloadedFirstUnderTheBudget) {
@@ -160,7 +162,6 @@ TEST(Lifecycle, TheRepositoryApiIndexesUnloadsAndLoadsModels) {
   EXPECT_EQ(client.get("/v2/repository/index").status, 405u);
 }
 
-
 TEST(Lifecycle, AnUnloadThatOutlastsItsTimeoutAnswers409NamingTheVersionInUseWhichStaysLoaded) {
   auto repo = make_temp_dir("seraph-unload");
   write_slow_model(repo);
@@ -168,8 +169,10 @@ TEST(Lifecycle, AnUnloadThatOutlastsItsTimeoutAnswers409NamingTheVersionInUseWhi
   HttpClient client(server.port());
   const int rounds = slow_rounds_for(server.port(), std::chrono::milliseconds(2000));
   Response slow_answer;
-  std::thread busy([&] { slow_answer = HttpClient(server.port()).post("/v2/models/slow/infer", slow_request(rounds)); });
-  EXPECT_TRUE(eventually([&] { return metric(server.port(), R"(seraph_model_inflight_requests\{model="slow",version="1"\})") == 1; }));
+  std::thread busy(
+      [&] { slow_answer = HttpClient(server.port()).post("/v2/models/slow/infer", slow_request(rounds)); });
+  EXPECT_TRUE(eventually(
+      [&] { return metric(server.port(), R"(seraph_model_inflight_requests\{model="slow",version="1"\})") == 1; }));
 
   Response unload = client.post("/v2/repository/models/slow/unload", "");
   const std::string state_after = state_of(client, "slow");
@@ -191,7 +194,8 @@ TEST(Lifecycle, ALoadFailureAnswers503OnTheRepositoryApiAndOnInference) {
   write_picky_model(repo, "cold", "load: lazy\nwarmup:\n  - {x: [-1]}\n");
   ServerProcess server(write_config(repo));
   HttpClient client(server.port());
-  Response inferred = client.post("/v2/models/cold/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[2]}]})");
+  Response inferred =
+      client.post("/v2/models/cold/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[2]}]})");
   EXPECT_EQ(inferred.status, 503u) << inferred.body;
   EXPECT_NE(inferred.body.find("failed to load"), std::string::npos) << inferred.body;
   Response loaded = client.post("/v2/repository/models/cold/load", "");
@@ -302,10 +306,12 @@ TEST(HotReload, UnversionedTrafficStaysOnTheReadyVersionUntilTheNewOneIsReady) {
   HttpClient client(port);
   auto send = [&] {
     const auto start = std::chrono::steady_clock::now();
-    Response r = client.post("/v2/models/slow/infer", slow_request(1), {{"Content-Type", "application/json"}, {"X-Request-Timeout-Ms", "5000"}});
+    Response r = client.post("/v2/models/slow/infer", slow_request(1),
+                             {{"Content-Type", "application/json"}, {"X-Request-Timeout-Ms", "5000"}});
     auto doc = r.json();
-    answers.push_back({r.status, doc.IsObject() && doc.HasMember("model_version") ? doc["model_version"].GetString() : "",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)});
+    answers.push_back(
+        {r.status, doc.IsObject() && doc.HasMember("model_version") ? doc["model_version"].GetString() : "",
+         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)});
   };
   send();
   std::filesystem::rename(repo / "slow" / ".incoming", repo / "slow" / "2");
@@ -322,7 +328,8 @@ TEST(HotReload, UnversionedTrafficStaysOnTheReadyVersionUntilTheNewOneIsReady) {
   for (size_t i = 0; i < answers.size(); ++i) {
     EXPECT_EQ(answers[i].status, 200u) << "request " << i;
     // Well within its 5 s deadline, and far below the 3 s load: nothing waited for it.
-    EXPECT_LT(answers[i].took, std::chrono::milliseconds(1000)) << "request " << i << " of version " << answers[i].version;
+    EXPECT_LT(answers[i].took, std::chrono::milliseconds(1000))
+        << "request " << i << " of version " << answers[i].version;
     if (answers[i].version == "2" && first_v2 == answers.size()) first_v2 = i;
   }
   // Version 1 served while version 2 loaded, and nothing went back to it afterwards.

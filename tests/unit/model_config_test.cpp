@@ -122,7 +122,8 @@ TEST_F(ModelConfigTest, NumbersWithTrailingCharactersAreRejectedNamingTheirKeyPa
 
   for (const auto& [yaml, path] : std::vector<std::pair<std::string, std::string>>{
            {"batching: {max_batch_size: 8abc}\n", ": batching.max_batch_size: must be an integer, got '8abc'"},
-           {"batching: {max_queue_delay_us: 100us}\n", ": batching.max_queue_delay_us: must be an integer, got '100us'"},
+           {"batching: {max_queue_delay_us: 100us}\n",
+            ": batching.max_queue_delay_us: must be an integer, got '100us'"},
            {"instances: 3x\n", ": instances: must be an integer, got '3x'"},
            {"memory_bytes: 100MB\n", ": memory_bytes: must be an integer, got '100MB'"},
            {"max_queue_size: 8abc\n", ": max_queue_size: must be an integer, got '8abc'"},
