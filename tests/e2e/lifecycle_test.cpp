@@ -85,6 +85,8 @@ TEST(Lifecycle, TheLeastRecentlyUsedIdleVersionIsUnloadedFirstUnderTheBudget) {
   ASSERT_EQ(client.post("/v2/models/b/infer", kCancerRow).status, 200u);
   ASSERT_EQ(client.post("/v2/models/a/infer", kCancerRow).status, 200u);  // a is now used more recently than b
   ASSERT_EQ(client.post("/v2/models/c/infer", kCancerRow).status, 200u);  // 300 bytes > 250: one must go
+  // The loader enforces the budget right after c's load, which may be just after c answered.
+  ASSERT_TRUE(eventually([&] { return metric(server.port(), "seraph_model_evictions_total") >= 1; }));
   EXPECT_EQ(state_of(client, "a"), "READY");
   EXPECT_EQ(state_of(client, "b"), "UNAVAILABLE");
   EXPECT_EQ(state_of(client, "c"), "READY");
