@@ -55,6 +55,7 @@ int serve(const std::string& config_file) {
   lifecycle.limits.lazy_by_default = config.models.load_policy == "lazy";
   lifecycle.memory_budget_bytes = config.models.memory_budget_bytes;
   lifecycle.poll_interval = std::chrono::milliseconds(config.models.poll_interval_ms);
+  lifecycle.unload_timeout = std::chrono::milliseconds(config.models.unload_timeout_ms);
   seraph::parse_version_policy(config.models.version_policy, lifecycle.version_policy);  // validated with the config
   seraph::ModelManager models(config.models.repository, lifecycle, metrics);
 

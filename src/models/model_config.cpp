@@ -21,12 +21,20 @@ const TensorSpec* ModelConfig::find_output(std::string_view name) const {
   return nullptr;
 }
 
-int ModelConfig::parameter_int(const std::string& key, int fallback) const {
+Status ModelConfig::parameter_int(const std::string& key, int fallback, int& value) const {
   auto it = parameters.find(key);
-  if (it == parameters.end()) return fallback;
-  int value = fallback;
-  std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
-  return value;
+  if (it == parameters.end()) {
+    value = fallback;
+    return {};
+  }
+  const std::string& text = it->second;
+  int parsed = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return invalid_argument("model.yaml: parameters." + key + ": must be an integer, got '" + text + "'");
+  }
+  value = parsed;
+  return {};
 }
 
 namespace {

@@ -45,7 +45,9 @@ struct ModelConfig {
 
   const TensorSpec* find_input(std::string_view name) const;
   const TensorSpec* find_output(std::string_view name) const;
-  int parameter_int(const std::string& key, int fallback) const;
+  // parameters[key] as a whole integer (`fallback` when absent); an error naming the key when the
+  // value is not one, trailing characters included ("3x").
+  Status parameter_int(const std::string& key, int fallback, int& value) const;
 };
 
 // Parses model.yaml; a failure names the key path and what is wrong ("inputs[0].datatype: ...").

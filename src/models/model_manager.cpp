@@ -25,6 +25,7 @@ ModelManager::ModelManager(std::filesystem::path repository, LifecycleOptions op
       budget_gauge_(metrics.gauge("seraph_models_memory_budget_bytes", "Memory budget for loaded model versions, in bytes (0: none).").get({})),
       loaded_gauge_(metrics.gauge("seraph_models_memory_loaded_bytes", "Memory the loaded model versions take, in bytes.").get({})),
       evictions_(metrics.counter("seraph_model_evictions_total", "Model versions unloaded to keep within the memory budget.").get({})),
+      scans_(metrics.counter("seraph_model_repository_scans_total", "Looks at the model repository for new and removed versions.").get({})),
       table_(std::make_shared<Table>()),
       loader_([this] { run_loader(); }) {
   budget_gauge_.set(static_cast<double>(options_.memory_budget_bytes));
@@ -91,12 +92,19 @@ std::set<int64_t> ModelManager::served_versions(const std::filesystem::path& mod
 }
 
 void ModelManager::rescan() {
-  auto current = snapshot();
-  auto next = std::make_shared<Table>(*current);
-  bool changed = false;
+  std::map<std::string, std::set<int64_t>> serving;
+  for (const auto& v : add_found_versions(serving)) {
+    if (!v->lazy() && v->state() == ModelState::kLoading) load_version(*v);
+  }
+  retire_versions(serving);
+  scans_.add();
+}
+
+std::vector<std::shared_ptr<ModelVersion>> ModelManager::add_found_versions(
+    std::map<std::string, std::set<int64_t>>& serving) {
+  auto next = std::make_shared<Table>(*snapshot());
   std::vector<std::shared_ptr<ModelVersion>> added;
   std::map<std::filesystem::path, std::string> seen;
-  std::map<std::string, std::set<int64_t>> serving;
   std::error_code ec;
   for (const auto& model_dir : std::filesystem::directory_iterator(repository_, ec)) {
     const std::string name = model_dir.path().filename().string();
@@ -119,34 +127,47 @@ void ModelManager::rescan() {
       auto v = make_version(name, *number, version_dir.path());
       versions.push_back(v);
       added.push_back(v);
-      std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) { return a->version() < b->version(); });
-      changed = true;
+      std::sort(versions.begin(), versions.end(),
+                [](const auto& a, const auto& b) { return a->version() < b->version(); });
       spdlog::info(R"({{"msg":"model version found","model":"{}","version":{}}})", name, *number);
     }
   }
   pending_fingerprints_.swap(seen);
-  // Versions whose directory is gone, or that the version policy no longer serves (a newer one
-  // arrived under "latest N"), stop serving and unload once no request uses them.
+  std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
+  // Published while LOADING: shown in /models, and asked for by number it waits for its load;
+  // find() keeps unversioned requests on the READY versions meanwhile.
+  if (!added.empty()) table_.store(next, std::memory_order_release);
+  return added;
+}
+
+void ModelManager::retire_versions(const std::map<std::string, std::set<int64_t>>& serving) {
+  auto next = std::make_shared<Table>(*snapshot());
+  bool changed = false;
   for (auto& [name, entry] : *next) {
-    const auto& served = serving[name];
-    auto gone = std::stable_partition(entry.versions.begin(), entry.versions.end(), [&](const auto& v) {
-      return served.count(v->version()) && std::filesystem::exists(v->dir() / "model.yaml");
+    auto it = serving.find(name);
+    const std::set<int64_t> served = it == serving.end() ? std::set<int64_t>{} : it->second;
+    auto on_disk = [](const auto& v) { return std::filesystem::exists(v->dir() / "model.yaml"); };
+    // A version the policy no longer serves (a newer one arrived under "latest N") keeps serving
+    // until a version the policy serves is READY, so unversioned requests always have one to use.
+    const bool successor_ready = std::any_of(entry.versions.begin(), entry.versions.end(), [&](const auto& v) {
+      return served.count(v->version()) && v->state() == ModelState::kReady && on_disk(v);
     });
-    for (auto it = gone; it != entry.versions.end(); ++it) {
-      spdlog::info(R"({{"msg":"model version removed","model":"{}","version":{}}})", name, (*it)->version());
-      retiring_.push_back(*it);
+    auto gone = std::stable_partition(entry.versions.begin(), entry.versions.end(), [&](const auto& v) {
+      return on_disk(v) && (served.count(v->version()) || !successor_ready);
+    });
+    for (auto v = gone; v != entry.versions.end(); ++v) {
+      spdlog::info(R"({{"msg":"model version removed","model":"{}","version":{}}})", name, (*v)->version());
+      retiring_.push_back(*v);
     }
     if (gone != entry.versions.end()) changed = true;
     entry.versions.erase(gone, entry.versions.end());
   }
   std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
   if (changed) table_.store(next, std::memory_order_release);
+  // Retired versions unload once no request uses them.
   std::erase_if(retiring_, [](const auto& v) {
     return v->state() != ModelState::kReady || v->try_unload("removed from the repository", "requested", false);
   });
-  for (const auto& v : added) {
-    if (!v->lazy() && v->state() == ModelState::kLoading) load_version(*v);
-  }
 }
 
 void ModelManager::enqueue(std::function<void()> job) {
@@ -269,10 +290,10 @@ void ModelManager::shutdown() {
     for (auto& [name, entry] : *table) all.insert(all.end(), entry.versions.begin(), entry.versions.end());
     for (auto& version : all) {
       // Requests in progress finish first: the server drained before this.
-      for (int i = 0; i < 1000 && version->state() == ModelState::kReady &&
-                      !version->try_unload("unloaded: shutting down", "shutdown", false);
-           ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (!unload_when_idle(*version, "unloaded: shutting down", "shutdown",
+                            std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
+        spdlog::warn(R"({{"msg":"still in use at shutdown: left loaded","model":"{}","version":{},"requests":{}}})",
+                     version->model(), version->version(), version->in_use());
       }
     }
     done.set_value();
@@ -292,7 +313,8 @@ void ModelManager::load_model(const std::string& model, std::function<void(Statu
       if (v->state() != ModelState::kReady) failures += fmt::format("{}version {}: {}", failures.empty() ? "" : "; ", v->version(), v->reason());
     }
     if (failures.empty()) return done({});
-    done(invalid_argument(fmt::format("model '{}' failed to load: {}", model, failures)));
+    // 503 like a request to a version that failed to load: the server cannot serve it now.
+    done(unavailable(fmt::format("model '{}' failed to load: {}", model, failures)));
   });
 }
 
@@ -318,18 +340,28 @@ void ModelManager::unload_model(const std::string& model, std::function<void(Sta
   auto table = snapshot();
   auto it = table->find(model);
   if (it == table->end()) return done(not_found(fmt::format("unknown model '{}'", model)));
-  enqueue([this, table, versions = it->second.versions, done = std::move(done)] {
+  enqueue([this, versions = it->second.versions, model, done = std::move(done)] {
+    const auto deadline = std::chrono::steady_clock::now() + options_.unload_timeout;
+    std::string still_in_use;
     for (const auto& v : versions) {
-      // Wait (bounded) for requests using the version to finish.
-      for (int i = 0; i < 6000 && v->state() == ModelState::kReady &&
-                      !v->try_unload("unloaded through the repository API", "requested", false);
-           ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
+      if (unload_when_idle(*v, "unloaded through the repository API", "requested", deadline)) continue;
+      still_in_use += fmt::format("{}version {} ({} requests in progress)", still_in_use.empty() ? "" : ", ",
+                                  v->version(), v->in_use());
     }
     loaded_gauge_.set(static_cast<double>(loaded_bytes()));
-    done({});
+    if (still_in_use.empty()) return done({});
+    done(conflict(fmt::format("model '{}' is still in use after {} ms and stays loaded: {}", model,
+                              options_.unload_timeout.count(), still_in_use)));
   });
+}
+
+bool ModelManager::unload_when_idle(ModelVersion& version, const std::string& reason, const char* metric_reason,
+                                    std::chrono::steady_clock::time_point deadline) {
+  while (version.state() == ModelState::kReady && !version.try_unload(reason, metric_reason, false)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 bool ModelManager::all_ready() const {
@@ -364,9 +396,20 @@ std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::op
     status = not_found(fmt::format("unknown version {} of model '{}'", *version, model));
     return nullptr;
   }
+  // A newer version LOADING (found by the watcher, or asked for) does not hold up unversioned
+  // requests while an older one is READY.
+  std::shared_ptr<ModelVersion> loading;
   for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
-    if ((*v)->servable()) return *v;
+    if (!(*v)->servable()) continue;
+    const ModelState state = (*v)->state();
+    if (state == ModelState::kLoading) {
+      if (!loading) loading = *v;
+      continue;
+    }
+    if (loading && state != ModelState::kReady) break;  // rather wait for that load than start another
+    return *v;
   }
+  if (loading) return loading;
   status = unavailable(fmt::format("model '{}' has no ready version", model));
   return nullptr;
 }

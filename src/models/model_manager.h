@@ -35,6 +35,7 @@ struct LifecycleOptions {
   ExecutionLimits limits;
   int64_t memory_budget_bytes = 0;  // 0: no budget
   std::chrono::milliseconds poll_interval{0};  // repository watching; 0: off
+  std::chrono::milliseconds unload_timeout{30000};  // repository API unload: wait for requests this long
   VersionPolicy version_policy;                // for models without a policy.yaml
 };
 
@@ -55,12 +56,14 @@ class ModelManager {
   // True when loaded and every version is READY or ready to load on request.
   bool all_ready() const;
 
-  // The version to serve: the one asked for, or the highest servable one. 404 for an unknown model
-  // or version, 503 when the model has nothing servable.
+  // The version to serve: the one asked for, or the highest servable one; while that one is
+  // LOADING, the highest READY one keeps serving (as in TensorFlow Serving). 404 for an unknown
+  // model or version, 503 when the model has nothing servable.
   std::shared_ptr<ModelVersion> find(std::string_view model, std::optional<int64_t> version, Status& status) const;
 
-  // The repository API: load (or reload) every version of a model, or unload them (waiting for
-  // requests in progress). `done` runs on the loader thread when finished.
+  // The repository API: load (or reload) every version of a model (503 naming the versions that
+  // failed), or unload them, waiting up to the unload timeout for requests in progress (409 naming
+  // the versions still in use, which stay loaded). `done` runs on the loader thread when finished.
   void load_model(const std::string& model, std::function<void(Status)> done);
   void unload_model(const std::string& model, std::function<void(Status)> done);
   // Loads one version (with its warm-up) unless it is READY already; `done` runs on the loader
@@ -74,9 +77,16 @@ class ModelManager {
  private:
   void run_loader();
   void run_watcher();
-  // One look at the repository (loader thread): adds versions that appeared and are complete,
-  // retires versions whose directory is gone.
+  // One look at the repository (loader thread): adds versions that appeared and are complete and
+  // loads the eager ones, then retires versions whose directory is gone, and versions the version
+  // policy no longer serves once a version it serves is READY.
   void rescan();
+  // Adds the complete new versions to the table; `serving` receives each model's served versions.
+  std::vector<std::shared_ptr<ModelVersion>> add_found_versions(std::map<std::string, std::set<int64_t>>& serving);
+  void retire_versions(const std::map<std::string, std::set<int64_t>>& serving);
+  // Unloads `version` once no request uses it, trying until `deadline`; false when it is still loaded.
+  static bool unload_when_idle(ModelVersion& version, const std::string& reason, const char* metric_reason,
+                               std::chrono::steady_clock::time_point deadline);
   std::shared_ptr<ModelVersion> make_version(const std::string& model, int64_t version, const std::filesystem::path& dir);
   // The version numbers in a model directory that its version policy serves.
   std::set<int64_t> served_versions(const std::filesystem::path& model_dir);
@@ -91,6 +101,7 @@ class ModelManager {
   Gauge& budget_gauge_;
   Gauge& loaded_gauge_;
   Counter& evictions_;
+  Counter& scans_;
   std::atomic<std::shared_ptr<const Table>> table_;
   std::atomic<bool> loaded_{false};
 

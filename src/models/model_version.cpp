@@ -127,8 +127,8 @@ void ModelVersion::load() {
 }
 
 bool ModelVersion::try_unload(const std::string& reason, const char* metric_reason, bool reloadable) {
-  std::vector<Waiting> waiting;
-  bool reload = false;
+  std::unique_ptr<Batcher> batcher;
+  std::unique_ptr<Runtime> runtime;
   {
     std::lock_guard lock(mutex_);
     if (state() != ModelState::kReady) return false;
@@ -137,9 +137,20 @@ bool ModelVersion::try_unload(const std::string& reason, const char* metric_reas
       set_state(ModelState::kReady);
       return false;
     }
-    batcher_->stop();
-    batcher_.reset();
-    runtime_.reset();
+    batcher = std::move(batcher_);
+    runtime = std::move(runtime_);
+  }
+  // Joining the execution threads and freeing the runtime (a libtorch module takes a while) happen
+  // outside the lock: requests arriving meanwhile see UNLOADING and queue in waiting_ without
+  // waiting on them. No request uses them: the count was zero once UNLOADING was announced.
+  batcher->stop();
+  batcher.reset();
+  runtime.reset();
+
+  std::vector<Waiting> waiting;
+  bool reload = false;
+  {
+    std::lock_guard lock(mutex_);
     footprint_bytes_ = 0;
     metrics_.set_memory_bytes(0);
     metrics_.record_unload(metric_reason);
@@ -234,8 +245,9 @@ void ModelVersion::submit(std::shared_ptr<const InferRequest> request, TimePoint
         return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
       });
     }
-    done(std::move(status), std::move(response));
+    // Counted out before the answer goes: whoever the answer wakes may find the version idle.
     in_use_.fetch_sub(1);
+    done(std::move(status), std::move(response));
   };
   if (runs_inline()) return batcher_->run_inline(*request, finish);
   batcher_->submit(std::move(request), deadline, std::move(finish));

@@ -1,6 +1,7 @@
 #pragma once
 // The interface every in-process runtime implements: load an artifact, execute a batch.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,5 +28,10 @@ class Runtime {
 std::unique_ptr<Runtime> create_runtime(const ModelConfig& config, const std::filesystem::path& version_dir);
 
 bool is_known_runtime(const std::string& name);
+
+// Adds a runtime beside the built-in ones, before any model loads: how tests bring runtimes that
+// behave in ways real models cannot be made to on demand (slow to free, say).
+using RuntimeFactory = std::function<std::unique_ptr<Runtime>(const ModelConfig&, const std::filesystem::path&)>;
+void register_runtime(std::string name, RuntimeFactory make);
 
 }  // namespace seraph

@@ -89,14 +89,35 @@ AccessLog::~AccessLog() {
 }
 
 AccessLog::ThreadBuffer& AccessLog::local_buffer() {
-  thread_local uint64_t owner = 0;
-  thread_local ThreadBuffer* buffer = nullptr;
-  if (owner != instance_) {
-    std::lock_guard lock(buffers_mutex_);
-    buffer = buffers_.emplace_back(std::make_unique<ThreadBuffer>()).get();
-    owner = instance_;
+  // The thread's handle on its buffer: when the thread ends, or records to another log, the
+  // buffer is marked ended so that the flusher writes its last lines and frees it.
+  struct Handle {
+    uint64_t owner = 0;
+    std::shared_ptr<ThreadBuffer> buffer;
+    void release() {
+      if (!buffer) return;
+      std::lock_guard lock(buffer->mutex);
+      buffer->ended = true;
+    }
+    ~Handle() { release(); }
+  };
+  thread_local Handle handle;
+  if (handle.owner != instance_) {
+    handle.release();
+    auto buffer = std::make_shared<ThreadBuffer>();
+    {
+      std::lock_guard lock(buffers_mutex_);
+      buffers_.push_back(buffer);
+    }
+    handle.buffer = std::move(buffer);
+    handle.owner = instance_;
   }
-  return *buffer;
+  return *handle.buffer;
+}
+
+size_t AccessLog::buffer_count() const {
+  std::lock_guard lock(buffers_mutex_);
+  return buffers_.size();
 }
 
 void AccessLog::record(const AccessRecord& r) {
@@ -147,20 +168,30 @@ void AccessLog::on_finished(const FinishedRequest& r) {
 
 void AccessLog::flush() {
   std::lock_guard writer(flush_mutex_);
-  std::vector<ThreadBuffer*> buffers;
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers;
   {
     std::lock_guard lock(buffers_mutex_);
-    for (auto& b : buffers_) buffers.push_back(b.get());
+    buffers = buffers_;
   }
   std::string pending;
-  for (ThreadBuffer* b : buffers) {
+  bool any_ended = false;
+  for (const auto& b : buffers) {
     {
       std::lock_guard lock(b->mutex);
       pending.swap(b->lines);
+      any_ended = any_ended || b->ended;
     }
     write_all(fd_, pending);
     pending.clear();
   }
+  if (!any_ended) return;
+  // An ended buffer is freed once written out; one whose thread wrote again before it ended keeps
+  // those lines for the next flush.
+  std::lock_guard lock(buffers_mutex_);
+  std::erase_if(buffers_, [](const std::shared_ptr<ThreadBuffer>& b) {
+    std::lock_guard buffer_lock(b->mutex);
+    return b->ended && b->lines.empty();
+  });
 }
 
 void AccessLog::run_flusher() {

@@ -1,7 +1,8 @@
 #pragma once
 // One JSON line per answered request. Each thread appends to its own buffer (its own uncontended
 // lock, no shared one); a background thread writes the buffers out every 50 ms, so a request never
-// waits on a syscall, the terminal or the disk. If the output cannot keep up, lines beyond a bound
+// waits on a syscall, the terminal or the disk. A thread that ends marks its buffer ended; the next
+// flush writes out what it holds and frees it. If the output cannot keep up, lines beyond a bound
 // are dropped and counted rather than slowing requests down.
 #include <atomic>
 #include <condition_variable>
@@ -44,11 +45,14 @@ class AccessLog final : public RequestObserver {
   // Writes out every thread's buffer now.
   void flush();
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Thread buffers held: one per thread that recorded and has not ended since the last flush.
+  size_t buffer_count() const;
 
  private:
   struct ThreadBuffer {
     std::mutex mutex;
     std::string lines;
+    bool ended = false;  // its thread is gone: no more lines will come
   };
   ThreadBuffer& local_buffer();
   void run_flusher();
@@ -56,8 +60,10 @@ class AccessLog final : public RequestObserver {
   const bool enabled_;
   const int fd_;
   const uint64_t instance_;  // tells thread-local caches of different logs apart
-  std::mutex buffers_mutex_;  // taken once per thread, when it first records
-  std::vector<std::unique_ptr<ThreadBuffer>> buffers_;
+  mutable std::mutex buffers_mutex_;  // taken once per thread, when it first records, and by flush
+  // Shared with the thread's own handle, which marks it ended when the thread exits (even after
+  // this log is gone).
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers_;
   std::mutex flush_mutex_;    // one writer at a time, so lines never interleave
   std::atomic<uint64_t> dropped_{0};
   std::mutex stop_mutex_;

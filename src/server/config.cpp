@@ -86,6 +86,7 @@ std::vector<Key> keys() {
                return s.is_ok() ? std::string() : s.message();
              });
   int_key("models.poll_interval_ms", [](Config& c) -> int& { return c.models.poll_interval_ms; }, 0, 3600000);
+  int_key("models.unload_timeout_ms", [](Config& c) -> int& { return c.models.unload_timeout_ms; }, 1, 3600000);
   int_key("models.memory_budget_bytes", [](Config& c) -> int64_t& { return c.models.memory_budget_bytes; }, 0,
           int64_t{1} << 50);
   string_key("log.level", [](Config& c) -> std::string& { return c.log.level; }, [](const std::string& v) {

@@ -30,6 +30,7 @@ struct Config {
     std::string load_policy = "eager";       // eager: load at start; lazy: on the first request
     int64_t memory_budget_bytes = 0;         // loaded versions beyond it unload, least recently used first
     int poll_interval_ms = 0;                // watch the repository for new versions; 0: off
+    int unload_timeout_ms = 30000;           // repository API unload: how long requests in progress may take
     std::string version_policy = "all";      // "all" or "latest N"; a model's policy.yaml overrides it
   } models;
   struct RegistrySettings {

@@ -1,5 +1,8 @@
 #include "server/http_server.h"
 
+#include <algorithm>
+#include <cerrno>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <spdlog/spdlog.h>
@@ -47,7 +50,31 @@ void HttpServer::start() {
 void HttpServer::accept(Worker& worker) {
   worker.acceptor->async_accept([this, &worker](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !worker.acceptor->is_open()) return;
-    if (!ec) std::make_shared<Connection>(std::move(socket), shared_)->start();
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      return accept_later(worker, ec);
+    }
+    if (!ec) {
+      if (worker.accept_backoff.count() > 0) {
+        spdlog::info(R"({{"msg":"accepting connections again"}})");
+        worker.accept_backoff = std::chrono::milliseconds(0);
+      }
+      std::make_shared<Connection>(std::move(socket), shared_)->start();
+    }
+    accept(worker);
+  });
+}
+
+void HttpServer::accept_later(Worker& worker, const boost::system::error_code& ec) {
+  if (worker.accept_backoff.count() == 0) {  // once per episode, not once per retry
+    spdlog::warn(R"({{"msg":"cannot accept connections: retrying with backoff","error":"{}"}})", ec.message());
+    worker.accept_backoff = std::chrono::milliseconds(10);
+  } else {
+    worker.accept_backoff = std::min(worker.accept_backoff * 2, std::chrono::milliseconds(1000));
+  }
+  worker.accept_retry.expires_after(worker.accept_backoff);
+  worker.accept_retry.async_wait([this, &worker](boost::system::error_code wait_ec) {
+    if (wait_ec || !worker.acceptor->is_open()) return;  // cancelled: the server is stopping
     accept(worker);
   });
 }
@@ -60,6 +87,7 @@ int64_t HttpServer::stop(std::chrono::milliseconds drain) {
     asio::post(worker->io, [w = worker.get()] {
       boost::system::error_code ignored;
       w->acceptor->close(ignored);
+      w->accept_retry.cancel();
     });
   }
   // Connections waiting for a next request close now; the others close after their answer.

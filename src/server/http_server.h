@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "api/router.h"
 #include "server/config.h"
@@ -52,9 +53,14 @@ class HttpServer {
   struct Worker {
     boost::asio::io_context io{1};
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    // Out of file descriptors, accepting again at once would spin: wait, doubling up to 1 s.
+    boost::asio::steady_timer accept_retry{io};
+    std::chrono::milliseconds accept_backoff{0};  // 0: accepting normally
     std::thread thread;
   };
   void accept(Worker& worker);
+  // After an accept failed for want of descriptors or memory: accepts again after a pause.
+  void accept_later(Worker& worker, const boost::system::error_code& ec);
 
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -140,9 +140,10 @@ TEST_F(BadInput, PredictBodyOfTheWrongKindIs400) {
 }
 
 TEST_F(BadInput, MalformedHttpIs400AndClosesTheConnection) {
-  std::string answer = raw_exchange(shared_server().port(), "THIS IS NOT HTTP\r\n\r\n");
-  EXPECT_NE(answer.find("HTTP/1.1 400"), std::string::npos) << answer;
-  EXPECT_NE(answer.find("\"error\""), std::string::npos) << answer;
+  RawExchange exchange = raw_exchange_until_close(shared_server().port(), "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_NE(exchange.answer.find("HTTP/1.1 400"), std::string::npos) << exchange.answer;
+  EXPECT_NE(exchange.answer.find("\"error\""), std::string::npos) << exchange.answer;
+  EXPECT_TRUE(exchange.closed_by_server) << "the connection was still open after 3 s";
 }
 
 TEST_F(BadInput, OversizedHeadersAre431) {

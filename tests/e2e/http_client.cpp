@@ -87,20 +87,25 @@ Response HttpClient::request(const std::string& method, const std::string& targe
 }
 
 std::string raw_exchange(uint16_t port, const std::string& bytes, int timeout_ms) {
+  return raw_exchange_until_close(port, bytes, timeout_ms).answer;
+}
+
+RawExchange raw_exchange_until_close(uint16_t port, const std::string& bytes, int timeout_ms) {
   asio::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   asio::write(socket, asio::buffer(bytes));
-  std::string answer;
+  RawExchange result;
   char chunk[4096];
   for (;;) {
     ssize_t n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n == 0) result.closed_by_server = true;  // end of stream; a timeout is -1 with EAGAIN
     if (n <= 0) break;
-    answer.append(chunk, static_cast<size_t>(n));
+    result.answer.append(chunk, static_cast<size_t>(n));
   }
-  return answer;
+  return result;
 }
 
 }  // namespace seraph::test

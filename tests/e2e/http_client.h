@@ -43,4 +43,11 @@ class HttpClient {
 // until `timeout_ms`).
 std::string raw_exchange(uint16_t port, const std::string& bytes, int timeout_ms = 3000);
 
+// The same, telling whether the server closed the connection (end of stream) within `timeout_ms`.
+struct RawExchange {
+  std::string answer;
+  bool closed_by_server = false;
+};
+RawExchange raw_exchange_until_close(uint16_t port, const std::string& bytes, int timeout_ms = 3000);
+
 }  // namespace seraph::test

@@ -167,7 +167,8 @@ TEST(Routing, TheClientNeverWaitsForTheShadow) {
   // Keep the shadow's one execution thread busy for about 1.5 s with a request of its own.
   const int long_rounds = slow_rounds_for(port, std::chrono::milliseconds(1500));
   std::thread busy([&] { HttpClient(port).post("/v2/models/slow/versions/2/infer", slow_request(long_rounds)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(
+      eventually([&] { return metric(port, R"(seraph_model_inflight_requests\{model="slow",version="2"\})") == 1; }));
 
   const std::string series = R"(seraph_shadow_comparisons_total\{deployment="slowdep",environment="production",variant="shadow",model="slow",version="2",result="agree"\})";
   HttpClient client(port);

@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <sstream>
@@ -97,6 +98,25 @@ TEST(AccessLog, LinesFromManyThreadsNeverInterleave) {
     doc.Parse(line.c_str());
     ASSERT_TRUE(doc.IsObject()) << line;
   }
+}
+
+// Threads come and go (a pool resizing, short-lived workers): the buffers of ended threads are
+// freed once their lines are written, and none of their lines is lost.
+TEST(AccessLog, BuffersOfEndedThreadsAreFreedAfterTheirLinesAreWritten) {
+  constexpr int kThreads = 200, kLinesEach = 10;
+  size_t most_buffers = 0;
+  auto lines = lines_of([&](AccessLog& log) {
+    for (int t = 0; t < kThreads; ++t) {
+      std::thread([&log, t] {
+        const std::string id = "thread-" + std::to_string(t);
+        for (int i = 0; i < kLinesEach; ++i) log.record({id, "POST", "/predict", "m", 1, 200, 1.0});
+      }).join();
+      log.flush();  // what the flusher does every 50 ms
+      most_buffers = std::max(most_buffers, log.buffer_count());
+    }
+  });
+  EXPECT_EQ(most_buffers, 0u);  // each ended thread's buffer went at the next flush
+  EXPECT_EQ(lines.size(), static_cast<size_t>(kThreads * kLinesEach));
 }
 
 TEST(AccessLog, DisabledLogWritesNothing) {

@@ -195,8 +195,10 @@ TEST_F(BatcherTest, ARequestPastItsDeadlineIsAnswered504AndNeverRun) {
   runtime.hold();
   auto running = submit(batcher, rows_of({0, 0}));
   runtime.wait_until_entered();
-  auto late = submit(batcher, rows_of({1, 1}), Clock::now() + 20ms);
-  std::this_thread::sleep_for(50ms);  // the deadline passes while the request waits
+  const TimePoint deadline = Clock::now() + 20ms;
+  auto late = submit(batcher, rows_of({1, 1}), deadline);
+  std::this_thread::sleep_until(deadline + 1ms);  // the deadline passes while the request waits
+  ASSERT_GT(Clock::now(), deadline);
   runtime.release();
   EXPECT_EQ(get(late).status.code(), StatusCode::kDeadlineExceeded);
   get(running);

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "test_support.h"
 
 namespace seraph {
@@ -96,11 +100,40 @@ TEST_F(ModelConfigTest, FindsTensorSpecsByName) {
   EXPECT_EQ(config_.find_output("text"), nullptr);
 }
 
-TEST_F(ModelConfigTest, ParameterIntFallsBackWhenMissingOrNotANumber) {
+TEST_F(ModelConfigTest, ParameterIntFallsBackOnlyWhenMissing) {
   ASSERT_TRUE(load(kFullConfig).is_ok());
-  EXPECT_EQ(config_.parameter_int("top_k", 9), 2);
-  EXPECT_EQ(config_.parameter_int("absent", 9), 9);
-  EXPECT_EQ(config_.parameter_int("mode", 9), 9);
+  int value = 0;
+  ASSERT_TRUE(config_.parameter_int("top_k", 9, value).is_ok());
+  EXPECT_EQ(value, 2);
+  ASSERT_TRUE(config_.parameter_int("absent", 9, value).is_ok());
+  EXPECT_EQ(value, 9);
+  Status s = config_.parameter_int("mode", 9, value);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("parameters.mode: must be an integer, got 'fast'"));
+}
+
+// "3x" is a typo, not 3: a number with trailing characters is an error naming its key path.
+TEST_F(ModelConfigTest, NumbersWithTrailingCharactersAreRejectedNamingTheirKeyPath) {
+  ASSERT_TRUE(load(std::string(kMinimalTemplate) + "parameters: {top_k: 3x}\n").is_ok());
+  int top_k = 0;
+  Status s = config_.parameter_int("top_k", 1, top_k);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("parameters.top_k: must be an integer, got '3x'"));
+
+  for (const auto& [yaml, path] : std::vector<std::pair<std::string, std::string>>{
+           {"batching: {max_batch_size: 8abc}\n", ": batching.max_batch_size: must be an integer, got '8abc'"},
+           {"batching: {max_queue_delay_us: 100us}\n",
+            ": batching.max_queue_delay_us: must be an integer, got '100us'"},
+           {"instances: 3x\n", ": instances: must be an integer, got '3x'"},
+           {"memory_bytes: 100MB\n", ": memory_bytes: must be an integer, got '100MB'"},
+           {"max_queue_size: 8abc\n", ": max_queue_size: must be an integer, got '8abc'"},
+       }) {
+    Status bad = load(std::string(kMinimalTemplate) + yaml);
+    EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument) << yaml;
+    EXPECT_THAT(bad.message(), HasSubstr(path)) << yaml;
+  }
+  Status dim = load_minimal_with("shape: [-1, 30]", "shape: [-1, 30x]");
+  EXPECT_THAT(dim.message(), HasSubstr(": inputs[0].shape[1]: must be an integer"));
 }
 
 TEST_F(ModelConfigTest, ErrorStartsWithTheFileName) {

@@ -7,7 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <future>
+#include <mutex>
+#include <span>
+#include <vector>
 
 #include "test_support.h"
 
@@ -219,6 +224,73 @@ TEST_F(ModelManagerTest, InferOnAnUnavailableVersionAnswers503) {
   EXPECT_EQ(answer->status.code(), StatusCode::kUnavailable);
   EXPECT_THAT(answer->status.message(), HasSubstr("model 'cancer' version 2 is not ready"));
   EXPECT_THAT(answer->status.message(), HasSubstr("artifact: is required"));
+}
+
+// A runtime whose destruction takes until the test releases it (at most 5 s), as freeing a large
+// libtorch module does.
+struct FreeingGate {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool freeing = false;
+  bool released = false;
+};
+FreeingGate freeing_gate;
+
+class SlowToFreeRuntime final : public Runtime {
+ public:
+  ~SlowToFreeRuntime() override {
+    std::unique_lock lock(freeing_gate.mutex);
+    freeing_gate.freeing = true;
+    freeing_gate.cv.notify_all();
+    freeing_gate.cv.wait_for(lock, 5s, [] { return freeing_gate.released; });
+  }
+  Status execute(std::span<const Tensor>, std::vector<Tensor>&) override { return {}; }
+};
+
+// try_unload frees the runtime outside the version's lock: a request arriving meanwhile (on an I/O
+// thread) is queued at once instead of waiting for the destructor.
+TEST(ModelVersionUnload, ARequestArrivingWhileTheRuntimeIsFreedDoesNotWaitForIt) {
+  register_runtime("slow_to_free", [](const ModelConfig&, const fs::path&) { return std::make_unique<SlowToFreeRuntime>(); });
+  testing::TempDir repo;
+  testing::write_file(repo / "m/1/model.yaml", R"(runtime: slow_to_free
+artifact: none.bin
+inputs:
+  - {name: x, datatype: FP32, shape: [-1, 1]}
+outputs:
+  - {name: y, datatype: FP32, shape: [-1, 1]}
+)");
+  MetricsRegistry registry;
+  ModelManager manager(repo.path(), LifecycleOptions{}, registry);
+  manager.load_all();
+  Status status;
+  auto version = manager.find("m", 1, status);
+  ASSERT_NE(version, nullptr) << status.message();
+  ASSERT_EQ(version->state(), ModelState::kReady) << version->reason();
+
+  std::promise<Status> unloaded;
+  manager.unload_model("m", [&unloaded](Status s) { unloaded.set_value(std::move(s)); });
+  {
+    std::unique_lock lock(freeing_gate.mutex);
+    ASSERT_TRUE(freeing_gate.cv.wait_for(lock, 5s, [] { return freeing_gate.freeing; }));
+  }
+  InferRequest request;
+  request.inputs.push_back(Tensor{"x", DataType::kFp32, {1, 1}, std::vector<std::byte>(sizeof(float)), {}});
+  auto answer = std::make_shared<std::promise<Status>>();
+  const auto start = std::chrono::steady_clock::now();
+  version->execute(std::make_shared<const InferRequest>(std::move(request)), TimePoint::max(),
+                   [answer](Status s, InferResponse) { answer->set_value(std::move(s)); });
+  const auto took = std::chrono::steady_clock::now() - start;
+  {
+    std::lock_guard lock(freeing_gate.mutex);
+    freeing_gate.released = true;
+  }
+  freeing_gate.cv.notify_all();
+
+  EXPECT_LT(took, 500ms);
+  EXPECT_TRUE(unloaded.get_future().get().is_ok());
+  // It waited for the unload to finish, and was then told the version is unloaded.
+  EXPECT_EQ(answer->get_future().get().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(version->state(), ModelState::kUnavailable);
 }
 
 TEST(ModelManager, IsAllReadyWhenEveryVersionLoaded) {

@@ -30,7 +30,9 @@ class FastTextRuntime final : public Runtime {
     }
     const int label_count = model_.getDictionary()->nlabels();
     if (label_count < 1) throw std::runtime_error("fastText model has no labels (not a supervised model)");
-    top_k_ = std::clamp(config.parameter_int("top_k", label_count), 1, label_count);
+    if (Status s = config.parameter_int("top_k", label_count, top_k_); !s.is_ok())
+      throw std::runtime_error(s.message());
+    top_k_ = std::clamp(top_k_, 1, label_count);
     label_output_ = config.outputs[0].name;
     probability_output_ = config.outputs[1].name;
   }
