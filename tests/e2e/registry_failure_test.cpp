@@ -183,5 +183,31 @@ TEST(RegistryFailure, ARolloutDecisionTheRegistryCannotRecordIsLoggedAndCounted)
   EXPECT_NE(server.log().find(R"("msg":"control operation failed","operation":"rollout.)"), std::string::npos);
 }
 
+TEST(RegistryFailure, ARunningRolloutWhoseStoredSpecCannotBeReadIsRolledBackAtStart) {
+  const auto config = delivery_config(kSentimentV1);
+  int64_t id = 0;
+  {
+    ServerProcess server(config);
+    id = admin(server.port(), "POST", "/admin/v1/rollouts",
+               R"({"deployment": "sentiment", "candidate": {"version": 2}, "steps": [50], "step_min_ms": 600000})", 201)["id"]
+             .GetInt64();
+    ASSERT_EQ(server.stop(SIGTERM), 0);
+  }
+  // JSON still (answers inline it), but no longer a spec this server can read.
+  registry_of(config)->execute(R"(UPDATE rollouts SET spec_json = '{"steps": "damaged"}')");
+
+  ServerProcess server(config);
+  const uint16_t port = server.port();
+  const auto answer = admin(port, "GET", "/admin/v1/rollouts/" + std::to_string(id), "", 200);
+  const auto& rollout = answer["rollout"];
+  EXPECT_STREQ(rollout["state"].GetString(), "rolled_back");
+  EXPECT_NE(std::string(rollout["reason"].GetString()).find("stored spec cannot be read"), std::string::npos)
+      << rollout["reason"].GetString();
+  const auto deployment = admin(port, "GET", "/admin/v1/deployments/sentiment", "", 200);
+  ASSERT_EQ(deployment["deployment"]["variants"].Size(), 1u);
+  EXPECT_EQ(deployment["deployment"]["variants"][0]["version"].GetInt64(), 1);
+  EXPECT_EQ(control_errors(port, "rollout\\.resumed"), 1);
+}
+
 }  // namespace
 }  // namespace seraph::test
