@@ -20,6 +20,14 @@ std::unique_ptr<SqlConnection> registry_of(const std::filesystem::path& config) 
   return open_sqlite_connection((config.parent_path() / "seraph-registry.db").string());
 }
 
+// A running server on kSentimentV1, and a second connection to its registry's file.
+struct ServedRegistry {
+  std::filesystem::path config = delivery_config(kSentimentV1);
+  ServerProcess server{config};
+  uint16_t port = server.port();
+  std::unique_ptr<SqlConnection> db = registry_of(config);
+};
+
 std::string stored_variants(SqlConnection& db) {
   return db.execute("SELECT variants FROM deployments WHERE name = 'sentiment' AND environment = 'production'")
       .at(0)
@@ -79,14 +87,12 @@ TEST(RegistryFailure, StartUpRefusesToOverwriteAStoredDeploymentItCannotRead) {
 }
 
 TEST(RegistryFailure, AdminReadsOfALostRegistryAnswer503NamingTheFailureNot404OrEmptyLists) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
+  ServedRegistry served;
+  const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/models/sentiment/versions", R"({"version": 1})", 201);
-  const auto db = registry_of(config);
   for (const char* table : {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments",
                             "model_versions"}) {
-    db->execute(std::string("DROP TABLE ") + table);
+    served.db->execute(std::string("DROP TABLE ") + table);
   }
 
   for (const char* path : {"/admin/v1/models", "/admin/v1/models/sentiment/versions", "/admin/v1/models/sentiment/versions/1",
@@ -98,89 +104,80 @@ TEST(RegistryFailure, AdminReadsOfALostRegistryAnswer503NamingTheFailureNot404Or
 }
 
 TEST(RegistryFailure, ArchivingAVersionTheRegistryCannotReadAnswers503AndArchivesNothing) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
+  ServedRegistry served;
+  const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/models/sentiment/versions", R"({"version": 1, "tags": ["a"]})", 201);
-  const auto db = registry_of(config);
-  db->execute("UPDATE model_versions SET tags = 'damaged'");
+  served.db->execute("UPDATE model_versions SET tags = 'damaged'");
 
   admin(port, "POST", "/admin/v1/models/sentiment/versions/1/archive", "", 503);
 
-  db->execute(R"(UPDATE model_versions SET tags = '["a"]')");
+  served.db->execute(R"(UPDATE model_versions SET tags = '["a"]')");
   EXPECT_FALSE(admin(port, "GET", "/admin/v1/models/sentiment/versions/1", "", 200)["archived"].GetBool());
   EXPECT_EQ(admin(port, "GET", "/admin/v1/events?subject=model/sentiment/1", "", 200)["events"].Size(), 1u);
 }
 
 TEST(RegistryFailure, AVersionIsRegisteredOrArchivedTogetherWithItsEventOrNotAtAll) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
+  ServedRegistry served;
+  const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/models/sentiment/versions", R"({"version": 1})", 201);
-  const auto db = registry_of(config);
-  db->execute("ALTER TABLE events RENAME TO events_elsewhere");
+  served.db->execute("ALTER TABLE events RENAME TO events_elsewhere");
 
   admin(port, "POST", "/admin/v1/models/sentiment/versions", R"({"version": 2})", 503);
   admin(port, "POST", "/admin/v1/models/sentiment/versions/1/archive", "", 503);
 
-  db->execute("ALTER TABLE events_elsewhere RENAME TO events");
+  served.db->execute("ALTER TABLE events_elsewhere RENAME TO events");
   admin(port, "GET", "/admin/v1/models/sentiment/versions/2", "", 404);
   EXPECT_FALSE(admin(port, "GET", "/admin/v1/models/sentiment/versions/1", "", 200)["archived"].GetBool());
 }
 
 TEST(RegistryFailure, AnExperimentKeepsRunningUntilItsDeploymentCanBeGivenBack) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
-  const auto db = registry_of(config);
-  const std::string before = stored_variants(*db);
+  ServedRegistry served;
+  const uint16_t port = served.port;
+  const std::string before = stored_variants(*served.db);
   const auto started = admin(port, "POST", "/admin/v1/experiments", R"({"name": "x", "deployment": "sentiment",
       "arms": [{"name": "a", "model": "sentiment", "version": 1, "weight": 1},
                {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})", 201);
   const std::string experiment = "/admin/v1/experiments/" + std::to_string(started["id"].GetInt64());
-  const std::string split = stored_variants(*db);
-  db->execute("UPDATE deployments SET variants = 'damaged' WHERE name = 'sentiment'");
+  const std::string split = stored_variants(*served.db);
+  served.db->execute("UPDATE deployments SET variants = 'damaged' WHERE name = 'sentiment'");
 
   admin(port, "POST", experiment + "/stop", "", 503);
   EXPECT_STREQ(admin(port, "GET", experiment, "", 200)["experiment"]["state"].GetString(), "running");
 
-  db->execute("UPDATE deployments SET variants = $1 WHERE name = 'sentiment'", {split});
+  served.db->execute("UPDATE deployments SET variants = $1 WHERE name = 'sentiment'", {split});
   EXPECT_STREQ(admin(port, "POST", experiment + "/stop", "", 200)["state"].GetString(), "stopped");
-  EXPECT_EQ(stored_variants(*db), before);
+  EXPECT_EQ(stored_variants(*served.db), before);
   EXPECT_EQ(admin(port, "GET", "/admin/v1/deployments/sentiment", "", 200)["experiment_id"].GetInt64(), 0);
 }
 
 TEST(RegistryFailure, AssignmentsAnExperimentCannotRecordAreLoggedAndCounted) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
+  ServedRegistry served;
+  const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/experiments", R"({"name": "x", "deployment": "sentiment",
       "arms": [{"name": "a", "model": "sentiment", "version": 1, "weight": 1},
                {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})", 201);
-  const auto db = registry_of(config);
-  db->execute("DROP TABLE feedback");
-  db->execute("DROP TABLE experiment_assignments");
+  served.db->execute("DROP TABLE feedback");
+  served.db->execute("DROP TABLE experiment_assignments");
 
   EXPECT_EQ(HttpClient(port).post("/predict", R"({"text":"good"})", {{"Content-Type", "application/json"}}).status, 200u);
 
   EXPECT_GE(wait_for_control_error(port, "experiment\\.record_assignments"), 1);
-  EXPECT_NE(server.log().find(R"("msg":"control operation failed","operation":"experiment.record_assignments")"),
+  EXPECT_NE(served.server.log().find(R"("msg":"control operation failed","operation":"experiment.record_assignments")"),
             std::string::npos);
 }
 
 TEST(RegistryFailure, ARolloutDecisionTheRegistryCannotRecordIsLoggedAndCounted) {
-  const auto config = delivery_config(kSentimentV1);
-  ServerProcess server(config);
-  const uint16_t port = server.port();
+  ServedRegistry served;
+  const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/rollouts", R"({"deployment": "sentiment", "candidate": {"version": 3}, "steps": [50],
       "step_min_ms": 600000, "step_min_requests": 20, "analysis": {"min_requests": 20}})", 201);
-  registry_of(config)->execute("DROP TABLE rollouts");
+  served.db->execute("DROP TABLE rollouts");
 
   Traffic traffic(port, "/predict", 2, 200);
   traffic.wait();
 
   EXPECT_GE(wait_for_control_error(port, "rollout\\.[a-z_]+"), 1);
-  EXPECT_NE(server.log().find(R"("msg":"control operation failed","operation":"rollout.)"), std::string::npos);
+  EXPECT_NE(served.server.log().find(R"("msg":"control operation failed","operation":"rollout.)"), std::string::npos);
 }
 
 TEST(RegistryFailure, ARunningRolloutWhoseStoredSpecCannotBeReadIsRolledBackAtStart) {
