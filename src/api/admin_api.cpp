@@ -94,7 +94,8 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
 HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std::string>& seg) {
   Registry& registry = control_.registry();
   auto list = [&](const std::string& model) {
-    return list_answer("versions", [&](auto& out) { return registry.list_versions(model, out); }, write_version);
+    return list_answer(
+        "versions", [&](auto& out) { return registry.list_versions(model, out); }, write_version);
   };
   if (seg.size() == 3) return is_get(request) ? list("") : method_not_allowed("GET");
   if (seg.size() < 5 || seg[4] != "versions" || seg.size() > 7) return error_response(404, "no such admin endpoint");
@@ -165,14 +166,15 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
   }
   if (seg.size() == 3) {
     if (!is_get(request)) return method_not_allowed("GET");
-    return list_answer("deployments", [&](auto& out) { return control_.registry().list_deployments(out); },
-                       write_deployment);
+    return list_answer(
+        "deployments", [&](auto& out) { return control_.registry().list_deployments(out); }, write_deployment);
   }
   const std::string& name = seg[3];
   if (seg.size() == 4) {
     if (is_get(request)) {
       DeploymentRecord record;
-      if (Status s = control_.registry().get_deployment(name, environment, record); !s.is_ok()) return error_response(s);
+      if (Status s = control_.registry().get_deployment(name, environment, record); !s.is_ok())
+        return error_response(s);
       auto table = live.snapshot();
       return json(200, [&](RecordWriter& w) {
         w.StartObject();
@@ -218,7 +220,8 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
   Registry& registry = control_.registry();
   if (seg.size() == 3) {
     if (is_get(request)) {
-      return list_answer("rollouts", [&](auto& out) { return registry.list_rollouts(out); }, write_rollout);
+      return list_answer(
+          "rollouts", [&](auto& out) { return registry.list_rollouts(out); }, write_rollout);
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
@@ -269,8 +272,8 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
 HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector<std::string>& seg) {
   if (seg.size() == 3) {
     if (is_get(request)) {
-      return list_answer("experiments", [&](auto& out) { return control_.registry().list_experiments(out); },
-                         write_experiment);
+      return list_answer(
+          "experiments", [&](auto& out) { return control_.registry().list_experiments(out); }, write_experiment);
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
@@ -370,7 +373,8 @@ HttpResponse AdminApi::events(std::string_view query) {
   }
   const std::string subject = query_param(query, "subject").value_or("");
   return list_answer(
-      "events", [&](auto& out) { return control_.registry().list_events(after, static_cast<int>(limit), subject, out); },
+      "events",
+      [&](auto& out) { return control_.registry().list_events(after, static_cast<int>(limit), subject, out); },
       write_event);
 }
 

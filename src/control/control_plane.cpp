@@ -23,14 +23,18 @@ int64_t unix_ms() {
 
 void ControlContext::report(std::string_view operation, const Status& status) {
   errors.get({{"operation", std::string(operation)}}).add();
-  spdlog::error(json_object({{"msg", "control operation failed"}, {"operation", operation}, {"error", status.message()}}));
+  spdlog::error(
+      json_object({{"msg", "control operation failed"}, {"operation", operation}, {"error", status.message()}}));
 }
 
 ControlPlane::ControlPlane(Registry& registry, Deployments& deployments, ModelManager& models, MetricsRegistry& metrics,
                            std::chrono::milliseconds tick_interval)
-    : context_{registry, deployments, models,
-               metrics.counter("seraph_control_errors_total",
-                               "Control-plane operations that failed with no caller to answer (controller ticks), by operation."),
+    : context_{registry,
+               deployments,
+               models,
+               metrics.counter(
+                   "seraph_control_errors_total",
+                   "Control-plane operations that failed with no caller to answer (controller ticks), by operation."),
                {}},
       rollouts_(context_, metrics),
       experiments_(context_, metrics),
@@ -125,7 +129,8 @@ Status ControlPlane::put_deployment(const DeploymentRecord& record, DeploymentRe
   RegistryChange change;
   change.deployment = record;
   change.events.push_back({0, 0, "admin", found.is_ok() ? "deployment.updated" : "deployment.created",
-                           fmt::format("deployment/{}/{}", record.environment, record.name), variants_event(record.variants)});
+                           fmt::format("deployment/{}/{}", record.environment, record.name),
+                           variants_event(record.variants)});
   ChangeResult written;
   if (Status s = context_.commit(change, &written); !s.is_ok()) return s;
   out = record;
@@ -173,7 +178,10 @@ Status ControlPlane::register_version(ModelVersionRecord record, ModelVersionRec
   rapidjson::StringBuffer details;
   RecordWriter w(details);
   write_version(w, record);
-  const EventRecord registered{0, 0, "admin", "model_version.registered",
+  const EventRecord registered{0,
+                               0,
+                               "admin",
+                               "model_version.registered",
                                fmt::format("model/{}/{}", record.model, record.version),
                                std::string(details.GetString(), details.GetSize())};
   if (Status s = context_.registry.register_version(record, {registered}); !s.is_ok()) return s;

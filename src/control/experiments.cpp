@@ -191,7 +191,8 @@ void ExperimentController::tick() {
   }
   for (const auto& [id, reason] : ending) {
     ExperimentRecord stopped;
-    if (Status s = stop(id, reason, "experiment-controller", stopped); !s.is_ok()) context_.report("experiment.stop", s);
+    if (Status s = stop(id, reason, "experiment-controller", stopped); !s.is_ok())
+      context_.report("experiment.stop", s);
   }
 }
 

@@ -170,7 +170,8 @@ class Registry {
   virtual Status apply(const RegistryChange& change, ChangeResult* result = nullptr) = 0;
 
   // Events with id > after_id, oldest first, at most `limit`; `subject` filters when not empty.
-  virtual Status list_events(int64_t after_id, int limit, const std::string& subject, std::vector<EventRecord>& out) = 0;
+  virtual Status list_events(int64_t after_id, int limit, const std::string& subject,
+                             std::vector<EventRecord>& out) = 0;
 
   // Experiment assignments, written in batches (one transaction per call). A request id already
   // assigned keeps its first assignment.

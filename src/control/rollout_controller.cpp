@@ -274,8 +274,9 @@ void RolloutController::warm_up(Active& active) {
 void RolloutController::tick_blue_green(Active& active, int64_t now) {
   if (active.record.step_index >= 1) {
     if (now - active.record.step_started_ms >= active.spec.keep_previous_ms) {
-      report(finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor),
-             "rollout.succeeded");
+      report(
+          finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor),
+          "rollout.succeeded");
     }
     return;
   }
@@ -283,20 +284,24 @@ void RolloutController::tick_blue_green(Active& active, int64_t now) {
   if (active.load_outcome.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
   const Status loaded = active.load_outcome.get();
   if (!loaded.is_ok()) {
-    report(finish_rollback(active, "the candidate failed to load: " + loaded.message(), json_object({{"error", loaded.message()}}), kActor),
+    report(finish_rollback(active, "the candidate failed to load: " + loaded.message(),
+                           json_object({{"error", loaded.message()}}), kActor),
            "rollout.rolled_back");
     return;
   }
   DeploymentRecord deployment;
-  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment); !s.is_ok()) {
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
     return report(s, "rollout.switched");
   }
   const VariantRecord* baseline = with_role(deployment.variants, "baseline", true);
-  if (!baseline) return report(conflict("the deployment has no baseline variant with traffic to switch from"), "rollout.switched");
+  if (!baseline)
+    return report(conflict("the deployment has no baseline variant with traffic to switch from"), "rollout.switched");
   const RolloutRecord before = active.record;
   active.record.step_index = 1;
   active.record.step_started_ms = now;
-  const VariantRecord candidate = candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
+  const VariantRecord candidate =
+      candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
   if (Status s = record(active, split(*baseline, candidate, deployment.variants, 100), "rollout.switched",
                         R"({"candidate":"loaded and warmed up"})", kActor);
       !s.is_ok()) {
@@ -329,7 +334,8 @@ Status RolloutController::record(Active& active, std::vector<VariantRecord> vari
   RegistryChange change;
   if (!variants.empty()) {
     DeploymentRecord deployment;
-    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment); !s.is_ok()) {
+    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+        !s.is_ok()) {
       return s;
     }
     deployment.variants = std::move(variants);
@@ -346,7 +352,8 @@ Status RolloutController::record(Active& active, std::vector<VariantRecord> vari
 Status RolloutController::finish_rollback(Active& active, const std::string& reason, std::string details,
                                           std::string actor) {
   DeploymentRecord deployment;
-  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment); !s.is_ok()) {
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
     return s;
   }
   const VariantRecord* baseline = with_role(deployment.variants, "baseline");
@@ -364,14 +371,16 @@ Status RolloutController::finish_rollback(Active& active, const std::string& rea
 
 Status RolloutController::finish_promotion(Active& active, std::string details, std::string actor) {
   DeploymentRecord deployment;
-  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment); !s.is_ok()) {
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
     return s;
   }
   // Promoted by hand before any traffic moved (a blue_green candidate still warming up), the
   // candidate is not in the deployment yet.
   const VariantRecord* present = with_role(deployment.variants, "candidate");
   const VariantRecord candidate =
-      present ? *present : candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
+      present ? *present
+              : candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
   std::vector<VariantRecord> variants = only(candidate, deployment.variants);
   const RolloutRecord before = active.record;
   active.record.state = "succeeded";
@@ -449,7 +458,8 @@ Status RolloutController::resume_all() {
     if (!spec.is_ok()) {
       report(spec, "rollout.resumed");
       const std::string reason = "its stored spec cannot be read: " + spec.message();
-      if (Status s = finish_rollback(resumed, reason, json_object({{"error", spec.message()}}), kActor); !s.is_ok()) return s;
+      if (Status s = finish_rollback(resumed, reason, json_object({{"error", spec.message()}}), kActor); !s.is_ok())
+        return s;
       active_.erase(resumed.record.id);
     }
   }
@@ -498,7 +508,8 @@ void RolloutController::tick_canary(Active& active, int64_t now) {
       return;
     }
     DeploymentRecord deployment;
-    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment); !s.is_ok()) {
+    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+        !s.is_ok()) {
       return report(s, "rollout.step");
     }
     const VariantRecord* b = with_role(deployment.variants, "baseline");
@@ -507,7 +518,8 @@ void RolloutController::tick_canary(Active& active, int64_t now) {
     const RolloutRecord before = active.record;
     active.record.step_index = static_cast<int>(next);
     active.record.step_started_ms = now;
-    if (Status s = record(active, split(*b, *c, deployment.variants, active.spec.steps[next]), "rollout.step", result.to_json(), kActor);
+    if (Status s = record(active, split(*b, *c, deployment.variants, active.spec.steps[next]), "rollout.step",
+                          result.to_json(), kActor);
         !s.is_ok()) {
       active.record = before;
       return report(s, "rollout.step");

@@ -406,8 +406,8 @@ class SqlRegistry final : public Registry {
 
   Status list_rollouts(std::vector<RolloutRecord>& out) override {
     return read("list_rollouts", [&] {
-      out = records(db_->execute("SELECT " + kRolloutColumns + " FROM rollouts ORDER BY id DESC", {}),
-                    rollout_from_row);
+      out =
+          records(db_->execute("SELECT " + kRolloutColumns + " FROM rollouts ORDER BY id DESC", {}), rollout_from_row);
       return Status::ok();
     });
   }
@@ -692,9 +692,9 @@ class SqlRegistry final : public Registry {
 
   void append_events(const std::vector<EventRecord>& events, int64_t now = now_ms()) {
     for (const auto& event : events) {
-      db_->execute("INSERT INTO events (time_ms, actor, kind, subject, details_json) VALUES ($1, $2, $3, $4, $5)",
-                   {event.time_ms != 0 ? event.time_ms : now, event.actor, event.kind, event.subject,
-                    event.details_json});
+      db_->execute(
+          "INSERT INTO events (time_ms, actor, kind, subject, details_json) VALUES ($1, $2, $3, $4, $5)",
+          {event.time_ms != 0 ? event.time_ms : now, event.actor, event.kind, event.subject, event.details_json});
     }
   }
 

@@ -90,14 +90,15 @@ TEST(RegistryFailure, AdminReadsOfALostRegistryAnswer503NamingTheFailureNot404Or
   ServedRegistry served;
   const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/models/sentiment/versions", R"({"version": 1})", 201);
-  for (const char* table : {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments",
-                            "model_versions"}) {
+  for (const char* table :
+       {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments", "model_versions"}) {
     served.db->execute(std::string("DROP TABLE ") + table);
   }
 
-  for (const char* path : {"/admin/v1/models", "/admin/v1/models/sentiment/versions", "/admin/v1/models/sentiment/versions/1",
-                           "/admin/v1/deployments", "/admin/v1/deployments/sentiment", "/admin/v1/rollouts",
-                           "/admin/v1/rollouts/1", "/admin/v1/experiments", "/admin/v1/experiments/1", "/admin/v1/events"}) {
+  for (const char* path :
+       {"/admin/v1/models", "/admin/v1/models/sentiment/versions", "/admin/v1/models/sentiment/versions/1",
+        "/admin/v1/deployments", "/admin/v1/deployments/sentiment", "/admin/v1/rollouts", "/admin/v1/rollouts/1",
+        "/admin/v1/experiments", "/admin/v1/experiments/1", "/admin/v1/events"}) {
     expect_registry_failure(port, path);
   }
   EXPECT_EQ(HttpClient(port).get("/healthz").status, 200u);  // and the server still serves
@@ -136,7 +137,8 @@ TEST(RegistryFailure, AnExperimentKeepsRunningUntilItsDeploymentCanBeGivenBack) 
   const std::string before = stored_variants(*served.db);
   const auto started = admin(port, "POST", "/admin/v1/experiments", R"({"name": "x", "deployment": "sentiment",
       "arms": [{"name": "a", "model": "sentiment", "version": 1, "weight": 1},
-               {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})", 201);
+               {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})",
+                             201);
   const std::string experiment = "/admin/v1/experiments/" + std::to_string(started["id"].GetInt64());
   const std::string split = stored_variants(*served.db);
   served.db->execute("UPDATE deployments SET variants = 'damaged' WHERE name = 'sentiment'");
@@ -155,11 +157,13 @@ TEST(RegistryFailure, AssignmentsAnExperimentCannotRecordAreLoggedAndCounted) {
   const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/experiments", R"({"name": "x", "deployment": "sentiment",
       "arms": [{"name": "a", "model": "sentiment", "version": 1, "weight": 1},
-               {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})", 201);
+               {"name": "b", "model": "sentiment", "version": 2, "weight": 1}]})",
+        201);
   served.db->execute("DROP TABLE feedback");
   served.db->execute("DROP TABLE experiment_assignments");
 
-  EXPECT_EQ(HttpClient(port).post("/predict", R"({"text":"good"})", {{"Content-Type", "application/json"}}).status, 200u);
+  EXPECT_EQ(HttpClient(port).post("/predict", R"({"text":"good"})", {{"Content-Type", "application/json"}}).status,
+            200u);
 
   EXPECT_GE(wait_for_control_error(port, "experiment\\.record_assignments"), 1);
   EXPECT_NE(served.server.log().find(R"("msg":"control operation failed","operation":"experiment.record_assignments")"),
@@ -170,7 +174,8 @@ TEST(RegistryFailure, ARolloutDecisionTheRegistryCannotRecordIsLoggedAndCounted)
   ServedRegistry served;
   const uint16_t port = served.port;
   admin(port, "POST", "/admin/v1/rollouts", R"({"deployment": "sentiment", "candidate": {"version": 3}, "steps": [50],
-      "step_min_ms": 600000, "step_min_requests": 20, "analysis": {"min_requests": 20}})", 201);
+      "step_min_ms": 600000, "step_min_requests": 20, "analysis": {"min_requests": 20}})",
+        201);
   served.db->execute("DROP TABLE rollouts");
 
   Traffic traffic(port, "/predict", 2, 200);
@@ -186,7 +191,8 @@ TEST(RegistryFailure, ARunningRolloutWhoseStoredSpecCannotBeReadIsRolledBackAtSt
   {
     ServerProcess server(config);
     id = admin(server.port(), "POST", "/admin/v1/rollouts",
-               R"({"deployment": "sentiment", "candidate": {"version": 2}, "steps": [50], "step_min_ms": 600000})", 201)["id"]
+               R"({"deployment": "sentiment", "candidate": {"version": 2}, "steps": [50], "step_min_ms": 600000})",
+               201)["id"]
              .GetInt64();
     ASSERT_EQ(server.stop(SIGTERM), 0);
   }

@@ -156,7 +156,8 @@ std::vector<ExperimentRecord> stored_experiments(Registry& registry) {
   return must_read<std::vector<ExperimentRecord>>([&](auto& out) { return registry.list_experiments(out); });
 }
 std::vector<EventRecord> stored_events(Registry& registry, int64_t after_id, int limit, const std::string& subject) {
-  return must_read<std::vector<EventRecord>>([&](auto& out) { return registry.list_events(after_id, limit, subject, out); });
+  return must_read<std::vector<EventRecord>>(
+      [&](auto& out) { return registry.list_events(after_id, limit, subject, out); });
 }
 std::vector<ArmCounts> stored_counts(Registry& registry, int64_t experiment_id) {
   return must_read<std::vector<ArmCounts>>([&](auto& out) { return registry.experiment_counts(experiment_id, out); });
@@ -380,8 +381,8 @@ std::unique_ptr<SqlConnection> second_connection(Backend backend, const std::str
 
 TEST_P(RegistryTest, ReadsOfTablesTheDatabaseLostAreUnavailableNotAbsent) {
   auto db = second_connection(GetParam(), location_);
-  for (const char* table : {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments",
-                            "model_versions"}) {
+  for (const char* table :
+       {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments", "model_versions"}) {
     db->execute(std::string("DROP TABLE ") + table);
   }
   const auto expect_unavailable = [](const Status& status, const std::string& operation) {
@@ -661,9 +662,11 @@ TEST_P(RegistryTest, EventsAreListedAfterAnIdBySubjectUpToALimit) {
   const auto all = ids_of(stored_events(*registry_, 0, kAllEvents, ""));
   ASSERT_EQ(all.size(), 6u);
 
-  EXPECT_EQ(ids_of(stored_events(*registry_, all[2], kAllEvents, "")), std::vector<int64_t>(all.begin() + 3, all.end()));
+  EXPECT_EQ(ids_of(stored_events(*registry_, all[2], kAllEvents, "")),
+            std::vector<int64_t>(all.begin() + 3, all.end()));
   EXPECT_EQ(ids_of(stored_events(*registry_, 0, 2, "")), std::vector<int64_t>(all.begin(), all.begin() + 2));
-  EXPECT_EQ(ids_of(stored_events(*registry_, 0, kAllEvents, "rollout/1")), (std::vector<int64_t>{all[1], all[3], all[5]}));
+  EXPECT_EQ(ids_of(stored_events(*registry_, 0, kAllEvents, "rollout/1")),
+            (std::vector<int64_t>{all[1], all[3], all[5]}));
   EXPECT_EQ(ids_of(stored_events(*registry_, all[1], 1, "rollout/1")), std::vector<int64_t>{all[3]});
   EXPECT_TRUE(stored_events(*registry_, all[5], kAllEvents, "").empty());
   EXPECT_TRUE(stored_events(*registry_, 0, 0, "").empty());
