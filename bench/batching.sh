@@ -29,9 +29,12 @@ wrk.body = '{"inputs": [{"name": "input", "shape": [1, 512], "datatype": "FP32",
 wrk.path = "/v2/models/dense/infer"
 LUA
 
-# Starts seraph on a repository, runs wrk once, stops seraph; prints "rps p50_ms p99_ms".
+# Starts seraph on a repository with a fresh registry (not the demo's, which the admin API may have
+# changed), runs wrk once, stops seraph; prints "rps p50_ms p99_ms".
 measure() {
-  SERAPH_SERVER_PORT=$port SERAPH_LOG_ACCESS_LOG=false "$build/src/seraph" serve -c examples/quickstart.yaml \
+  rm -f "$work"/registry.db*
+  SERAPH_SERVER_PORT=$port SERAPH_LOG_ACCESS_LOG=false SERAPH_REGISTRY_LOCATION="$work/registry.db" \
+    "$build/src/seraph" serve -c examples/quickstart.yaml \
     >/dev/null 2>"$work/seraph.log" &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done

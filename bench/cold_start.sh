@@ -9,12 +9,16 @@ source bench/lib.sh
 runs=${1:-5}
 build=${BUILD:-build/release}
 port=18095
-# One start: prints the milliseconds to ready under load policy $1.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# One start with a fresh registry (not the demo's, which the admin API may have changed): prints the
+# milliseconds to ready under load policy $1.
 start_to_ready() {
   local start pid
+  rm -f "$work"/registry.db*
   start=$(date +%s%N)
-  SERAPH_SERVER_PORT=$port SERAPH_LOG_ACCESS_LOG=false SERAPH_MODELS_LOAD_POLICY=$1 "$build/src/seraph" serve \
-    -c examples/quickstart.yaml >/dev/null 2>&1 &
+  SERAPH_SERVER_PORT=$port SERAPH_LOG_ACCESS_LOG=false SERAPH_MODELS_LOAD_POLICY=$1 \
+    SERAPH_REGISTRY_LOCATION="$work/registry.db" "$build/src/seraph" serve -c examples/quickstart.yaml >/dev/null 2>&1 &
   pid=$!
   until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.005; done
   echo $(( ($(date +%s%N) - start) / 1000000 ))

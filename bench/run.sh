@@ -33,8 +33,10 @@ http {
 CONF
 nginx -c "$work/nginx.conf" -p "$work"
 
-# seraph: the demo models, access log on (to /dev/null), defaults otherwise.
-SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" \
+# seraph: the demo models, access log on (to /dev/null), defaults otherwise. A fresh registry of its
+# own: the demo's (examples/seraph-registry.db) holds whatever deployments the admin API left there,
+# and routing through them would change what the figure measures.
+SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" SERAPH_REGISTRY_LOCATION="$work/registry.db" \
   "$build/src/seraph" serve -c examples/quickstart.yaml >/dev/null 2>"$work/seraph.log" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null || { cat "$work/seraph.log"; exit 1; }

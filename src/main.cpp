@@ -15,6 +15,7 @@
 #include "api/router.h"
 #include "control/control_plane.h"
 #include "control/deployments.h"
+#include "control/records_json.h"
 #include "control/registry.h"
 #include "control/variant_stats.h"
 #include "models/model_manager.h"
@@ -69,7 +70,7 @@ int serve(const std::string& config_file) {
   seraph::ControlPlane control(*registry, deployments, models, metrics,
                                std::chrono::milliseconds(config.control.tick_interval_ms));
   if (seraph::Status s = control.start(config.deployments); !s.is_ok()) {
-    spdlog::critical(R"({{"msg":"cannot start the control plane","error":"{}"}})", s.message());
+    spdlog::critical(seraph::json_object({{"msg", "cannot start the control plane"}, {"error", s.message()}}));
     return 2;
   }
   seraph::VariantRecorder variant_recorder;

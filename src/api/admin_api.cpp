@@ -29,6 +29,21 @@ HttpResponse json(unsigned status, Write&& write) {
   return json_response(status, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
+// {"<key>": [...]}: the records `read` fills, or the error it answers (the registry could not look).
+template <class Record, class Read>
+HttpResponse list_answer(std::string_view key, Read read, void (*write)(RecordWriter&, const Record&)) {
+  std::vector<Record> records;
+  if (Status s = read(records); !s.is_ok()) return error_response(s);
+  return json(200, [&](RecordWriter& w) {
+    w.StartObject();
+    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    w.StartArray();
+    for (const Record& record : records) write(w, record);
+    w.EndArray();
+    w.EndObject();
+  });
+}
+
 Status parse_object(std::string_view body, JsonValue& root) {
   if (Status s = parse_json(body, root); !s.is_ok()) return s;
   if (!root.is_object()) return invalid_argument("the request body must be a JSON object");
@@ -79,14 +94,8 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
 HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std::string>& seg) {
   Registry& registry = control_.registry();
   auto list = [&](const std::string& model) {
-    return json(200, [&](RecordWriter& w) {
-      w.StartObject();
-      w.Key("versions");
-      w.StartArray();
-      for (const auto& v : registry.list_versions(model)) write_version(w, v);
-      w.EndArray();
-      w.EndObject();
-    });
+    return list_answer(
+        "versions", [&](auto& out) { return registry.list_versions(model, out); }, write_version);
   };
   if (seg.size() == 3) return is_get(request) ? list("") : method_not_allowed("GET");
   if (seg.size() < 5 || seg[4] != "versions" || seg.size() > 7) return error_response(404, "no such admin endpoint");
@@ -130,22 +139,23 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
     if (!record.artifact_sha256.empty() && !is_sha256_hex(record.artifact_sha256)) {
       return error_response(400, "artifact_sha256 must be 64 lowercase hex digits");
     }
-    if (Status s = control_.register_version(record); !s.is_ok()) return error_response(s);
-    auto stored = registry.get_version(model, record.version);
-    return json(201, [&](RecordWriter& w) { write_version(w, stored ? *stored : record); });
+    ModelVersionRecord stored;
+    if (Status s = control_.register_version(std::move(record), stored); !s.is_ok()) return error_response(s);
+    return json(201, [&](RecordWriter& w) { write_version(w, stored); });
   }
   auto version = parse_positive(seg[5]);
   if (!version) return error_response(404, fmt::format("unknown version '{}'", seg[5]));
   if (seg.size() == 6) {
     if (!is_get(request)) return method_not_allowed("GET");
-    auto record = registry.get_version(model, *version);
-    if (!record) return error_response(404, fmt::format("{} version {} is not registered", model, *version));
-    return json(200, [&](RecordWriter& w) { write_version(w, *record); });
+    ModelVersionRecord record;
+    if (Status s = registry.get_version(model, *version, record); !s.is_ok()) return error_response(s);
+    return json(200, [&](RecordWriter& w) { write_version(w, record); });
   }
   if (seg[6] != "archive") return error_response(404, "no such admin endpoint");
   if (request.method != Method::kPost) return method_not_allowed("POST");
-  if (Status s = control_.archive_version(model, *version); !s.is_ok()) return error_response(s);
-  return json(200, [&](RecordWriter& w) { write_version(w, *registry.get_version(model, *version)); });
+  ModelVersionRecord archived;
+  if (Status s = control_.archive_version(model, *version, archived); !s.is_ok()) return error_response(s);
+  return json(200, [&](RecordWriter& w) { write_version(w, archived); });
 }
 
 HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector<std::string>& seg, std::string_view query) {
@@ -156,25 +166,20 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
   }
   if (seg.size() == 3) {
     if (!is_get(request)) return method_not_allowed("GET");
-    return json(200, [&](RecordWriter& w) {
-      w.StartObject();
-      w.Key("deployments");
-      w.StartArray();
-      for (const auto& d : control_.registry().list_deployments()) write_deployment(w, d);
-      w.EndArray();
-      w.EndObject();
-    });
+    return list_answer(
+        "deployments", [&](auto& out) { return control_.registry().list_deployments(out); }, write_deployment);
   }
   const std::string& name = seg[3];
   if (seg.size() == 4) {
     if (is_get(request)) {
-      auto record = control_.registry().get_deployment(name, environment);
-      if (!record) return error_response(404, fmt::format("no deployment '{}' in {}", name, environment));
+      DeploymentRecord record;
+      if (Status s = control_.registry().get_deployment(name, environment, record); !s.is_ok())
+        return error_response(s);
       auto table = live.snapshot();
       return json(200, [&](RecordWriter& w) {
         w.StartObject();
         w.Key("deployment");
-        write_deployment(w, *record);
+        write_deployment(w, record);
         if (const LiveDeployment* d = table->find(environment, name)) {
           w.Key("traffic");
           write_live(w, *d);
@@ -215,14 +220,8 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
   Registry& registry = control_.registry();
   if (seg.size() == 3) {
     if (is_get(request)) {
-      return json(200, [&](RecordWriter& w) {
-        w.StartObject();
-        w.Key("rollouts");
-        w.StartArray();
-        for (const auto& r : registry.list_rollouts()) write_rollout(w, r);
-        w.EndArray();
-        w.EndObject();
-      });
+      return list_answer(
+          "rollouts", [&](auto& out) { return registry.list_rollouts(out); }, write_rollout);
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
@@ -249,14 +248,14 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
   if (!id) return error_response(404, fmt::format("unknown rollout '{}'", seg[3]));
   if (seg.size() == 4) {
     if (!is_get(request)) return method_not_allowed("GET");
-    auto record = registry.get_rollout(*id);
-    if (!record) return error_response(404, fmt::format("no rollout {}", *id));
+    RolloutRecord record;
+    if (Status s = registry.get_rollout(*id, record); !s.is_ok()) return error_response(s);
     auto table = control_.deployments().snapshot();
     return json(200, [&](RecordWriter& w) {
       w.StartObject();
       w.Key("rollout");
-      write_rollout(w, *record);
-      if (const LiveDeployment* d = table->find(record->environment, record->deployment)) {
+      write_rollout(w, record);
+      if (const LiveDeployment* d = table->find(record.environment, record.deployment)) {
         w.Key("traffic");  // the current step's window
         write_live(w, *d);
       }
@@ -273,14 +272,8 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
 HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector<std::string>& seg) {
   if (seg.size() == 3) {
     if (is_get(request)) {
-      return json(200, [&](RecordWriter& w) {
-        w.StartObject();
-        w.Key("experiments");
-        w.StartArray();
-        for (const auto& e : control_.registry().list_experiments()) write_experiment(w, e);
-        w.EndArray();
-        w.EndObject();
-      });
+      return list_answer(
+          "experiments", [&](auto& out) { return control_.registry().list_experiments(out); }, write_experiment);
     }
     if (request.method != Method::kPost) return method_not_allowed("GET, POST");
     JsonValue body;
@@ -379,14 +372,10 @@ HttpResponse AdminApi::events(std::string_view query) {
     limit = *v;
   }
   const std::string subject = query_param(query, "subject").value_or("");
-  return json(200, [&](RecordWriter& w) {
-    w.StartObject();
-    w.Key("events");
-    w.StartArray();
-    for (const auto& e : control_.registry().list_events(after, static_cast<int>(limit), subject)) write_event(w, e);
-    w.EndArray();
-    w.EndObject();
-  });
+  return list_answer(
+      "events",
+      [&](auto& out) { return control_.registry().list_events(after, static_cast<int>(limit), subject, out); },
+      write_event);
 }
 
 HttpResponse AdminApi::feedback(const HttpRequest& request) {

@@ -21,9 +21,21 @@ int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+void ControlContext::report(std::string_view operation, const Status& status) {
+  errors.get({{"operation", std::string(operation)}}).add();
+  spdlog::error(
+      json_object({{"msg", "control operation failed"}, {"operation", operation}, {"error", status.message()}}));
+}
+
 ControlPlane::ControlPlane(Registry& registry, Deployments& deployments, ModelManager& models, MetricsRegistry& metrics,
                            std::chrono::milliseconds tick_interval)
-    : context_{registry, deployments, models, {}},
+    : context_{registry,
+               deployments,
+               models,
+               metrics.counter(
+                   "seraph_control_errors_total",
+                   "Control-plane operations that failed with no caller to answer (controller ticks), by operation."),
+               {}},
       rollouts_(context_, metrics),
       experiments_(context_, metrics),
       tick_interval_(tick_interval) {}
@@ -33,16 +45,21 @@ ControlPlane::~ControlPlane() { stop(); }
 Status ControlPlane::start(const std::vector<DeploymentRecord>& configured) {
   std::lock_guard lock(context_.mutex);
   for (const DeploymentRecord& d : configured) {
-    if (context_.registry.get_deployment(d.name, d.environment)) continue;
+    DeploymentRecord stored;
+    const Status found = context_.registry.get_deployment(d.name, d.environment, stored);
+    if (found.is_ok()) continue;
+    if (found.code() != StatusCode::kNotFound) return found;
     RegistryChange change;
     change.deployment = d;
     change.events.push_back({0, 0, "config", "deployment.created", fmt::format("deployment/{}/{}", d.environment, d.name),
                              variants_event(d.variants)});
     if (Status s = context_.registry.apply(change); !s.is_ok()) return s;
   }
-  for (const DeploymentRecord& d : context_.registry.list_deployments()) context_.deployments.publish(d);
-  rollouts_.resume_all();
-  experiments_.resume_all();
+  std::vector<DeploymentRecord> deployments;
+  if (Status s = context_.registry.list_deployments(deployments); !s.is_ok()) return s;
+  for (const DeploymentRecord& d : deployments) context_.deployments.publish(d);
+  if (Status s = rollouts_.resume_all(); !s.is_ok()) return s;
+  if (Status s = experiments_.resume_all(); !s.is_ok()) return s;
   timer_ = std::thread([this] { run_timer(); });
   worker_ = std::thread([this] { run_worker(); });
   return {};
@@ -106,30 +123,35 @@ Status ControlPlane::put_deployment(const DeploymentRecord& record, DeploymentRe
     context_.models.find(v.model, v.version, found);
     if (found.code() == StatusCode::kNotFound) return found;
   }
-  const bool existed = context_.registry.get_deployment(record.name, record.environment).has_value();
+  DeploymentRecord stored;
+  const Status found = context_.registry.get_deployment(record.name, record.environment, stored);
+  if (!found.is_ok() && found.code() != StatusCode::kNotFound) return found;
   RegistryChange change;
   change.deployment = record;
-  change.events.push_back({0, 0, "admin", existed ? "deployment.updated" : "deployment.created",
-                           fmt::format("deployment/{}/{}", record.environment, record.name), variants_event(record.variants)});
-  if (Status s = context_.commit(change); !s.is_ok()) return s;
-  out = *context_.registry.get_deployment(record.name, record.environment);
+  change.events.push_back({0, 0, "admin", found.is_ok() ? "deployment.updated" : "deployment.created",
+                           fmt::format("deployment/{}/{}", record.environment, record.name),
+                           variants_event(record.variants)});
+  ChangeResult written;
+  if (Status s = context_.commit(change, &written); !s.is_ok()) return s;
+  out = record;
+  out.updated_ms = written.time_ms;
   return {};
 }
 
 Status ControlPlane::set_fault(const std::string& environment, const std::string& deployment, const std::string& variant,
                                const FaultSpec& fault, DeploymentRecord& out) {
   std::lock_guard lock(context_.mutex);
-  auto record = context_.registry.get_deployment(deployment, environment);
-  if (!record) return not_found(fmt::format("no deployment '{}' in {}", deployment, environment));
+  DeploymentRecord record;
+  if (Status s = context_.registry.get_deployment(deployment, environment, record); !s.is_ok()) return s;
   bool found = false;
-  for (VariantRecord& v : record->variants) {
+  for (VariantRecord& v : record.variants) {
     if (v.name == variant) {
       v.fault = fault;
       found = true;
     }
   }
   if (!found) return not_found(fmt::format("deployment '{}' has no variant '{}'", deployment, variant));
-  if (Status s = validate_deployment(*record, context_.deployments.environments()); !s.is_ok()) return s;
+  if (Status s = validate_deployment(record, context_.deployments.environments()); !s.is_ok()) return s;
   rapidjson::StringBuffer details;
   RecordWriter w(details);
   w.StartObject();
@@ -139,32 +161,43 @@ Status ControlPlane::set_fault(const std::string& environment, const std::string
   write_fault(w, fault);
   w.EndObject();
   RegistryChange change;
-  change.deployment = *record;
+  change.deployment = record;
   change.events.push_back({0, 0, "admin", "fault.set", fmt::format("deployment/{}/{}", environment, deployment),
                            std::string(details.GetString(), details.GetSize())});
-  if (Status s = context_.commit(change); !s.is_ok()) return s;
-  out = *context_.registry.get_deployment(deployment, environment);
+  ChangeResult written;
+  if (Status s = context_.commit(change, &written); !s.is_ok()) return s;
+  out = std::move(record);
+  out.updated_ms = written.time_ms;
   return {};
 }
 
-Status ControlPlane::register_version(const ModelVersionRecord& record) {
+Status ControlPlane::register_version(ModelVersionRecord record, ModelVersionRecord& out) {
   std::lock_guard lock(context_.mutex);
-  if (Status s = context_.registry.register_version(record); !s.is_ok()) return s;
+  // Stamped here rather than by the registry, so the event and the answer carry the stored time.
+  if (record.created_ms == 0) record.created_ms = unix_ms();
   rapidjson::StringBuffer details;
   RecordWriter w(details);
   write_version(w, record);
-  RegistryChange change;
-  change.events.push_back({0, 0, "admin", "model_version.registered", fmt::format("model/{}/{}", record.model, record.version),
-                           std::string(details.GetString(), details.GetSize())});
-  return context_.registry.apply(change);
+  const EventRecord registered{0,
+                               0,
+                               "admin",
+                               "model_version.registered",
+                               fmt::format("model/{}/{}", record.model, record.version),
+                               std::string(details.GetString(), details.GetSize())};
+  if (Status s = context_.registry.register_version(record, {registered}); !s.is_ok()) return s;
+  out = std::move(record);
+  return {};
 }
 
-Status ControlPlane::archive_version(const std::string& model, int64_t version) {
+Status ControlPlane::archive_version(const std::string& model, int64_t version, ModelVersionRecord& out) {
   std::lock_guard lock(context_.mutex);
-  if (Status s = context_.registry.archive_version(model, version); !s.is_ok()) return s;
-  RegistryChange change;
-  change.events.push_back({0, 0, "admin", "model_version.archived", fmt::format("model/{}/{}", model, version), "{}"});
-  return context_.registry.apply(change);
+  ModelVersionRecord record;
+  if (Status s = context_.registry.get_version(model, version, record); !s.is_ok()) return s;
+  const EventRecord archived{0, 0, "admin", "model_version.archived", fmt::format("model/{}/{}", model, version), "{}"};
+  if (Status s = context_.registry.archive_version(model, version, {archived}); !s.is_ok()) return s;
+  out = std::move(record);
+  out.archived = true;
+  return {};
 }
 
 Status ControlPlane::start_rollout(const RolloutRequest& request, RolloutRecord& out) {

@@ -25,7 +25,8 @@ class ControlPlane {
 
   // Writes the configured deployments the registry does not have yet (the registry wins after the
   // first start, so admin changes survive restarts), publishes every deployment, takes over the
-  // running rollouts and experiments, and starts the timer.
+  // running rollouts and experiments, and starts the timer. Fails, writing nothing, when the
+  // registry cannot be read: a deployment it could not look up is never overwritten.
   Status start(const std::vector<DeploymentRecord>& configured);
   void stop();
 
@@ -43,8 +44,9 @@ class ControlPlane {
   Status put_deployment(const DeploymentRecord& record, DeploymentRecord& out);
   Status set_fault(const std::string& environment, const std::string& deployment, const std::string& variant,
                    const FaultSpec& fault, DeploymentRecord& out);
-  Status register_version(const ModelVersionRecord& record);
-  Status archive_version(const std::string& model, int64_t version);
+  // `out`: the version as the registry holds it afterwards.
+  Status register_version(ModelVersionRecord record, ModelVersionRecord& out);
+  Status archive_version(const std::string& model, int64_t version, ModelVersionRecord& out);
   Status start_rollout(const RolloutRequest& request, RolloutRecord& out);
   // action: pause, resume, promote, rollback
   Status rollout_action(int64_t id, std::string_view action, RolloutRecord& out);

@@ -4,7 +4,6 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "control/answer_comparison.h"
 #include "control/records_json.h"
@@ -41,10 +40,12 @@ Status ExperimentController::start(const ExperimentRequest& request, ExperimentR
   if (active_on(request.environment, request.deployment)) {
     return conflict(fmt::format("an experiment is already running on {}/{}", request.environment, request.deployment));
   }
-  auto deployment = context_.registry.get_deployment(request.deployment, request.environment);
-  if (!deployment) return not_found(fmt::format("no deployment '{}' in {}", request.deployment, request.environment));
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(request.deployment, request.environment, deployment); !s.is_ok()) {
+    return s;
+  }
 
-  DeploymentRecord next = *deployment;
+  DeploymentRecord next = deployment;
   next.variants.clear();
   for (size_t i = 0; i < request.arms.size(); ++i) {
     VariantRecord arm = request.arms[i];
@@ -55,7 +56,7 @@ Status ExperimentController::start(const ExperimentRequest& request, ExperimentR
     if (found.code() == StatusCode::kNotFound) return found;
     next.variants.push_back(std::move(arm));
   }
-  for (const auto& v : deployment->variants) {
+  for (const auto& v : deployment.variants) {
     if (v.role == "shadow") next.variants.push_back(v);
   }
   if (Status s = validate_deployment(next, context_.deployments.environments()); !s.is_ok()) return s;
@@ -65,7 +66,7 @@ Status ExperimentController::start(const ExperimentRequest& request, ExperimentR
   e.deployment = request.deployment;
   e.environment = request.environment;
   e.variants.assign(next.variants.begin(), next.variants.begin() + static_cast<std::ptrdiff_t>(request.arms.size()));
-  e.previous_json = variants_to_json(deployment->variants);
+  e.previous_json = variants_to_json(deployment.variants);
   e.state = "running";
   e.started_ms = unix_ms();
   e.ends_ms = request.duration_ms ? e.started_ms + request.duration_ms : 0;
@@ -98,18 +99,25 @@ Status ExperimentController::start(const ExperimentRequest& request, ExperimentR
 Status ExperimentController::stop(int64_t id, const std::string& reason, const std::string& actor, ExperimentRecord& out) {
   auto it = std::find_if(running_.begin(), running_.end(), [id](const ExperimentRecord& e) { return e.id == id; });
   if (it == running_.end()) {
-    auto record = context_.registry.get_experiment(id);
-    if (!record) return not_found(fmt::format("no experiment {}", id));
+    ExperimentRecord record;
+    if (Status s = context_.registry.get_experiment(id, record); !s.is_ok()) return s;
     return conflict(fmt::format("experiment {} has already stopped", id));
   }
-  (void)flush();
+  // The last assignments are lost when they cannot be written; that must not keep the experiment
+  // running.
+  if (Status s = flush(); !s.is_ok()) context_.report("experiment.record_assignments", s);
   ExperimentRecord e = *it;
   e.state = "stopped";
   e.reason = reason;
   RegistryChange change;
-  if (auto deployment = context_.registry.get_deployment(e.deployment, e.environment)) {
-    if (Status s = variants_from_json(e.previous_json, deployment->variants); !s.is_ok()) return s;
-    change.deployment = std::move(*deployment);
+  // The deployment gets its variants back and stops recording assignments in the same change; an
+  // experiment cannot stop while its deployment cannot be read (it would keep splitting traffic).
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(e.deployment, e.environment, deployment); s.is_ok()) {
+    if (Status parsed = variants_from_json(e.previous_json, deployment.variants); !parsed.is_ok()) return parsed;
+    change.deployment = std::move(deployment);
+  } else if (s.code() != StatusCode::kNotFound) {
+    return s;
   }
   change.experiment = e;
   change.events.push_back({0, 0, actor, "experiment.stopped", subject_of(id), json_object({{"reason", reason}})});
@@ -119,14 +127,20 @@ Status ExperimentController::stop(int64_t id, const std::string& reason, const s
   return {};
 }
 
-void ExperimentController::resume_all() {
-  for (const ExperimentRecord& e : context_.registry.list_experiments()) {
+Status ExperimentController::resume_all() {
+  std::vector<ExperimentRecord> experiments;
+  if (Status s = context_.registry.list_experiments(experiments); !s.is_ok()) return s;
+  for (const ExperimentRecord& e : experiments) {
     if (e.state != "running") continue;
-    if (auto deployment = context_.registry.get_deployment(e.deployment, e.environment)) {
-      context_.deployments.publish(*deployment, e.id);
+    DeploymentRecord deployment;
+    if (Status s = context_.registry.get_deployment(e.deployment, e.environment, deployment); s.is_ok()) {
+      context_.deployments.publish(deployment, e.id);
+    } else if (s.code() != StatusCode::kNotFound) {
+      return s;
     }
     running_.push_back(e);
   }
+  return {};
 }
 
 void ExperimentController::record_assignment(std::string_view request_id, int64_t experiment_id,
@@ -145,48 +159,58 @@ Status ExperimentController::flush() {
   }
   if (batch.empty()) return {};
   Status s = context_.registry.record_assignments(batch);
-  if (!s.is_ok()) {
-    dropped_.add(batch.size());
-    spdlog::warn(R"({{"msg":"experiment assignments not recorded","count":{},"error":"{}"}})", batch.size(), s.message());
-  }
+  if (!s.is_ok()) dropped_.add(batch.size());
   return s;
 }
 
 Status ExperimentController::feedback(const Feedback& feedback) {
   std::lock_guard lock(context_.mutex);
-  (void)flush();  // the request may still wait in memory
+  // The request's assignment may still wait in memory; if it could not be written, the feedback's
+  // "not assigned" would be wrong.
+  if (Status s = flush(); !s.is_ok()) return s;
   return context_.registry.record_feedback(feedback);
 }
 
 void ExperimentController::tick() {
-  (void)flush();
+  if (Status s = flush(); !s.is_ok()) context_.report("experiment.record_assignments", s);
   const int64_t now = unix_ms();
   std::vector<std::pair<int64_t, std::string>> ending;
   for (const ExperimentRecord& e : running_) {
     if (e.ends_ms && now >= e.ends_ms) {
       ending.emplace_back(e.id, "its duration is over");
     } else if (e.max_requests) {
+      std::vector<ArmCounts> counts;
+      if (Status s = context_.registry.experiment_counts(e.id, counts); !s.is_ok()) {
+        context_.report("experiment.counts", s);  // could not look: keep it running until the next tick
+        continue;
+      }
       int64_t served = 0;
-      for (const ArmCounts& arm : context_.registry.experiment_counts(e.id)) served += arm.requests;
+      for (const ArmCounts& arm : counts) served += arm.requests;
       if (served >= e.max_requests) ending.emplace_back(e.id, fmt::format("it reached {} requests", e.max_requests));
     }
   }
-  ExperimentRecord ignored;
-  for (const auto& [id, reason] : ending) (void)stop(id, reason, "experiment-controller", ignored);
+  for (const auto& [id, reason] : ending) {
+    ExperimentRecord stopped;
+    if (Status s = stop(id, reason, "experiment-controller", stopped); !s.is_ok())
+      context_.report("experiment.stop", s);
+  }
 }
 
 Status ExperimentController::results(int64_t id, ExperimentResults& out) {
-  (void)flush();
-  auto record = context_.registry.get_experiment(id);
-  if (!record) return not_found(fmt::format("no experiment {}", id));
-  out.experiment = *record;
+  // Counts missing the assignments that could not be written would mislead.
+  if (Status s = flush(); !s.is_ok()) return s;
+  ExperimentRecord record;
+  if (Status s = context_.registry.get_experiment(id, record); !s.is_ok()) return s;
+  std::vector<ArmCounts> all_counts;
+  if (Status s = context_.registry.experiment_counts(id, all_counts); !s.is_ok()) return s;
+  out.experiment = record;
   out.arms.clear();
   std::vector<double> observed;
   std::vector<double> expected;
-  for (const ArmCounts& counts : context_.registry.experiment_counts(id)) {
+  for (const ArmCounts& counts : all_counts) {
     ArmResult arm;
     arm.counts = counts;
-    for (const auto& v : record->variants) {
+    for (const auto& v : record.variants) {
       if (v.name == counts.variant) arm.weight = v.weight;
     }
     if (counts.outcomes > 0) {

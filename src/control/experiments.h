@@ -57,9 +57,11 @@ class ExperimentController {
   Status start(const ExperimentRequest& request, ExperimentRecord& out);
   Status stop(int64_t id, const std::string& reason, const std::string& actor, ExperimentRecord& out);
   Status results(int64_t id, ExperimentResults& out);
-  // The registry's running experiments, at start: published with their deployments.
-  void resume_all();
-  // Flushes assignments; ends experiments whose time or sample size is reached.
+  // The registry's running experiments, at start: published with their deployments. Fails when the
+  // registry cannot be read.
+  Status resume_all();
+  // Flushes assignments; ends experiments whose time or sample size is reached. What fails is
+  // reported (ControlContext::report) and tried again on the next tick.
   void tick();
   bool active_on(const std::string& environment, const std::string& deployment) const;
 
@@ -70,6 +72,7 @@ class ExperimentController {
   Status feedback(const Feedback& feedback);
 
  private:
+  // Writes the assignments waiting in memory; on failure they are dropped (and counted).
   Status flush();
 
   ControlContext& context_;

@@ -132,8 +132,12 @@ struct RegistryChange {
 struct ChangeResult {
   int64_t rollout_id = 0;     // of a created or replaced rollout
   int64_t experiment_id = 0;  // of a created or replaced experiment
+  int64_t time_ms = 0;        // when it was written: the deployment's and the rollout's updated_ms
 };
 
+// Reads answer kNotFound when the record does not exist and kUnavailable when the database could
+// not be read (its error in the message), so "absent" and "could not look" never look alike; `out`
+// is set only when the read succeeds. Writes answer kUnavailable when the database fails.
 class Registry {
  public:
   // "postgres://..." or "postgresql://..." opens PostgreSQL; anything else is an SQLite file path
@@ -145,26 +149,29 @@ class Registry {
   // The schema version after migrations (the number of migrations applied).
   virtual int schema_version() = 0;
 
-  // Model versions. Registering an existing (model, version) is kConflict.
-  virtual Status register_version(ModelVersionRecord record) = 0;
-  virtual std::vector<ModelVersionRecord> list_versions(const std::string& model) = 0;  // empty: all models
-  virtual std::optional<ModelVersionRecord> get_version(const std::string& model, int64_t version) = 0;
-  virtual Status archive_version(const std::string& model, int64_t version) = 0;  // kNotFound if unknown
+  // Model versions. Registering an existing (model, version) is kConflict. Registering and
+  // archiving append `events` in the same transaction.
+  virtual Status register_version(ModelVersionRecord record, const std::vector<EventRecord>& events = {}) = 0;
+  virtual Status list_versions(const std::string& model, std::vector<ModelVersionRecord>& out) = 0;  // model empty: all
+  virtual Status get_version(const std::string& model, int64_t version, ModelVersionRecord& out) = 0;
+  virtual Status archive_version(const std::string& model, int64_t version,
+                                 const std::vector<EventRecord>& events = {}) = 0;  // kNotFound if unknown
 
-  virtual std::vector<DeploymentRecord> list_deployments() = 0;
-  virtual std::optional<DeploymentRecord> get_deployment(const std::string& name, const std::string& environment) = 0;
+  virtual Status list_deployments(std::vector<DeploymentRecord>& out) = 0;
+  virtual Status get_deployment(const std::string& name, const std::string& environment, DeploymentRecord& out) = 0;
 
-  virtual std::vector<RolloutRecord> list_rollouts() = 0;  // newest first
-  virtual std::optional<RolloutRecord> get_rollout(int64_t id) = 0;
+  virtual Status list_rollouts(std::vector<RolloutRecord>& out) = 0;  // newest first
+  virtual Status get_rollout(int64_t id, RolloutRecord& out) = 0;
 
-  virtual std::vector<ExperimentRecord> list_experiments() = 0;  // newest first
-  virtual std::optional<ExperimentRecord> get_experiment(int64_t id) = 0;
+  virtual Status list_experiments(std::vector<ExperimentRecord>& out) = 0;  // newest first
+  virtual Status get_experiment(int64_t id, ExperimentRecord& out) = 0;
 
   // Applies a change atomically; on failure nothing of it is written.
   virtual Status apply(const RegistryChange& change, ChangeResult* result = nullptr) = 0;
 
   // Events with id > after_id, oldest first, at most `limit`; `subject` filters when not empty.
-  virtual std::vector<EventRecord> list_events(int64_t after_id, int limit, const std::string& subject) = 0;
+  virtual Status list_events(int64_t after_id, int limit, const std::string& subject,
+                             std::vector<EventRecord>& out) = 0;
 
   // Experiment assignments, written in batches (one transaction per call). A request id already
   // assigned keeps its first assignment.
@@ -174,7 +181,7 @@ class Registry {
   virtual Status record_feedback(const Feedback& feedback) = 0;
   // One entry per arm that has served requests or appears in the experiment record, in the
   // experiment's arm order.
-  virtual std::vector<ArmCounts> experiment_counts(int64_t experiment_id) = 0;
+  virtual Status experiment_counts(int64_t experiment_id, std::vector<ArmCounts>& out) = 0;
 };
 
 }  // namespace seraph

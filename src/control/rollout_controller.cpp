@@ -60,6 +60,17 @@ std::vector<VariantRecord> only(VariantRecord served, const std::vector<VariantR
   return out;
 }
 
+// Reads a spec as the registry stores it (RolloutSpec::to_json).
+Status parse_stored_spec(const std::string& json, RolloutSpec& spec) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element object;
+  if (auto error = parser.parse(json).get(object)) {
+    return invalid_argument(std::string("the spec is not JSON: ") + simdjson::error_message(error));
+  }
+  if (!object.is_object()) return invalid_argument("the spec is not a JSON object");
+  return RolloutSpec::parse(object, spec);
+}
+
 }  // namespace
 
 std::string RolloutSpec::to_json() const {
@@ -168,6 +179,10 @@ RolloutController::RolloutController(ControlContext& context, MetricsRegistry& m
       events_(metrics.counter("seraph_rollout_events_total",
                               "Rollout steps and decisions recorded, by kind (rollout.step, rollout.rolled_back, ...).")) {}
 
+void RolloutController::report(const Status& status, std::string_view operation) {
+  if (!status.is_ok()) context_.report(operation, status);
+}
+
 void RolloutController::count(const Active& active, const std::string& kind) {
   events_.get({{"deployment", active.record.deployment}, {"environment", active.record.environment}, {"event", kind}}).add();
 }
@@ -187,9 +202,11 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   if (active_on(request.environment, request.deployment)) {
     return conflict(fmt::format("a rollout is already in progress on {}/{}", request.environment, request.deployment));
   }
-  auto deployment = context_.registry.get_deployment(request.deployment, request.environment);
-  if (!deployment) return not_found(fmt::format("no deployment '{}' in {}", request.deployment, request.environment));
-  const VariantRecord* baseline = with_role(deployment->variants, "baseline", true);
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(request.deployment, request.environment, deployment); !s.is_ok()) {
+    return s;
+  }
+  const VariantRecord* baseline = with_role(deployment.variants, "baseline", true);
   if (!baseline) return conflict("the deployment has no baseline variant with traffic to roll out from");
   if (baseline->model == request.model && baseline->version == request.version) {
     return conflict(fmt::format("{} version {} is already the baseline", request.model, request.version));
@@ -197,7 +214,7 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   Status found;
   auto target = context_.models.find(request.model, request.version, found);
   if (found.code() == StatusCode::kNotFound) return found;
-  const VariantRecord candidate = candidate_variant(deployment->variants, request.model, request.version);
+  const VariantRecord candidate = candidate_variant(deployment.variants, request.model, request.version);
   const int64_t now = unix_ms();
   Active active;
   RolloutRecord& r = active.record;
@@ -211,18 +228,18 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   r.spec_json = request.spec.to_json();
   active.spec = request.spec;
 
-  DeploymentRecord next = *deployment;
+  DeploymentRecord next = deployment;
   if (request.strategy == "immediate") {
-    next.variants = only(candidate, deployment->variants);
+    next.variants = only(candidate, deployment.variants);
     r.state = "succeeded";
     r.reason = "immediate: all traffic moved to the candidate";
   } else if (request.strategy == "blue_green") {
     // Switch at once when the candidate is warm already; otherwise warm it up first (step 0).
     const bool warm = target && target->state() == ModelState::kReady;
     r.step_index = warm ? 1 : 0;
-    if (warm) next.variants = split(*baseline, candidate, deployment->variants, 100);
+    if (warm) next.variants = split(*baseline, candidate, deployment.variants, 100);
   } else {
-    next.variants = split(*baseline, candidate, deployment->variants, request.spec.steps.front());
+    next.variants = split(*baseline, candidate, deployment.variants, request.spec.steps.front());
   }
   RegistryChange change;
   change.deployment = next;
@@ -235,7 +252,8 @@ Status RolloutController::start(const RolloutRequest& request, RolloutRecord& ou
   ChangeResult result;
   if (Status s = context_.commit(change, &result); !s.is_ok()) return s;
   r.id = result.rollout_id;
-  out = context_.registry.get_rollout(r.id).value_or(r);
+  r.created_ms = r.updated_ms = result.time_ms;
+  out = r;
   count(active, "rollout.started");
   if (r.state == "running") {
     active.schedule = LookSchedule(active.spec.analysis.min_requests);
@@ -256,7 +274,9 @@ void RolloutController::warm_up(Active& active) {
 void RolloutController::tick_blue_green(Active& active, int64_t now) {
   if (active.record.step_index >= 1) {
     if (now - active.record.step_started_ms >= active.spec.keep_previous_ms) {
-      (void)finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor);
+      report(
+          finish_promotion(active, fmt::format(R"({{"kept_previous_ms":{}}})", active.spec.keep_previous_ms), kActor),
+          "rollout.succeeded");
     }
     return;
   }
@@ -264,21 +284,29 @@ void RolloutController::tick_blue_green(Active& active, int64_t now) {
   if (active.load_outcome.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
   const Status loaded = active.load_outcome.get();
   if (!loaded.is_ok()) {
-    (void)finish_rollback(active, "the candidate failed to load: " + loaded.message(), json_object({{"error", loaded.message()}}), kActor);
+    report(finish_rollback(active, "the candidate failed to load: " + loaded.message(),
+                           json_object({{"error", loaded.message()}}), kActor),
+           "rollout.rolled_back");
     return;
   }
-  auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
-  if (!deployment) return;
-  const VariantRecord* baseline = with_role(deployment->variants, "baseline", true);
-  if (!baseline) return;
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
+    return report(s, "rollout.switched");
+  }
+  const VariantRecord* baseline = with_role(deployment.variants, "baseline", true);
+  if (!baseline)
+    return report(conflict("the deployment has no baseline variant with traffic to switch from"), "rollout.switched");
   const RolloutRecord before = active.record;
   active.record.step_index = 1;
   active.record.step_started_ms = now;
-  const VariantRecord candidate = candidate_variant(deployment->variants, active.record.candidate_model, active.record.candidate_version);
-  if (!record(active, split(*baseline, candidate, deployment->variants, 100), "rollout.switched",
-              R"({"candidate":"loaded and warmed up"})", kActor)
-           .is_ok()) {
+  const VariantRecord candidate =
+      candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
+  if (Status s = record(active, split(*baseline, candidate, deployment.variants, 100), "rollout.switched",
+                        R"({"candidate":"loaded and warmed up"})", kActor);
+      !s.is_ok()) {
     active.record = before;
+    report(s, "rollout.switched");
   }
 }
 
@@ -296,19 +324,22 @@ Status RolloutController::find_active(int64_t id, Active*& active) {
     active = &it->second;
     return {};
   }
-  auto record = context_.registry.get_rollout(id);
-  if (!record) return not_found(fmt::format("no rollout {}", id));
-  return conflict(fmt::format("rollout {} has ended ({})", id, record->state));
+  RolloutRecord record;
+  if (Status s = context_.registry.get_rollout(id, record); !s.is_ok()) return s;
+  return conflict(fmt::format("rollout {} has ended ({})", id, record.state));
 }
 
 Status RolloutController::record(Active& active, std::vector<VariantRecord> variants, std::string kind,
                                  std::string details, std::string actor) {
   RegistryChange change;
   if (!variants.empty()) {
-    auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
-    if (!deployment) return not_found("the rollout's deployment no longer exists");
-    deployment->variants = std::move(variants);
-    change.deployment = std::move(*deployment);
+    DeploymentRecord deployment;
+    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+        !s.is_ok()) {
+      return s;
+    }
+    deployment.variants = std::move(variants);
+    change.deployment = std::move(deployment);
   }
   active.record.updated_ms = unix_ms();
   change.rollout = active.record;
@@ -320,11 +351,14 @@ Status RolloutController::record(Active& active, std::vector<VariantRecord> vari
 
 Status RolloutController::finish_rollback(Active& active, const std::string& reason, std::string details,
                                           std::string actor) {
-  auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
-  if (!deployment) return not_found("the rollout's deployment no longer exists");
-  const VariantRecord* baseline = with_role(deployment->variants, "baseline");
-  if (!baseline) baseline = &deployment->variants.front();
-  std::vector<VariantRecord> variants = only(*baseline, deployment->variants);
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
+    return s;
+  }
+  const VariantRecord* baseline = with_role(deployment.variants, "baseline");
+  if (!baseline) baseline = &deployment.variants.front();
+  std::vector<VariantRecord> variants = only(*baseline, deployment.variants);
   const RolloutRecord before = active.record;
   active.record.state = "rolled_back";
   active.record.reason = reason;
@@ -336,14 +370,18 @@ Status RolloutController::finish_rollback(Active& active, const std::string& rea
 }
 
 Status RolloutController::finish_promotion(Active& active, std::string details, std::string actor) {
-  auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
-  if (!deployment) return not_found("the rollout's deployment no longer exists");
+  DeploymentRecord deployment;
+  if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+      !s.is_ok()) {
+    return s;
+  }
   // Promoted by hand before any traffic moved (a blue_green candidate still warming up), the
   // candidate is not in the deployment yet.
-  const VariantRecord* present = with_role(deployment->variants, "candidate");
+  const VariantRecord* present = with_role(deployment.variants, "candidate");
   const VariantRecord candidate =
-      present ? *present : candidate_variant(deployment->variants, active.record.candidate_model, active.record.candidate_version);
-  std::vector<VariantRecord> variants = only(candidate, deployment->variants);
+      present ? *present
+              : candidate_variant(deployment.variants, active.record.candidate_model, active.record.candidate_version);
+  std::vector<VariantRecord> variants = only(candidate, deployment.variants);
   const RolloutRecord before = active.record;
   active.record.state = "succeeded";
   active.record.reason = actor == kActor ? "promoted: every step passed its analysis" : "promoted by " + actor;
@@ -401,21 +439,31 @@ Status RolloutController::rollback(int64_t id, RolloutRecord& out) {
   return {};
 }
 
-void RolloutController::resume_all() {
-  for (RolloutRecord& r : context_.registry.list_rollouts()) {
+Status RolloutController::resume_all() {
+  std::vector<RolloutRecord> rollouts;
+  if (Status s = context_.registry.list_rollouts(rollouts); !s.is_ok()) return s;
+  for (RolloutRecord& r : rollouts) {
     if (!is_live(r.state)) continue;
     Active active;
-    simdjson::dom::parser parser;
-    simdjson::dom::element spec;
-    if (!parser.parse(r.spec_json).get(spec)) (void)RolloutSpec::parse(spec, active.spec);
     // Every look wrote one event; alpha spending continues from the next look.
-    for (const EventRecord& e : context_.registry.list_events(0, 1'000'000, subject_of(r.id))) {
+    std::vector<EventRecord> events;
+    if (Status s = context_.registry.list_events(0, 1'000'000, subject_of(r.id), events); !s.is_ok()) return s;
+    for (const EventRecord& e : events) {
       if (e.kind == "rollout.analysis" || e.kind == "rollout.step") ++active.looks;
     }
+    const Status spec = parse_stored_spec(r.spec_json, active.spec);
     active.schedule = LookSchedule(active.spec.analysis.min_requests);
     active.record = std::move(r);
-    active_.emplace(active.record.id, std::move(active));
+    Active& resumed = active_.emplace(active.record.id, std::move(active)).first->second;
+    if (!spec.is_ok()) {
+      report(spec, "rollout.resumed");
+      const std::string reason = "its stored spec cannot be read: " + spec.message();
+      if (Status s = finish_rollback(resumed, reason, json_object({{"error", spec.message()}}), kActor); !s.is_ok())
+        return s;
+      active_.erase(resumed.record.id);
+    }
   }
+  return {};
 }
 
 void RolloutController::tick() {
@@ -452,28 +500,33 @@ void RolloutController::tick_canary(Active& active, int64_t now) {
   ++active.looks;
   active.schedule.looked(wc.requests);
   if (result.verdict == Verdict::kRollback) {
-    (void)finish_rollback(active, result.reason, result.to_json(), kActor);
+    report(finish_rollback(active, result.reason, result.to_json(), kActor), "rollout.rolled_back");
   } else if (step_done && result.verdict == Verdict::kPass) {
     const size_t next = static_cast<size_t>(active.record.step_index) + 1;
     if (next >= active.spec.steps.size()) {
-      (void)finish_promotion(active, result.to_json(), kActor);
+      report(finish_promotion(active, result.to_json(), kActor), "rollout.succeeded");
       return;
     }
-    auto deployment = context_.registry.get_deployment(active.record.deployment, active.record.environment);
-    if (!deployment) return;
-    const VariantRecord* b = with_role(deployment->variants, "baseline");
-    const VariantRecord* c = with_role(deployment->variants, "candidate");
-    if (!b || !c) return;
+    DeploymentRecord deployment;
+    if (Status s = context_.registry.get_deployment(active.record.deployment, active.record.environment, deployment);
+        !s.is_ok()) {
+      return report(s, "rollout.step");
+    }
+    const VariantRecord* b = with_role(deployment.variants, "baseline");
+    const VariantRecord* c = with_role(deployment.variants, "candidate");
+    if (!b || !c) return report(conflict("the deployment lost its baseline or candidate variant"), "rollout.step");
     const RolloutRecord before = active.record;
     active.record.step_index = static_cast<int>(next);
     active.record.step_started_ms = now;
-    if (!record(active, split(*b, *c, deployment->variants, active.spec.steps[next]), "rollout.step", result.to_json(), kActor).is_ok()) {
+    if (Status s = record(active, split(*b, *c, deployment.variants, active.spec.steps[next]), "rollout.step",
+                          result.to_json(), kActor);
+        !s.is_ok()) {
       active.record = before;
-      return;
+      return report(s, "rollout.step");
     }
     start_step(active);
   } else {
-    (void)record(active, {}, "rollout.analysis", result.to_json(), kActor);
+    report(record(active, {}, "rollout.analysis", result.to_json(), kActor), "rollout.analysis");
   }
 }
 

@@ -61,9 +61,12 @@ class RolloutController {
   Status promote(int64_t id, RolloutRecord& out);
   Status rollback(int64_t id, RolloutRecord& out);
 
-  // Takes over the registry's running and paused rollouts (at start), and makes the periodic
-  // decisions.
-  void resume_all();
+  // Takes over the registry's running and paused rollouts (at start); fails when the registry
+  // cannot be read. A rollout whose stored spec cannot be read is rolled back: the controller will
+  // not judge a candidate by settings it does not know.
+  Status resume_all();
+  // Makes the periodic decisions. What fails is reported (ControlContext::report) and tried again
+  // on the next tick.
   void tick();
   bool active_on(const std::string& environment, const std::string& deployment) const;
 
@@ -91,6 +94,8 @@ class RolloutController {
 
   // Every recorded decision and step, by kind (rollout.step, rollout.rolled_back, ...).
   void count(const Active& active, const std::string& kind);
+  // A decision on the timer that failed: reported, so it is seen; the next tick tries again.
+  void report(const Status& status, std::string_view operation);
 
   ControlContext& context_;
   Family<Counter>& events_;

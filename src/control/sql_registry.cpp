@@ -333,7 +333,7 @@ class SqlRegistry final : public Registry {
     return schema_version_;
   }
 
-  Status register_version(ModelVersionRecord record) override {
+  Status register_version(ModelVersionRecord record, const std::vector<EventRecord>& events) override {
     if (!record.artifact_sha256.empty() && !is_sha256_hex(record.artifact_sha256)) {
       return invalid_argument("artifact_sha256 must be 64 lowercase hex digits");
     }
@@ -349,85 +349,100 @@ class SqlRegistry final : public Registry {
       if (inserted.empty()) {
         return conflict("model " + record.model + " version " + std::to_string(record.version) + " is already registered");
       }
+      append_events(events);
       return Status::ok();
     });
   }
 
-  std::vector<ModelVersionRecord> list_versions(const std::string& model) override {
+  Status list_versions(const std::string& model, std::vector<ModelVersionRecord>& out) override {
     return read("list_versions", [&] {
       const std::string select = "SELECT " + kVersionColumns + " FROM model_versions";
       const auto rows = model.empty() ? db_->execute(select + " ORDER BY model, version", {})
                                       : db_->execute(select + " WHERE model = $1 ORDER BY version", {model});
-      return records(rows, version_from_row);
-    });
-  }
-
-  std::optional<ModelVersionRecord> get_version(const std::string& model, int64_t version) override {
-    return read("get_version", [&]() -> std::optional<ModelVersionRecord> {
-      const auto rows = db_->execute(
-          "SELECT " + kVersionColumns + " FROM model_versions WHERE model = $1 AND version = $2", {model, version});
-      if (rows.empty()) return std::nullopt;
-      return version_from_row(rows[0]);
-    });
-  }
-
-  Status archive_version(const std::string& model, int64_t version) override {
-    return write("archive_version", [&] {
-      const auto archived =
-          db_->execute("UPDATE model_versions SET archived = 1 WHERE model = $1 AND version = $2 RETURNING version",
-                       {model, version});
-      if (archived.empty()) return not_found("model " + model + " has no version " + std::to_string(version));
+      out = records(rows, version_from_row);
       return Status::ok();
     });
   }
 
-  std::vector<DeploymentRecord> list_deployments() override {
-    return read("list_deployments", [&] {
-      return records(db_->execute("SELECT " + kDeploymentColumns + " FROM deployments ORDER BY name, environment", {}),
-                     deployment_from_row);
+  Status get_version(const std::string& model, int64_t version, ModelVersionRecord& out) override {
+    return read("get_version", [&] {
+      const auto rows = db_->execute(
+          "SELECT " + kVersionColumns + " FROM model_versions WHERE model = $1 AND version = $2", {model, version});
+      if (rows.empty()) return not_found(model + " version " + std::to_string(version) + " is not registered");
+      out = version_from_row(rows[0]);
+      return Status::ok();
     });
   }
 
-  std::optional<DeploymentRecord> get_deployment(const std::string& name, const std::string& environment) override {
-    return read("get_deployment", [&]() -> std::optional<DeploymentRecord> {
+  Status archive_version(const std::string& model, int64_t version, const std::vector<EventRecord>& events) override {
+    return write("archive_version", [&] {
+      const auto archived =
+          db_->execute("UPDATE model_versions SET archived = 1 WHERE model = $1 AND version = $2 RETURNING version",
+                       {model, version});
+      if (archived.empty()) return not_found(model + " version " + std::to_string(version) + " is not registered");
+      append_events(events);
+      return Status::ok();
+    });
+  }
+
+  Status list_deployments(std::vector<DeploymentRecord>& out) override {
+    return read("list_deployments", [&] {
+      out = records(db_->execute("SELECT " + kDeploymentColumns + " FROM deployments ORDER BY name, environment", {}),
+                    deployment_from_row);
+      return Status::ok();
+    });
+  }
+
+  Status get_deployment(const std::string& name, const std::string& environment, DeploymentRecord& out) override {
+    return read("get_deployment", [&] {
       const auto rows =
           db_->execute("SELECT " + kDeploymentColumns + " FROM deployments WHERE name = $1 AND environment = $2",
                        {name, environment});
-      if (rows.empty()) return std::nullopt;
-      return deployment_from_row(rows[0]);
+      if (rows.empty()) return not_found("no deployment '" + name + "' in " + environment);
+      out = deployment_from_row(rows[0]);
+      return Status::ok();
     });
   }
 
-  std::vector<RolloutRecord> list_rollouts() override {
+  Status list_rollouts(std::vector<RolloutRecord>& out) override {
     return read("list_rollouts", [&] {
-      return records(db_->execute("SELECT " + kRolloutColumns + " FROM rollouts ORDER BY id DESC", {}),
-                     rollout_from_row);
+      out =
+          records(db_->execute("SELECT " + kRolloutColumns + " FROM rollouts ORDER BY id DESC", {}), rollout_from_row);
+      return Status::ok();
     });
   }
 
-  std::optional<RolloutRecord> get_rollout(int64_t id) override {
-    return read("get_rollout", [&]() -> std::optional<RolloutRecord> {
+  Status get_rollout(int64_t id, RolloutRecord& out) override {
+    return read("get_rollout", [&] {
       const auto rows = db_->execute("SELECT " + kRolloutColumns + " FROM rollouts WHERE id = $1", {id});
-      if (rows.empty()) return std::nullopt;
-      return rollout_from_row(rows[0]);
+      if (rows.empty()) return not_found("no rollout " + std::to_string(id));
+      out = rollout_from_row(rows[0]);
+      return Status::ok();
     });
   }
 
-  std::vector<ExperimentRecord> list_experiments() override {
+  Status list_experiments(std::vector<ExperimentRecord>& out) override {
     return read("list_experiments", [&] {
-      return records(db_->execute("SELECT " + kExperimentColumns + " FROM experiments ORDER BY id DESC", {}),
-                     experiment_from_row);
+      out = records(db_->execute("SELECT " + kExperimentColumns + " FROM experiments ORDER BY id DESC", {}),
+                    experiment_from_row);
+      return Status::ok();
     });
   }
 
-  std::optional<ExperimentRecord> get_experiment(int64_t id) override {
-    return read("get_experiment", [&] { return find_experiment(id); });
+  Status get_experiment(int64_t id, ExperimentRecord& out) override {
+    return read("get_experiment", [&] {
+      auto experiment = find_experiment(id);
+      if (!experiment) return not_found("no experiment " + std::to_string(id));
+      out = std::move(*experiment);
+      return Status::ok();
+    });
   }
 
   Status apply(const RegistryChange& change, ChangeResult* result) override {
     ChangeResult ids;
     const Status status = write("apply", [&] {
       const int64_t now = now_ms();
+      ids.time_ms = now;
       if (change.deployment) upsert_deployment(*change.deployment, now);
       if (change.rollout) {
         const auto id = save_rollout(*change.rollout, now);
@@ -439,21 +454,25 @@ class SqlRegistry final : public Registry {
         if (!id) return not_found("experiment " + std::to_string(change.experiment->id) + " does not exist");
         ids.experiment_id = *id;
       }
-      for (const auto& event : change.events) append_event(event, now);
+      append_events(change.events, now);
       return Status::ok();
     });
     if (status.is_ok() && result) *result = ids;
     return status;
   }
 
-  std::vector<EventRecord> list_events(int64_t after_id, int limit, const std::string& subject) override {
-    if (limit <= 0) return {};  // SQLite reads a negative LIMIT as none, PostgreSQL refuses it
+  Status list_events(int64_t after_id, int limit, const std::string& subject, std::vector<EventRecord>& out) override {
+    if (limit <= 0) {  // SQLite reads a negative LIMIT as none, PostgreSQL refuses it
+      out.clear();
+      return Status::ok();
+    }
     return read("list_events", [&] {
       const std::string select = "SELECT " + kEventColumns + " FROM events WHERE id > $1";
       const auto rows = subject.empty() ? db_->execute(select + " ORDER BY id LIMIT $2", {after_id, int64_t{limit}})
                                         : db_->execute(select + " AND subject = $3 ORDER BY id LIMIT $2",
                                                        {after_id, int64_t{limit}, subject});
-      return records(rows, event_from_row);
+      out = records(rows, event_from_row);
+      return Status::ok();
     });
   }
 
@@ -488,7 +507,7 @@ class SqlRegistry final : public Registry {
     });
   }
 
-  std::vector<ArmCounts> experiment_counts(int64_t experiment_id) override {
+  Status experiment_counts(int64_t experiment_id, std::vector<ArmCounts>& out) override {
     return read("experiment_counts", [&] {
       std::vector<ArmCounts> counts;
       if (const auto experiment = find_experiment(experiment_id)) {
@@ -515,20 +534,20 @@ class SqlRegistry final : public Registry {
         arm->successes = column.integer();
         arm->reward_sum = column.real();
       }
-      return counts;
+      out = std::move(counts);
+      return Status::ok();
     });
   }
 
  private:
-  // Runs `body` under the mutex; a failure is logged and answered with an empty result.
+  // Runs `body` under the mutex; a database failure is logged and answered with kUnavailable.
   template <typename Body>
-  auto read(std::string_view operation, Body body) -> decltype(body()) {
+  Status read(std::string_view operation, Body body) {
     std::lock_guard lock(mutex_);
     try {
       return body();
     } catch (const std::exception& e) {
-      log_failure(operation, e.what());
-      return {};
+      return failure(operation, e.what());
     }
   }
 
@@ -551,9 +570,14 @@ class SqlRegistry final : public Registry {
       return invalid_argument(e.what());
     } catch (const std::exception& e) {
       db_->rollback();
-      log_failure(operation, e.what());
-      return internal_error(e.what());
+      return failure(operation, e.what());
     }
+  }
+
+  // The database could not do what was asked: not the caller's mistake, and not an absent record.
+  static Status failure(std::string_view operation, std::string_view error) {
+    log_failure(operation, error);
+    return unavailable("the registry failed (" + std::string(operation) + "): " + std::string(error));
   }
 
   // Applies the migrations this database lacks, each in its own transaction. The writer lock taken
@@ -666,10 +690,12 @@ class SqlRegistry final : public Registry {
     return RowReader(rows[0]).integer();
   }
 
-  void append_event(const EventRecord& event, int64_t now) {
-    db_->execute(
-        "INSERT INTO events (time_ms, actor, kind, subject, details_json) VALUES ($1, $2, $3, $4, $5)",
-        {event.time_ms != 0 ? event.time_ms : now, event.actor, event.kind, event.subject, event.details_json});
+  void append_events(const std::vector<EventRecord>& events, int64_t now = now_ms()) {
+    for (const auto& event : events) {
+      db_->execute(
+          "INSERT INTO events (time_ms, actor, kind, subject, details_json) VALUES ($1, $2, $3, $4, $5)",
+          {event.time_ms != 0 ? event.time_ms : now, event.actor, event.kind, event.subject, event.details_json});
+    }
   }
 
   std::mutex mutex_;

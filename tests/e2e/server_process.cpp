@@ -69,7 +69,8 @@ ServerProcess::ServerProcess(const std::filesystem::path& config, std::vector<st
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("seraph exited before listening: " + text);
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      throw std::runtime_error("seraph exited with status " + std::to_string(code) + " before listening: " + text);
     }
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("seraph did not listen in time: " + text);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -121,6 +121,57 @@ void expect_same_variants(const std::vector<VariantRecord>& actual, const std::v
   }
 }
 
+// What a read that must succeed gives; the test fails with the registry's message when it does not.
+template <class Out, class Read>
+Out must_read(Read read) {
+  Out out{};
+  const Status status = read(out);
+  EXPECT_TRUE(status.is_ok()) << status.message();
+  return out;
+}
+
+ModelVersionRecord stored_version(Registry& registry, const std::string& model, int64_t version) {
+  return must_read<ModelVersionRecord>([&](auto& out) { return registry.get_version(model, version, out); });
+}
+std::vector<ModelVersionRecord> stored_versions(Registry& registry, const std::string& model) {
+  return must_read<std::vector<ModelVersionRecord>>([&](auto& out) { return registry.list_versions(model, out); });
+}
+DeploymentRecord stored_deployment(Registry& registry, const std::string& name = "sentiment",
+                                   const std::string& environment = "production") {
+  return must_read<DeploymentRecord>([&](auto& out) { return registry.get_deployment(name, environment, out); });
+}
+std::vector<DeploymentRecord> stored_deployments(Registry& registry) {
+  return must_read<std::vector<DeploymentRecord>>([&](auto& out) { return registry.list_deployments(out); });
+}
+RolloutRecord stored_rollout(Registry& registry, int64_t id) {
+  return must_read<RolloutRecord>([&](auto& out) { return registry.get_rollout(id, out); });
+}
+std::vector<RolloutRecord> stored_rollouts(Registry& registry) {
+  return must_read<std::vector<RolloutRecord>>([&](auto& out) { return registry.list_rollouts(out); });
+}
+ExperimentRecord stored_experiment(Registry& registry, int64_t id) {
+  return must_read<ExperimentRecord>([&](auto& out) { return registry.get_experiment(id, out); });
+}
+std::vector<ExperimentRecord> stored_experiments(Registry& registry) {
+  return must_read<std::vector<ExperimentRecord>>([&](auto& out) { return registry.list_experiments(out); });
+}
+std::vector<EventRecord> stored_events(Registry& registry, int64_t after_id, int limit, const std::string& subject) {
+  return must_read<std::vector<EventRecord>>(
+      [&](auto& out) { return registry.list_events(after_id, limit, subject, out); });
+}
+std::vector<ArmCounts> stored_counts(Registry& registry, int64_t experiment_id) {
+  return must_read<std::vector<ArmCounts>>([&](auto& out) { return registry.experiment_counts(experiment_id, out); });
+}
+
+bool version_is_absent(Registry& registry, const std::string& model, int64_t version) {
+  ModelVersionRecord out;
+  return registry.get_version(model, version, out).code() == StatusCode::kNotFound;
+}
+bool deployment_is_absent(Registry& registry) {
+  DeploymentRecord out;
+  return registry.get_deployment("sentiment", "production", out).code() == StatusCode::kNotFound;
+}
+
 std::vector<int64_t> ids_of(const std::vector<EventRecord>& events) {
   std::vector<int64_t> ids;
   for (const auto& event : events) ids.push_back(event.id);
@@ -223,18 +274,17 @@ TEST_P(RegistryTest, RegisteredVersionKeepsAllItsMetadata) {
   const ModelVersionRecord registered = sample_version("sentiment", 2);
   ASSERT_TRUE(registry_->register_version(registered).is_ok());
 
-  const auto stored = registry_->get_version("sentiment", 2);
-  ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->model, "sentiment");
-  EXPECT_EQ(stored->version, 2);
-  EXPECT_EQ(stored->description, registered.description);
-  EXPECT_EQ(stored->runtime, "fasttext");
-  EXPECT_EQ(stored->tags, registered.tags);
-  EXPECT_EQ(stored->metrics, registered.metrics);
-  EXPECT_EQ(stored->artifact_sha256, registered.artifact_sha256);
-  EXPECT_EQ(stored->parent_version, std::optional<int64_t>(1));
-  EXPECT_EQ(stored->created_ms, 1'700'000'000'123);
-  EXPECT_FALSE(stored->archived);
+  const auto stored = stored_version(*registry_, "sentiment", 2);
+  EXPECT_EQ(stored.model, "sentiment");
+  EXPECT_EQ(stored.version, 2);
+  EXPECT_EQ(stored.description, registered.description);
+  EXPECT_EQ(stored.runtime, "fasttext");
+  EXPECT_EQ(stored.tags, registered.tags);
+  EXPECT_EQ(stored.metrics, registered.metrics);
+  EXPECT_EQ(stored.artifact_sha256, registered.artifact_sha256);
+  EXPECT_EQ(stored.parent_version, std::optional<int64_t>(1));
+  EXPECT_EQ(stored.created_ms, 1'700'000'000'123);
+  EXPECT_FALSE(stored.archived);
 }
 
 TEST_P(RegistryTest, VersionWithoutParentOrDigestOrTimeGetsTheTimeOfRegistration) {
@@ -247,14 +297,13 @@ TEST_P(RegistryTest, VersionWithoutParentOrDigestOrTimeGetsTheTimeOfRegistration
   const int64_t before = now_ms();
   ASSERT_TRUE(registry_->register_version(record).is_ok());
 
-  const auto stored = registry_->get_version("sentiment", 1);
-  ASSERT_TRUE(stored.has_value());
-  EXPECT_FALSE(stored->parent_version.has_value());
-  EXPECT_EQ(stored->artifact_sha256, "");
-  EXPECT_TRUE(stored->tags.empty());
-  EXPECT_TRUE(stored->metrics.empty());
-  EXPECT_GE(stored->created_ms, before);
-  EXPECT_LE(stored->created_ms, now_ms());
+  const auto stored = stored_version(*registry_, "sentiment", 1);
+  EXPECT_FALSE(stored.parent_version.has_value());
+  EXPECT_EQ(stored.artifact_sha256, "");
+  EXPECT_TRUE(stored.tags.empty());
+  EXPECT_TRUE(stored.metrics.empty());
+  EXPECT_GE(stored.created_ms, before);
+  EXPECT_LE(stored.created_ms, now_ms());
 }
 
 TEST_P(RegistryTest, RegisteringAnExistingVersionIsRejectedAndKeepsTheFirst) {
@@ -265,7 +314,7 @@ TEST_P(RegistryTest, RegisteringAnExistingVersionIsRejectedAndKeepsTheFirst) {
   const Status status = registry_->register_version(again);
   EXPECT_EQ(status.code(), StatusCode::kConflict);
   EXPECT_NE(status.message().find("already registered"), std::string::npos) << status.message();
-  EXPECT_EQ(registry_->get_version("sentiment", 1)->description, "trained on the March reviews");
+  EXPECT_EQ(stored_version(*registry_, "sentiment", 1).description, "trained on the March reviews");
 }
 
 TEST_P(RegistryTest, MalformedDigestOrNonFiniteMetricIsRejected) {
@@ -277,7 +326,7 @@ TEST_P(RegistryTest, MalformedDigestOrNonFiniteMetricIsRejected) {
   not_a_number.metrics["accuracy"] = std::nan("");
   EXPECT_EQ(registry_->register_version(not_a_number).code(), StatusCode::kInvalidArgument);
 
-  EXPECT_FALSE(registry_->get_version("sentiment", 1).has_value());
+  EXPECT_TRUE(version_is_absent(*registry_, "sentiment", 1));
 }
 
 TEST_P(RegistryTest, ListVersionsFiltersByModelInVersionOrder) {
@@ -285,38 +334,109 @@ TEST_P(RegistryTest, ListVersionsFiltersByModelInVersionOrder) {
   ASSERT_TRUE(registry_->register_version(sample_version("cancer", 1)).is_ok());
   ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1)).is_ok());
 
-  const auto sentiment = registry_->list_versions("sentiment");
+  const auto sentiment = stored_versions(*registry_, "sentiment");
   ASSERT_EQ(sentiment.size(), 2u);
   EXPECT_EQ(sentiment[0].version, 1);
   EXPECT_EQ(sentiment[1].version, 2);
 
-  const auto all = registry_->list_versions("");
+  const auto all = stored_versions(*registry_, "");
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].model, "cancer");
   EXPECT_EQ(all[1].model, "sentiment");
   EXPECT_EQ(all[2].model, "sentiment");
 
-  EXPECT_TRUE(registry_->list_versions("unknown").empty());
+  EXPECT_TRUE(stored_versions(*registry_, "unknown").empty());
 }
 
 TEST_P(RegistryTest, ArchivingMarksTheVersionAndUnknownVersionsAreNotFound) {
   ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1)).is_ok());
   ASSERT_TRUE(registry_->archive_version("sentiment", 1).is_ok());
-  EXPECT_TRUE(registry_->get_version("sentiment", 1)->archived);
+  EXPECT_TRUE(stored_version(*registry_, "sentiment", 1).archived);
 
   EXPECT_EQ(registry_->archive_version("sentiment", 7).code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->archive_version("unknown", 1).code(), StatusCode::kNotFound);
 }
 
-TEST_P(RegistryTest, UnknownRecordsAreAbsent) {
-  EXPECT_FALSE(registry_->get_version("sentiment", 1).has_value());
-  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
-  EXPECT_FALSE(registry_->get_rollout(1).has_value());
-  EXPECT_FALSE(registry_->get_experiment(1).has_value());
-  EXPECT_TRUE(registry_->list_deployments().empty());
-  EXPECT_TRUE(registry_->list_rollouts().empty());
-  EXPECT_TRUE(registry_->list_experiments().empty());
-  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+TEST_P(RegistryTest, UnknownRecordsAreNotFound) {
+  EXPECT_TRUE(version_is_absent(*registry_, "sentiment", 1));
+  EXPECT_TRUE(deployment_is_absent(*registry_));
+  RolloutRecord rollout;
+  const Status no_rollout = registry_->get_rollout(1, rollout);
+  EXPECT_EQ(no_rollout.code(), StatusCode::kNotFound);
+  EXPECT_EQ(no_rollout.message(), "no rollout 1");
+  ExperimentRecord experiment;
+  EXPECT_EQ(registry_->get_experiment(1, experiment).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(stored_deployments(*registry_).empty());
+  EXPECT_TRUE(stored_rollouts(*registry_).empty());
+  EXPECT_TRUE(stored_experiments(*registry_).empty());
+  EXPECT_TRUE(stored_events(*registry_, 0, kAllEvents, "").empty());
+}
+
+// ---- A database that fails
+
+// Another writer, going round the registry, with plain SQL on the same database.
+std::unique_ptr<SqlConnection> second_connection(Backend backend, const std::string& location) {
+  return backend == Backend::kPostgres ? open_postgres_connection(location) : open_sqlite_connection(location);
+}
+
+TEST_P(RegistryTest, ReadsOfTablesTheDatabaseLostAreUnavailableNotAbsent) {
+  auto db = second_connection(GetParam(), location_);
+  for (const char* table :
+       {"feedback", "experiment_assignments", "events", "experiments", "rollouts", "deployments", "model_versions"}) {
+    db->execute(std::string("DROP TABLE ") + table);
+  }
+  const auto expect_unavailable = [](const Status& status, const std::string& operation) {
+    EXPECT_EQ(status.code(), StatusCode::kUnavailable) << operation << ": " << status.message();
+    EXPECT_NE(status.message().find(operation), std::string::npos) << status.message();
+  };
+  ModelVersionRecord version;
+  expect_unavailable(registry_->get_version("sentiment", 1, version), "get_version");
+  std::vector<ModelVersionRecord> versions;
+  expect_unavailable(registry_->list_versions("", versions), "list_versions");
+  DeploymentRecord deployment;
+  expect_unavailable(registry_->get_deployment("sentiment", "production", deployment), "get_deployment");
+  std::vector<DeploymentRecord> deployments;
+  expect_unavailable(registry_->list_deployments(deployments), "list_deployments");
+  RolloutRecord rollout;
+  expect_unavailable(registry_->get_rollout(1, rollout), "get_rollout");
+  std::vector<RolloutRecord> rollouts;
+  expect_unavailable(registry_->list_rollouts(rollouts), "list_rollouts");
+  ExperimentRecord experiment;
+  expect_unavailable(registry_->get_experiment(1, experiment), "get_experiment");
+  std::vector<ExperimentRecord> experiments;
+  expect_unavailable(registry_->list_experiments(experiments), "list_experiments");
+  std::vector<EventRecord> events;
+  expect_unavailable(registry_->list_events(0, 10, "", events), "list_events");
+  std::vector<ArmCounts> counts;
+  expect_unavailable(registry_->experiment_counts(1, counts), "experiment_counts");
+}
+
+TEST_P(RegistryTest, AStoredDeploymentThatCannotBeReadIsUnavailableNotAbsent) {
+  ASSERT_TRUE(apply_deployment(sample_deployment()).is_ok());
+  second_connection(GetParam(), location_)->execute("UPDATE deployments SET variants = 'not JSON'");
+
+  DeploymentRecord deployment;
+  const Status status = registry_->get_deployment("sentiment", "production", deployment);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("variants"), std::string::npos) << status.message();
+  std::vector<DeploymentRecord> deployments;
+  EXPECT_EQ(registry_->list_deployments(deployments).code(), StatusCode::kUnavailable);
+}
+
+TEST_P(RegistryTest, RegisteringAndArchivingAVersionAppendTheirEventsInTheSameTransaction) {
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 1), {sample_event("model/sentiment/1")}).is_ok());
+  ASSERT_TRUE(registry_->archive_version("sentiment", 1, {sample_event("model/sentiment/1")}).is_ok());
+  EXPECT_EQ(stored_events(*registry_, 0, kAllEvents, "model/sentiment/1").size(), 2u);
+  ASSERT_TRUE(registry_->register_version(sample_version("sentiment", 2)).is_ok());
+
+  // The event log is gone: neither change may happen without its event.
+  second_connection(GetParam(), location_)->execute("ALTER TABLE events RENAME TO events_elsewhere");
+  EXPECT_EQ(registry_->register_version(sample_version("sentiment", 3), {sample_event("model/sentiment/3")}).code(),
+            StatusCode::kUnavailable);
+  EXPECT_TRUE(version_is_absent(*registry_, "sentiment", 3));
+  EXPECT_EQ(registry_->archive_version("sentiment", 2, {sample_event("model/sentiment/2")}).code(),
+            StatusCode::kUnavailable);
+  EXPECT_FALSE(stored_version(*registry_, "sentiment", 2).archived);
 }
 
 // ---- Deployments
@@ -325,11 +445,10 @@ TEST_P(RegistryTest, DeploymentKeepsItsVariantsAndFaultSpecs) {
   const int64_t before = now_ms();
   ASSERT_TRUE(apply_deployment(sample_deployment()).is_ok());
 
-  const auto stored = registry_->get_deployment("sentiment", "production");
-  ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->sticky_header, "X-User-Id");
-  expect_same_variants(stored->variants, sample_deployment().variants);
-  EXPECT_GE(stored->updated_ms, before);
+  const auto stored = stored_deployment(*registry_);
+  EXPECT_EQ(stored.sticky_header, "X-User-Id");
+  expect_same_variants(stored.variants, sample_deployment().variants);
+  EXPECT_GE(stored.updated_ms, before);
 }
 
 TEST_P(RegistryTest, DeploymentUpsertReplacesTheOneOfTheSameEnvironment) {
@@ -340,7 +459,7 @@ TEST_P(RegistryTest, DeploymentUpsertReplacesTheOneOfTheSameEnvironment) {
   promoted.variants = {variant("baseline", 2, 100, "baseline")};
   ASSERT_TRUE(apply_deployment(promoted).is_ok());
 
-  const auto deployments = registry_->list_deployments();
+  const auto deployments = stored_deployments(*registry_);
   ASSERT_EQ(deployments.size(), 2u);
   EXPECT_EQ(deployments[0].environment, "production");
   EXPECT_EQ(deployments[0].sticky_header, "");
@@ -359,7 +478,7 @@ TEST_P(RegistryTest, CreatedRolloutsGetIncreasingIdsAndAreListedNewestFirst) {
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
 
-  const auto rollouts = registry_->list_rollouts();
+  const auto rollouts = stored_rollouts(*registry_);
   ASSERT_EQ(rollouts.size(), 3u);
   EXPECT_EQ(rollouts[0].id, third);
   EXPECT_EQ(rollouts[2].id, first);
@@ -369,27 +488,26 @@ TEST_P(RegistryTest, CreatedRolloutKeepsItsFieldsAndGetsItsTimes) {
   const int64_t before = now_ms();
   const int64_t id = save_rollout();
 
-  const auto stored = registry_->get_rollout(id);
-  ASSERT_TRUE(stored.has_value());
+  const auto stored = stored_rollout(*registry_, id);
   const RolloutRecord expected = sample_rollout();
-  EXPECT_EQ(stored->id, id);
-  EXPECT_EQ(stored->deployment, expected.deployment);
-  EXPECT_EQ(stored->environment, expected.environment);
-  EXPECT_EQ(stored->strategy, expected.strategy);
-  EXPECT_EQ(stored->candidate_model, expected.candidate_model);
-  EXPECT_EQ(stored->candidate_version, expected.candidate_version);
-  EXPECT_EQ(stored->state, "running");
-  EXPECT_EQ(stored->step_index, 0);
-  EXPECT_EQ(stored->step_started_ms, expected.step_started_ms);
-  EXPECT_EQ(stored->spec_json, expected.spec_json);
-  EXPECT_EQ(stored->reason, "");
-  EXPECT_GE(stored->created_ms, before);
-  EXPECT_GE(stored->updated_ms, stored->created_ms);
+  EXPECT_EQ(stored.id, id);
+  EXPECT_EQ(stored.deployment, expected.deployment);
+  EXPECT_EQ(stored.environment, expected.environment);
+  EXPECT_EQ(stored.strategy, expected.strategy);
+  EXPECT_EQ(stored.candidate_model, expected.candidate_model);
+  EXPECT_EQ(stored.candidate_version, expected.candidate_version);
+  EXPECT_EQ(stored.state, "running");
+  EXPECT_EQ(stored.step_index, 0);
+  EXPECT_EQ(stored.step_started_ms, expected.step_started_ms);
+  EXPECT_EQ(stored.spec_json, expected.spec_json);
+  EXPECT_EQ(stored.reason, "");
+  EXPECT_GE(stored.created_ms, before);
+  EXPECT_GE(stored.updated_ms, stored.created_ms);
 }
 
 TEST_P(RegistryTest, UpdatingARolloutReplacesItAndKeepsItsCreationTime) {
   const int64_t id = save_rollout();
-  RolloutRecord update = *registry_->get_rollout(id);
+  RolloutRecord update = stored_rollout(*registry_, id);
   const int64_t created_ms = update.created_ms;
   update.created_ms = 0;  // keeps the stored one
   update.state = "rolled_back";
@@ -398,13 +516,12 @@ TEST_P(RegistryTest, UpdatingARolloutReplacesItAndKeepsItsCreationTime) {
 
   EXPECT_EQ(save_rollout(update), id);
 
-  const auto stored = registry_->get_rollout(id);
-  ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->state, "rolled_back");
-  EXPECT_EQ(stored->step_index, 2);
-  EXPECT_EQ(stored->reason, update.reason);
-  EXPECT_EQ(stored->created_ms, created_ms);
-  EXPECT_EQ(registry_->list_rollouts().size(), 1u);
+  const auto stored = stored_rollout(*registry_, id);
+  EXPECT_EQ(stored.state, "rolled_back");
+  EXPECT_EQ(stored.step_index, 2);
+  EXPECT_EQ(stored.reason, update.reason);
+  EXPECT_EQ(stored.created_ms, created_ms);
+  EXPECT_EQ(stored_rollouts(*registry_).size(), 1u);
 }
 
 // ---- Experiments
@@ -414,36 +531,35 @@ TEST_P(RegistryTest, ExperimentIsCreatedWithItsArmsAndReplacedOnUpdate) {
   const int64_t id = save_experiment();
   EXPECT_GT(id, 0);
 
-  auto stored = registry_->get_experiment(id);
-  ASSERT_TRUE(stored.has_value());
+  auto stored = stored_experiment(*registry_, id);
   const ExperimentRecord expected = sample_experiment();
-  EXPECT_EQ(stored->name, expected.name);
-  EXPECT_EQ(stored->deployment, expected.deployment);
-  EXPECT_EQ(stored->environment, expected.environment);
-  expect_same_variants(stored->variants, expected.variants);
-  EXPECT_EQ(stored->previous_json, expected.previous_json);
-  EXPECT_EQ(stored->state, "running");
-  EXPECT_GE(stored->started_ms, before);
-  EXPECT_EQ(stored->ends_ms, expected.ends_ms);
-  EXPECT_EQ(stored->max_requests, expected.max_requests);
+  EXPECT_EQ(stored.name, expected.name);
+  EXPECT_EQ(stored.deployment, expected.deployment);
+  EXPECT_EQ(stored.environment, expected.environment);
+  expect_same_variants(stored.variants, expected.variants);
+  EXPECT_EQ(stored.previous_json, expected.previous_json);
+  EXPECT_EQ(stored.state, "running");
+  EXPECT_GE(stored.started_ms, before);
+  EXPECT_EQ(stored.ends_ms, expected.ends_ms);
+  EXPECT_EQ(stored.max_requests, expected.max_requests);
 
-  ExperimentRecord stopped = *stored;
+  ExperimentRecord stopped = stored;
   const int64_t started_ms = stopped.started_ms;
   stopped.started_ms = 0;  // keeps the stored one
   stopped.state = "stopped";
   stopped.reason = "max_requests reached";
   EXPECT_EQ(save_experiment(stopped), id);
-  stored = registry_->get_experiment(id);
-  EXPECT_EQ(stored->state, "stopped");
-  EXPECT_EQ(stored->reason, "max_requests reached");
-  EXPECT_EQ(stored->started_ms, started_ms);
+  stored = stored_experiment(*registry_, id);
+  EXPECT_EQ(stored.state, "stopped");
+  EXPECT_EQ(stored.reason, "max_requests reached");
+  EXPECT_EQ(stored.started_ms, started_ms);
 }
 
 TEST_P(RegistryTest, ExperimentsAreListedNewestFirst) {
   const int64_t first = save_experiment();
   const int64_t second = save_experiment();
   EXPECT_LT(first, second);
-  const auto experiments = registry_->list_experiments();
+  const auto experiments = stored_experiments(*registry_);
   ASSERT_EQ(experiments.size(), 2u);
   EXPECT_EQ(experiments[0].id, second);
   EXPECT_EQ(experiments[1].id, first);
@@ -460,10 +576,10 @@ TEST_P(RegistryTest, ChangeIsWrittenWholeWithItsIds) {
   ChangeResult result;
   const Status status = registry_->apply(change, &result);
   ASSERT_TRUE(status.is_ok()) << status.message();
-  EXPECT_TRUE(registry_->get_deployment("sentiment", "production").has_value());
-  EXPECT_TRUE(registry_->get_rollout(result.rollout_id).has_value());
-  EXPECT_TRUE(registry_->get_experiment(result.experiment_id).has_value());
-  EXPECT_EQ(registry_->list_events(0, kAllEvents, "").size(), 2u);
+  EXPECT_EQ(stored_deployment(*registry_).name, "sentiment");
+  EXPECT_EQ(stored_rollout(*registry_, result.rollout_id).id, result.rollout_id);
+  EXPECT_EQ(stored_experiment(*registry_, result.experiment_id).id, result.experiment_id);
+  EXPECT_EQ(stored_events(*registry_, 0, kAllEvents, "").size(), 2u);
 }
 
 TEST_P(RegistryTest, ChangeNamingAMissingRolloutWritesNothing) {
@@ -476,9 +592,9 @@ TEST_P(RegistryTest, ChangeNamingAMissingRolloutWritesNothing) {
 
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_NE(status.message().find("rollout 999"), std::string::npos) << status.message();
-  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
-  EXPECT_TRUE(registry_->list_rollouts().empty());
-  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+  EXPECT_TRUE(deployment_is_absent(*registry_));
+  EXPECT_TRUE(stored_rollouts(*registry_).empty());
+  EXPECT_TRUE(stored_events(*registry_, 0, kAllEvents, "").empty());
 }
 
 TEST_P(RegistryTest, ChangeNamingAMissingExperimentWritesNothing) {
@@ -491,9 +607,9 @@ TEST_P(RegistryTest, ChangeNamingAMissingExperimentWritesNothing) {
   const Status status = registry_->apply(change);
 
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
-  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
-  EXPECT_TRUE(registry_->list_rollouts().empty());
-  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+  EXPECT_TRUE(deployment_is_absent(*registry_));
+  EXPECT_TRUE(stored_rollouts(*registry_).empty());
+  EXPECT_TRUE(stored_events(*registry_, 0, kAllEvents, "").empty());
 }
 
 TEST_P(RegistryTest, ChangeWithAnUnstorableWeightWritesNothing) {
@@ -505,8 +621,8 @@ TEST_P(RegistryTest, ChangeWithAnUnstorableWeightWritesNothing) {
   const Status status = registry_->apply(change);
 
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(registry_->get_deployment("sentiment", "production").has_value());
-  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "").empty());
+  EXPECT_TRUE(deployment_is_absent(*registry_));
+  EXPECT_TRUE(stored_events(*registry_, 0, kAllEvents, "").empty());
 }
 
 // ---- Events
@@ -515,12 +631,11 @@ TEST_P(RegistryTest, TheDatabaseItselfRefusesToChangeOrDeleteEvents) {
   RegistryChange change;
   change.events.push_back({0, 0, "admin", "deployment.created", "deployment/production/s", "{}"});
   ASSERT_TRUE(registry_->apply(change).is_ok());
-  // Another writer, going round the registry, with plain SQL.
-  auto db = GetParam() == Backend::kPostgres ? open_postgres_connection(location_) : open_sqlite_connection(location_);
+  auto db = second_connection(GetParam(), location_);
   EXPECT_THROW(db->execute("UPDATE events SET actor = 'someone else'"), SqlError);
   EXPECT_THROW(db->execute("DELETE FROM events"), SqlError);
-  EXPECT_EQ(registry_->list_events(0, 10, "").size(), 1u);
-  EXPECT_EQ(registry_->list_events(0, 10, "")[0].actor, "admin");
+  EXPECT_EQ(stored_events(*registry_, 0, 10, "").size(), 1u);
+  EXPECT_EQ(stored_events(*registry_, 0, 10, "")[0].actor, "admin");
 }
 
 TEST_P(RegistryTest, EventsGetConsecutiveIdsAndTheTimeOfAppending) {
@@ -531,7 +646,7 @@ TEST_P(RegistryTest, EventsGetConsecutiveIdsAndTheTimeOfAppending) {
   dated.time_ms = 1'600'000'000'000;
   ASSERT_TRUE(append_events({dated}).is_ok());
 
-  const auto events = registry_->list_events(0, kAllEvents, "");
+  const auto events = stored_events(*registry_, 0, kAllEvents, "");
   ASSERT_EQ(events.size(), 4u);
   for (size_t i = 1; i < events.size(); ++i) EXPECT_EQ(events[i].id, events[i - 1].id + 1);
   EXPECT_EQ(events[0].actor, "admin");
@@ -544,16 +659,18 @@ TEST_P(RegistryTest, EventsGetConsecutiveIdsAndTheTimeOfAppending) {
 
 TEST_P(RegistryTest, EventsAreListedAfterAnIdBySubjectUpToALimit) {
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(append_events({sample_event(i % 2 ? "rollout/1" : "rollout/2")}).is_ok());
-  const auto all = ids_of(registry_->list_events(0, kAllEvents, ""));
+  const auto all = ids_of(stored_events(*registry_, 0, kAllEvents, ""));
   ASSERT_EQ(all.size(), 6u);
 
-  EXPECT_EQ(ids_of(registry_->list_events(all[2], kAllEvents, "")), std::vector<int64_t>(all.begin() + 3, all.end()));
-  EXPECT_EQ(ids_of(registry_->list_events(0, 2, "")), std::vector<int64_t>(all.begin(), all.begin() + 2));
-  EXPECT_EQ(ids_of(registry_->list_events(0, kAllEvents, "rollout/1")), (std::vector<int64_t>{all[1], all[3], all[5]}));
-  EXPECT_EQ(ids_of(registry_->list_events(all[1], 1, "rollout/1")), std::vector<int64_t>{all[3]});
-  EXPECT_TRUE(registry_->list_events(all[5], kAllEvents, "").empty());
-  EXPECT_TRUE(registry_->list_events(0, 0, "").empty());
-  EXPECT_TRUE(registry_->list_events(0, kAllEvents, "rollout/3").empty());
+  EXPECT_EQ(ids_of(stored_events(*registry_, all[2], kAllEvents, "")),
+            std::vector<int64_t>(all.begin() + 3, all.end()));
+  EXPECT_EQ(ids_of(stored_events(*registry_, 0, 2, "")), std::vector<int64_t>(all.begin(), all.begin() + 2));
+  EXPECT_EQ(ids_of(stored_events(*registry_, 0, kAllEvents, "rollout/1")),
+            (std::vector<int64_t>{all[1], all[3], all[5]}));
+  EXPECT_EQ(ids_of(stored_events(*registry_, all[1], 1, "rollout/1")), std::vector<int64_t>{all[3]});
+  EXPECT_TRUE(stored_events(*registry_, all[5], kAllEvents, "").empty());
+  EXPECT_TRUE(stored_events(*registry_, 0, 0, "").empty());
+  EXPECT_TRUE(stored_events(*registry_, 0, kAllEvents, "rollout/3").empty());
 }
 
 TEST_P(RegistryTest, ConcurrentWritersGetDistinctConsecutiveEventIds) {
@@ -569,7 +686,7 @@ TEST_P(RegistryTest, ConcurrentWritersGetDistinctConsecutiveEventIds) {
   }
   for (auto& writer : writers) writer.join();
 
-  const auto ids = ids_of(registry_->list_events(0, kAllEvents, ""));
+  const auto ids = ids_of(stored_events(*registry_, 0, kAllEvents, ""));
   ASSERT_EQ(ids.size(), size_t{kThreads * kChangesPerThread});
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(ids[i], ids[i - 1] + 1);
 }
@@ -596,14 +713,14 @@ TEST_P(RegistryTest, FollowingTheEventsWhileReplicasWriteMissesNone) {
   std::vector<int64_t> followed;
   while (true) {
     const bool written = writing == 0;  // before reading: then this read sees every event
-    const auto events = registry_->list_events(followed.empty() ? 0 : followed.back(), 7, "");
+    const auto events = stored_events(*registry_, followed.empty() ? 0 : followed.back(), 7, "");
     for (const auto& event : events) followed.push_back(event.id);
     if (written && events.empty()) break;
   }
   for (auto& writer : writers) writer.join();
 
   EXPECT_EQ(followed.size(), size_t{kReplicas * kEventsPerReplica});
-  EXPECT_EQ(followed, ids_of(registry_->list_events(0, kAllEvents, "")));
+  EXPECT_EQ(followed, ids_of(stored_events(*registry_, 0, kAllEvents, "")));
 }
 
 // ---- Experiment assignments and feedback
@@ -614,7 +731,7 @@ TEST_P(RegistryTest, ARequestIdKeepsItsFirstAssignment) {
       registry_->record_assignments({{"r1", 1, "treatment", "negative", 0}, {"r2", 1, "treatment", "", 0}}).is_ok());
   ASSERT_TRUE(registry_->record_assignments({}).is_ok());
 
-  const auto counts = registry_->experiment_counts(1);
+  const auto counts = stored_counts(*registry_, 1);
   ASSERT_EQ(counts.size(), 2u);
   EXPECT_EQ(counts[0].variant, "control");
   EXPECT_EQ(counts[0].requests, 1);
@@ -633,7 +750,7 @@ TEST_P(RegistryTest, SecondFeedbackForARequestIsRejectedAndCountsOnce) {
 
   const Status again = registry_->record_feedback({"r1", "negative", 1.0, 0});
   EXPECT_EQ(again.code(), StatusCode::kConflict);
-  const auto counts = registry_->experiment_counts(1);
+  const auto counts = stored_counts(*registry_, 1);
   ASSERT_EQ(counts.size(), 1u);
   EXPECT_EQ(counts[0].outcomes, 1);
   EXPECT_EQ(counts[0].successes, 1);
@@ -670,7 +787,7 @@ TEST_P(RegistryTest, ExperimentCountsAreReportedPerArmInArmOrder) {
   feedback("t2", "negative", -0.25);
   feedback("other", "positive", {});
 
-  const auto counts = registry_->experiment_counts(id);
+  const auto counts = stored_counts(*registry_, id);
   ASSERT_EQ(counts.size(), 4u);
   EXPECT_EQ(counts[0].variant, "control");
   EXPECT_EQ(counts[0].requests, 3);
@@ -705,16 +822,14 @@ TEST_P(RegistryTest, EverythingSurvivesClosingAndReopening) {
 
   reopen();
 
-  const auto version = registry_->get_version("sentiment", 2);
-  ASSERT_TRUE(version.has_value());
-  EXPECT_EQ(version->metrics, sample_version("sentiment", 2).metrics);
-  const auto deployment = registry_->get_deployment("sentiment", "production");
-  ASSERT_TRUE(deployment.has_value());
-  expect_same_variants(deployment->variants, sample_deployment().variants);
-  EXPECT_EQ(registry_->get_rollout(ids.rollout_id)->spec_json, sample_rollout().spec_json);
-  EXPECT_EQ(registry_->get_experiment(ids.experiment_id)->name, "button-color");
-  EXPECT_EQ(registry_->list_events(0, kAllEvents, "").size(), 1u);
-  const auto counts = registry_->experiment_counts(ids.experiment_id);
+  const auto version = stored_version(*registry_, "sentiment", 2);
+  EXPECT_EQ(version.metrics, sample_version("sentiment", 2).metrics);
+  const auto deployment = stored_deployment(*registry_);
+  expect_same_variants(deployment.variants, sample_deployment().variants);
+  EXPECT_EQ(stored_rollout(*registry_, ids.rollout_id).spec_json, sample_rollout().spec_json);
+  EXPECT_EQ(stored_experiment(*registry_, ids.experiment_id).name, "button-color");
+  EXPECT_EQ(stored_events(*registry_, 0, kAllEvents, "").size(), 1u);
+  const auto counts = stored_counts(*registry_, ids.experiment_id);
   ASSERT_EQ(counts.size(), 2u);
   EXPECT_EQ(counts[0].successes, 1);
   EXPECT_EQ(registry_->record_feedback({"r1", "positive", {}, 0}).code(), StatusCode::kConflict);
@@ -745,8 +860,10 @@ constexpr const char* kCrashDeployment = "crash";
   std::string error;
   const auto registry = Registry::open(path, error);
   if (!registry) _exit(2);
-  const auto deployment = registry->get_deployment(kCrashDeployment, "production");
-  int64_t counter = deployment ? deployment->variants.at(0).version : 0;
+  DeploymentRecord deployment;
+  const Status found = registry->get_deployment(kCrashDeployment, "production", deployment);
+  if (!found.is_ok() && found.code() != StatusCode::kNotFound) _exit(4);
+  int64_t counter = found.is_ok() ? deployment.variants.at(0).version : 0;
   bool announced = false;
   while (true) {
     ++counter;
@@ -793,15 +910,13 @@ TEST(SqliteRegistryCrashTest, KilledWriterLeavesOnlyWholeChanges) {
     std::string error;
     const auto registry = Registry::open(path, error);
     ASSERT_NE(registry, nullptr) << error;
-    const auto events = registry->list_events(0, kAllEvents, "");
+    const auto events = stored_events(*registry, 0, kAllEvents, "");
     ASSERT_FALSE(events.empty());
     for (size_t i = 0; i < events.size(); ++i) {
       ASSERT_EQ(events[i].id, int64_t(i + 1));
       ASSERT_EQ(events[i].details_json, R"({"counter":)" + std::to_string(i + 1) + "}");
     }
-    const auto deployment = registry->get_deployment(kCrashDeployment, "production");
-    ASSERT_TRUE(deployment.has_value());
-    EXPECT_EQ(deployment->variants.at(0).version, int64_t(events.size()));
+    EXPECT_EQ(stored_deployment(*registry, kCrashDeployment).variants.at(0).version, int64_t(events.size()));
   }
 }
 
