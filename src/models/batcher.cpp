@@ -114,7 +114,7 @@ void Batcher::run() {
 
 void Batcher::execute(std::vector<Pending>& batch) {
   const TimePoint start = Clock::now();
-  for (const Pending& p : batch) metrics_.record_queue_time(std::chrono::duration<double>(start - p.enqueued).count());
+  for (const Pending& p : batch) metrics_.record_queue_time(start - p.enqueued);
   int64_t total_rows = 0;
   for (const Pending& p : batch) total_rows += p.rows;
 
@@ -141,15 +141,22 @@ void Batcher::execute(std::vector<Pending>& batch) {
   }
   std::vector<Tensor> outputs;
   Status status;
+  const TimePoint merged_at = Clock::now();
   try {
     status = runtime_.execute(*inputs, outputs);
   } catch (const std::exception& e) {  // a runtime's stray exception must not end the process
     status = internal_error(std::string("the runtime failed: ") + e.what());
   }
-  const double compute_ms = elapsed_ms(start);
+  const TimePoint executed_at = Clock::now();
+  const double compute_ms = elapsed_ms(start, executed_at);
   metrics_.record_execution(static_cast<double>(total_rows), static_cast<double>(batch.size()), compute_ms / 1000.0);
+  auto record_phases = [&] {
+    metrics_.record_execution_phases(static_cast<uint64_t>(total_rows), batch.size(), merged_at - start,
+                                     executed_at - merged_at, Clock::now() - executed_at);
+  };
 
   if (status.is_ok() && batch.size() == 1) {
+    record_phases();
     batch.front().done(std::move(status), std::move(outputs), compute_ms);
     return;
   }
@@ -163,10 +170,13 @@ void Batcher::execute(std::vector<Pending>& batch) {
     for (Pending& p : batch) p.done(status, {}, compute_ms);
     return;
   }
-  // Split every output back into each request's rows, in order.
+  // Split every output back into each request's rows, in order; answer once all are split, so the
+  // split's time is measured apart from the answers'.
+  std::vector<std::vector<Tensor>> split(batch.size());
   int64_t row = 0;
-  for (Pending& p : batch) {
-    std::vector<Tensor> mine;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const Pending& p = batch[b];
+    std::vector<Tensor>& mine = split[b];
     mine.reserve(outputs.size());
     for (const Tensor& out : outputs) {
       Tensor part{out.name, out.datatype, out.shape, {}, {}};
@@ -181,8 +191,9 @@ void Batcher::execute(std::vector<Pending>& batch) {
       mine.push_back(std::move(part));
     }
     row += p.rows;
-    p.done({}, std::move(mine), compute_ms);
   }
+  record_phases();
+  for (size_t b = 0; b < batch.size(); ++b) batch[b].done({}, std::move(split[b]), compute_ms);
 }
 
 }  // namespace seraph
