@@ -51,18 +51,20 @@ std::optional<ParameterValue> take_parameter(Parameters& params, std::string_vie
   return value;
 }
 
-// Splits a body into its JSON header and binary part.
-Status split_body(std::string_view body, std::optional<size_t> json_header_length, std::string_view& json,
-                  std::string_view& binary) {
-  json = body;
-  binary = {};
-  if (!json_header_length) return {};
-  if (*json_header_length > body.size()) {
-    return invalid_argument(fmt::format("{} is {} but the body has only {} bytes", kInferenceHeaderContentLength,
-                                        *json_header_length, body.size()));
+// Splits a body into its JSON header, parsed into `doc` (an object), and its binary part.
+Status parse_framed(std::string_view body, std::optional<size_t> json_header_length, std::string_view what,
+                    JsonValue& doc, std::string_view& binary) {
+  std::string_view json = body;
+  if (json_header_length) {
+    if (*json_header_length > body.size()) {
+      return invalid_argument(fmt::format("{} is {} but the body has only {} bytes", kInferenceHeaderContentLength,
+                                          *json_header_length, body.size()));
+    }
+    json = body.substr(0, *json_header_length);
+    binary = body.substr(*json_header_length);
   }
-  json = body.substr(0, *json_header_length);
-  binary = body.substr(*json_header_length);
+  if (Status s = parse_json(json, doc); !s.is_ok()) return s;
+  if (!doc.is_object()) return invalid_argument(fmt::format("the {} body must be a JSON object", what));
   return {};
 }
 
@@ -283,6 +285,21 @@ void write_tensor(JsonWriter& w, const Tensor& t, bool binary, std::string& tail
   w.EndObject();
 }
 
+// An array of tensor entries, binary where `wanted` says and for half floats (JSON has none).
+// Returns whether any went as binary.
+template <class Wanted>
+bool write_tensors(JsonWriter& w, const std::vector<Tensor>& tensors, Wanted wanted, std::string& tail) {
+  bool any_binary = false;
+  w.StartArray();
+  for (const Tensor& t : tensors) {
+    const bool binary = is_half(t.datatype) || wanted(t);
+    any_binary |= binary;
+    write_tensor(w, t, binary, tail);
+  }
+  w.EndArray();
+  return any_binary;
+}
+
 // The JSON document in `buffer` followed by `tail`.
 RenderedBody assemble(const rapidjson::StringBuffer& buffer, const std::string& tail, bool binary) {
   RenderedBody rendered;
@@ -319,11 +336,9 @@ bool V2ResponseOptions::binary(std::string_view output) const {
 
 Status parse_v2_infer_request(std::string_view body, std::optional<size_t> json_header_length, InferRequest& request,
                               V2ResponseOptions& options) {
-  std::string_view json, binary_bytes;
-  if (Status s = split_body(body, json_header_length, json, binary_bytes); !s.is_ok()) return s;
   JsonValue doc;
-  if (Status s = parse_json(json, doc); !s.is_ok()) return s;
-  if (!doc.is_object()) return invalid_argument("the request body must be a JSON object");
+  std::string_view binary_bytes;
+  if (Status s = parse_framed(body, json_header_length, "request", doc, binary_bytes); !s.is_ok()) return s;
 
   if (auto id = member(doc, "id")) {
     std::string_view text;
@@ -419,15 +434,9 @@ RenderedBody render_v2_infer_response(const InferResponse& response, const V2Res
     w.EndObject();
   }
   write_key(w, "outputs");
-  w.StartArray();
   std::string tail;
-  bool any_binary = false;
-  for (const Tensor& t : response.outputs) {
-    const bool binary = is_half(t.datatype) || options.binary(t.name);
-    any_binary |= binary;
-    write_tensor(w, t, binary, tail);
-  }
-  w.EndArray();
+  const bool any_binary = write_tensors(
+      w, response.outputs, [&](const Tensor& t) { return options.binary(t.name); }, tail);
   w.EndObject();
   return assemble(buffer, tail, any_binary);
 }
@@ -458,15 +467,9 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
     w.EndObject();
   }
   write_key(w, "inputs");
-  w.StartArray();
   std::string tail;
-  bool any_binary = false;
-  for (const Tensor& t : request.inputs) {
-    const bool binary = options.binary_inputs || is_half(t.datatype);
-    any_binary |= binary;
-    write_tensor(w, t, binary, tail);
-  }
-  w.EndArray();
+  const bool any_binary = write_tensors(
+      w, request.inputs, [&](const Tensor&) { return options.binary_inputs; }, tail);
   if (!request.requested_outputs.empty()) {
     write_key(w, "outputs");
     w.StartArray();
@@ -489,11 +492,9 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
 
 Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json_header_length,
                                InferResponse& response) {
-  std::string_view json, binary_bytes;
-  if (Status s = split_body(body, json_header_length, json, binary_bytes); !s.is_ok()) return s;
   JsonValue doc;
-  if (Status s = parse_json(json, doc); !s.is_ok()) return s;
-  if (!doc.is_object()) return invalid_argument("the response body must be a JSON object");
+  std::string_view binary_bytes;
+  if (Status s = parse_framed(body, json_header_length, "response", doc, binary_bytes); !s.is_ok()) return s;
 
   std::string_view text;
   auto model = member(doc, "model_name");

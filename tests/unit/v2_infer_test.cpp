@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <rapidjson/document.h>
 
 #include <array>
@@ -351,26 +352,27 @@ TEST(ParseV2BinaryRequest, WithoutBinaryPartTheWholeBodyIsJson) {
   EXPECT_TRUE(parse_v2_infer_request(body, body.size(), request, options).is_ok());
 }
 
+// A request header whose one input, FP32 "x" of shape [elements], announces `size` bytes of binary data.
+std::string one_binary_fp32(int elements, int size) {
+  return fmt::format(
+      R"({{"inputs": [{{"name": "x", "shape": [{}], "datatype": "FP32", "parameters": {{"binary_data_size": {}}}}}]}})",
+      elements, size);
+}
+
 TEST(ParseV2BinaryRequest, RejectsASizeThatDoesNotMatchTheShape) {
-  Status s = parse_framed(framed(
-      R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]})",
-      std::string(4, '\0')));
+  Status s = parse_framed(framed(one_binary_fp32(2, 4), std::string(4, '\0')));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'x': binary_data_size is 4 bytes but shape [2] needs 2 FP32 elements of 4 bytes");
 }
 
 TEST(ParseV2BinaryRequest, RejectsASizeRunningPastTheBody) {
-  Status s = parse_framed(framed(
-      R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}]})",
-      std::string(5, '\0')));
+  Status s = parse_framed(framed(one_binary_fp32(2, 8), std::string(5, '\0')));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "input 'x': binary_data_size 8 runs past the end of the body (5 bytes left)");
 }
 
 TEST(ParseV2BinaryRequest, RejectsBytesLeftOverAfterTheLastBinaryInput) {
-  Status s = parse_framed(framed(
-      R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]})",
-      std::string(7, '\0')));
+  Status s = parse_framed(framed(one_binary_fp32(1, 4), std::string(7, '\0')));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "3 bytes of binary data follow the last binary tensor");
 }
@@ -384,9 +386,7 @@ TEST(ParseV2BinaryRequest, RejectsAHeaderLengthLargerThanTheBody) {
 }
 
 TEST(ParseV2BinaryRequest, RejectsBinaryInputsWhenTheBodyIsAllJson) {
-  const std::string body =
-      R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]})";
-  Status s = parse(body);
+  Status s = parse(one_binary_fp32(1, 4));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("input 'x' has binary_data_size but the body has no binary data"));
 }
