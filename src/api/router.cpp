@@ -13,6 +13,8 @@
 #include "core/clock.h"
 #include "guards/guard_table.h"
 #include "models/input_validation.h"
+#include "wire/content_encoding.h"
+#include "wire/v2_infer.h"
 
 namespace seraph {
 
@@ -24,8 +26,10 @@ struct ApiRouter::Call final : Exchange {
 
   std::shared_ptr<Responder> responder;
   Method http_method = Method::kOther;
-  std::string_view body;  // valid until answered (HttpRequest)
+  std::string_view body;  // valid until answered (HttpRequest), or decoded_body
+  std::string decoded_body;  // a body sent with Content-Encoding, inflated
   InferApi api = InferApi::kV2;
+  V2ResponseOptions v2_options;  // which outputs the V2 client wants in binary
   bool many = false;
   bool has_answer = false;
   HttpResponse answer;
@@ -35,16 +39,14 @@ namespace {
 
 ApiRouter::Call& call_of(Exchange& exchange) { return static_cast<ApiRouter::Call&>(exchange); }
 
-// application/json, with or without parameters; a missing Content-Type is taken as JSON.
-bool is_json_content_type(std::string_view type) {
+// `expected`, with or without parameters, in any case; a missing Content-Type is taken as JSON.
+bool is_content_type(std::string_view type, std::string_view expected) {
   if (type.empty()) return true;
-  constexpr std::string_view kJson = "application/json";
-  if (type.size() < kJson.size()) return false;
-  for (size_t i = 0; i < kJson.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
-  }
-  return type.size() == kJson.size() || type[kJson.size()] == ';' || type[kJson.size()] == ' ';
+  if (type.size() < expected.size() || !equals_ignoring_case(type.substr(0, expected.size()), expected)) return false;
+  return type.size() == expected.size() || type[expected.size()] == ';' || type[expected.size()] == ' ';
 }
+
+bool is_json_content_type(std::string_view type) { return is_content_type(type, "application/json"); }
 
 std::string render_models(const ModelManager::Table& table) {
   rapidjson::StringBuffer buffer;
@@ -147,10 +149,14 @@ void ApiRouter::add_routes() {
   r.add(Method::kPost, "/v2/repository/index", Handler::kV2Repository, &ApiRouter::repository_index);
   r.add(Method::kPost, "/v2/repository/models/{model}/load", Handler::kV2Repository, &ApiRouter::repository_load);
   r.add(Method::kPost, "/v2/repository/models/{model}/unload", Handler::kV2Repository, &ApiRouter::repository_unload);
+  // Before the patterns below, which would take "stats" for a model's name.
+  r.add(Method::kGet, "/v2/models/stats", Handler::kV2ModelStats, &ApiRouter::v2_model_stats);
   for (std::string_view model : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     r.add(Method::kGet, model, Handler::kV2ModelMetadata, &ApiRouter::v2_model_metadata);
     r.add(Method::kGet, fmt::format("{}/ready", model), Handler::kV2ModelReady, &ApiRouter::v2_model_ready);
     r.add(Method::kPost, fmt::format("{}/infer", model), Handler::kV2Infer, &ApiRouter::v2_infer);
+    r.add(Method::kGet, fmt::format("{}/config", model), Handler::kV2ModelConfig, &ApiRouter::v2_model_config);
+    r.add(Method::kGet, fmt::format("{}/stats", model), Handler::kV2ModelStats, &ApiRouter::v2_model_stats);
   }
 }
 
@@ -173,7 +179,15 @@ void ApiRouter::dispatch(Call& call) {
   RouteMatch match;
   const auto found = routes_.find(call.http_method, call.path, match);
   call.handler = found.handler;
-  if (found.target) return (this->*(*found.target))(call, match);
+  if (found.target) {
+    if (std::string_view encoding = call.headers.header("content-encoding"); !encoding.empty()) {
+      if (Status s = decode_content(encoding, call.body, options_.max_body_bytes, call.decoded_body); !s.is_ok()) {
+        return answer(call, error_response(s));
+      }
+      call.body = call.decoded_body;
+    }
+    return (this->*(*found.target))(call, match);
+  }
   if (found.allow.empty()) return answer(call, error_response(404, fmt::format("no such endpoint: {}", call.path)));
   HttpResponse r = error_response(405, fmt::format("method {} is not allowed on {}; use {}", call.method, call.path, found.allow));
   r.headers.emplace_back("Allow", found.allow);
@@ -253,7 +267,12 @@ void ApiRouter::render_inference(Call& call) {
   if (call.deployment) served_by = {call.deployment->name, call.deployment->environment, call.variant->record.name};
   HttpResponse response;
   if (call.api == InferApi::kV2) {
-    response = json_response(200, render_v2_infer_response(call.response, served_by));
+    RenderedBody rendered = render_v2_infer_response(call.response, call.v2_options, served_by);
+    response = json_response(200, std::move(rendered.body));
+    if (rendered.binary) {
+      response.content_type = kBinaryTensorContentType;
+      response.headers.emplace_back(std::string(kInferenceHeaderContentLength), std::to_string(rendered.json_header_length));
+    }
   } else {
     response = json_response(200, render_predict_response(call.response, call.version->config(),
                                                           {call.request_id, elapsed_ms(call.start), call.many, served_by}));
@@ -345,13 +364,21 @@ void ApiRouter::v2_infer(Call& call, const RouteMatch& match) {
     return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
   }
   if (!known_model(path.model)) return answer(call, error_response(404, fmt::format("unknown model '{}'", path.model)));
-  if (!is_json_content_type(call.headers.header("content-type"))) {
-    return answer(call, error_response(415, "Content-Type must be application/json"));
+  // JSON, or a JSON header followed by binary tensors (Triton's client sets no Content-Type).
+  const std::string_view type = call.headers.header("content-type");
+  if (!is_json_content_type(type) && !is_content_type(type, kBinaryTensorContentType)) {
+    return answer(call, error_response(415, "Content-Type must be application/json or application/octet-stream"));
+  }
+  std::optional<size_t> json_length;
+  if (Status s = parse_json_header_length(call.headers.header(kInferenceHeaderContentLength), json_length); !s.is_ok()) {
+    return answer(call, error_response(s));
   }
   InferRequest request;
   request.model = path.model;
   request.version = path.version;
-  if (Status s = parse_v2_infer_request(call.body, request); !s.is_ok()) return answer(call, error_response(s));
+  if (Status s = parse_v2_infer_request(call.body, json_length, request, call.v2_options); !s.is_ok()) {
+    return answer(call, error_response(s));
+  }
   infer(call, InferApi::kV2, std::move(request), false);
 }
 
@@ -383,6 +410,41 @@ void ApiRouter::v2_model_metadata(Call& call, const RouteMatch& match) {
     for (const auto& v : it->second.versions) versions.push_back(v->version());
   }
   answer(call, json_response(200, render_v2_model_metadata(std::string(path.model), versions, found->config())));
+}
+
+// Triton's model configuration extension.
+void ApiRouter::v2_model_config(Call& call, const RouteMatch& match) {
+  const ModelPath path = model_path(match);
+  if (path.bad_version) {
+    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
+  }
+  Status status;
+  auto found = models_.find(path.model, path.version, status);
+  if (!found) return answer(call, error_response(status));
+  answer(call, json_response(200, render_v2_model_config(std::string(path.model), found->config())));
+}
+
+// Triton's statistics extension: every version of every model, of one model, or one version.
+void ApiRouter::v2_model_stats(Call& call, const RouteMatch& match) {
+  const ModelPath path = match.count > 0 ? model_path(match) : ModelPath{};
+  if (path.bad_version) {
+    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
+  }
+  auto table = models_.snapshot();
+  std::vector<ModelStatsEntry> entries;
+  for (const auto& [name, entry] : *table) {
+    if (!path.model.empty() && name != path.model) continue;
+    for (const auto& v : entry.versions) {
+      if (path.version && v->version() != *path.version) continue;
+      entries.push_back({name, v->version(), v->metrics().statistics()});
+    }
+  }
+  if (!path.model.empty() && entries.empty()) {
+    Status status;
+    models_.find(path.model, path.version, status);
+    return answer(call, error_response(status.is_ok() ? not_found(fmt::format("unknown model '{}'", path.model)) : status));
+  }
+  answer(call, json_response(200, render_v2_model_stats(entries)));
 }
 
 void ApiRouter::v2_server_metadata(Call& call, const RouteMatch&) {

@@ -28,6 +28,7 @@ struct ApiOptions {
   // or the V2 "timeout" parameter in microseconds, as Triton has it).
   std::chrono::milliseconds request_timeout{30000};
   std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
+  size_t max_body_bytes = 8 * 1024 * 1024;  // also the limit on a body once decompressed
 };
 
 class ApiRouter {
@@ -75,6 +76,8 @@ class ApiRouter {
   void v2_infer(Call& call, const RouteMatch& match);
   void v2_model_ready(Call& call, const RouteMatch& match);
   void v2_model_metadata(Call& call, const RouteMatch& match);
+  void v2_model_config(Call& call, const RouteMatch& match);
+  void v2_model_stats(Call& call, const RouteMatch& match);
   void v2_server_metadata(Call& call, const RouteMatch& match);
   void v2_live(Call& call, const RouteMatch& match);
   void v2_ready(Call& call, const RouteMatch& match);

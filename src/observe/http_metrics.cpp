@@ -12,6 +12,8 @@ const char* handler_name(Handler handler) {
     case Handler::kV2Server: return "v2_server_metadata";
     case Handler::kV2Health: return "v2_health";
     case Handler::kV2Repository: return "v2_repository";
+    case Handler::kV2ModelConfig: return "v2_model_config";
+    case Handler::kV2ModelStats: return "v2_model_stats";
     case Handler::kHealth: return "health";
     case Handler::kMetrics: return "metrics";
     case Handler::kModels: return "models";

@@ -13,6 +13,7 @@ class VariantStats;
 // The API endpoint that answered, for per-handler metrics.
 enum class Handler {
   kPredict, kPredictBatch, kV2Infer, kV2ModelMetadata, kV2ModelReady, kV2Server, kV2Health, kV2Repository,
+  kV2ModelConfig, kV2ModelStats,
   kHealth, kMetrics, kModels, kAdmin, kFeedback, kNotFound, kCount
 };
 const char* handler_name(Handler handler);
