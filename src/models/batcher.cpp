@@ -1,5 +1,6 @@
 #include "models/batcher.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -26,7 +27,7 @@ Status deadline_exceeded() { return {StatusCode::kDeadlineExceeded, "deadline ex
 }  // namespace
 
 Batcher::Batcher(Runtime& runtime, BatchingPolicy policy, ModelMetrics& metrics)
-    : runtime_(runtime), policy_(policy), metrics_(metrics) {
+    : runtime_(runtime), policy_(policy), metrics_(metrics), running_(std::clamp(policy.instances, 1, 64)) {
   threads_.reserve(policy_.instances);
   for (int i = 0; i < policy_.instances; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -116,6 +117,7 @@ void Batcher::run() {
   }
 }
 
+// Runs the runtime; the caller holds one of running_'s slots, which this releases.
 Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t requests,
                             std::vector<Tensor>& outputs, double& compute_ms) {
   const TimePoint start = Clock::now();
@@ -125,6 +127,7 @@ Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t
   } catch (const std::exception& e) {  // a runtime's stray exception must not end the process
     status = internal_error(std::string("the runtime failed: ") + e.what());
   }
+  running_.release();
   compute_ms = elapsed_ms(start);
   metrics_.record_execution(static_cast<double>(rows), static_cast<double>(requests), compute_ms / 1000.0);
   // A running mean over roughly the last 16 calls: what `execution: auto` decides on.
@@ -134,7 +137,8 @@ Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t
   return status;
 }
 
-void Batcher::run_inline(const InferRequest& request, const Done& done) {
+bool Batcher::try_run_inline(const InferRequest& request, Done& done) {
+  if (!running_.try_acquire()) return false;
   metrics_.record_queue_time(Clock::duration::zero());
   std::vector<Tensor> outputs;
   double compute_ms = 0;
@@ -147,6 +151,7 @@ void Batcher::run_inline(const InferRequest& request, const Done& done) {
     outputs.clear();
   }
   done(std::move(status), std::move(outputs), compute_ms);
+  return true;
 }
 
 void Batcher::execute(std::vector<Pending>& batch) {
@@ -178,6 +183,7 @@ void Batcher::execute(std::vector<Pending>& batch) {
   }
   std::vector<Tensor> outputs;
   const TimePoint merged_at = Clock::now();
+  running_.acquire();  // an inline call of this version's may be running: a short wait
   double compute_ms = 0;
   Status status = run_runtime(*inputs, total_rows, batch.size(), outputs, compute_ms);
   const TimePoint executed_at = Clock::now();

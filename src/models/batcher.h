@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <mutex>
+#include <semaphore>
 #include <thread>
 #include <vector>
 
@@ -45,7 +46,9 @@ class Batcher {
   void submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done);
   // Runs a validated request at once on the calling thread, unbatched, with the same metrics and
   // error handling as a queued one: for models cheaper than a hand-off to an execution thread.
-  void run_inline(const InferRequest& request, const Done& done);
+  // False, having done nothing, when `instances` runtime calls are already running: the caller
+  // queues the request instead of waiting.
+  bool try_run_inline(const InferRequest& request, Done& done);
   // Mean compute time of recent runtime calls (exponentially weighted), 0 before the first.
   double recent_compute_us() const { return recent_compute_us_.load(std::memory_order_relaxed); }
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
@@ -79,6 +82,9 @@ class Batcher {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::atomic<double> recent_compute_us_{0};
+  // At most `instances` runtime calls at once, inline and queued together: some runtimes (libtorch
+  // over a serial BLAS) give wrong answers to more concurrent calls than they were given threads.
+  std::counting_semaphore<64> running_;
 };
 
 }  // namespace seraph

@@ -231,8 +231,8 @@ bool ModelVersion::runs_inline() const {
 
 void ModelVersion::submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) {
   // What the answer needs of the request travels with the callback; the inputs stay shared.
-  auto finish = [this, request, done = std::move(done)](Status status, std::vector<Tensor> outputs,
-                                                         double compute_ms) mutable {
+  Batcher::Done finish = [this, request, done = std::move(done)](Status status, std::vector<Tensor> outputs,
+                                                                  double compute_ms) mutable {
     InferResponse response;
     response.model = model_;
     response.version = version_;
@@ -249,7 +249,7 @@ void ModelVersion::submit(std::shared_ptr<const InferRequest> request, TimePoint
     in_use_.fetch_sub(1);
     done(std::move(status), std::move(response));
   };
-  if (runs_inline()) return batcher_->run_inline(*request, finish);
+  if (runs_inline() && batcher_->try_run_inline(*request, finish)) return;
   batcher_->submit(std::move(request), deadline, std::move(finish));
 }
 

@@ -246,6 +246,38 @@ TEST_F(BatcherTest, RecordsBatchSizeQueueTimeAndExecutions) {
   EXPECT_NE(text.find(R"(seraph_model_queue_duration_seconds_count{model="m",version="1"} 2)"), std::string::npos);
 }
 
+TEST_F(BatcherTest, AnInlineRunAnswersOnTheCallingThread) {
+  Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
+  auto request = std::make_shared<InferRequest>();
+  request->inputs.push_back(rows_of({1, 2}));
+  std::thread::id answered_on;
+  Batcher::Done done = [&](Status s, std::vector<Tensor> out, double) {
+    answered_on = std::this_thread::get_id();
+    EXPECT_TRUE(s.is_ok());
+    EXPECT_EQ(out[0].values<float>()[1], 4.0F);
+  };
+  ASSERT_TRUE(batcher.try_run_inline(*request, done));
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_GT(batcher.recent_compute_us(), 0);
+}
+
+TEST_F(BatcherTest, NoInlineRunWhileInstancesRuntimeCallsAreRunning) {
+  Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
+  runtime.hold();
+  auto queued = submit(batcher, rows_of({1, 2}));
+  runtime.wait_until_entered();
+  auto request = std::make_shared<InferRequest>();
+  request->inputs.push_back(rows_of({3, 4}));
+  bool ran = false;
+  Batcher::Done done = [&](Status, std::vector<Tensor>, double) { ran = true; };
+  EXPECT_FALSE(batcher.try_run_inline(*request, done)) << "one instance: a second concurrent call must queue";
+  EXPECT_FALSE(ran);
+  runtime.release();
+  EXPECT_TRUE(get(queued).status.is_ok());
+  EXPECT_TRUE(batcher.try_run_inline(*request, done));
+  EXPECT_TRUE(ran);
+}
+
 TEST_F(BatcherTest, StatisticsChargeEachRequestOfAnExecutionAndCountItsRows) {
   Batcher batcher(runtime, {8, 100ms, 64, 1}, metrics);
   auto a = submit(batcher, rows_of({1, 1}));
