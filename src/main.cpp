@@ -23,7 +23,7 @@
 #include "observe/http_metrics.h"
 #include "observe/metrics.h"
 #include "observe/process_metrics.h"
-#include "server/config.h"
+#include "config/config.h"
 #include "server/http_server.h"
 
 namespace {

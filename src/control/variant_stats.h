@@ -24,7 +24,7 @@ struct VariantMetricFamilies {
   Family<Gauge>& weight;
 };
 
-class VariantStats {
+class VariantStats final : public OutcomeSink {
  public:
   // Latency samples kept per window: the most recent ones, enough for a Mann-Whitney test.
   static constexpr size_t kLatencyCapacity = 4096;
@@ -33,7 +33,7 @@ class VariantStats {
   VariantStats(VariantMetricFamilies& families, const Labels& labels);
 
   // A request this variant served (answered with `status` after `latency_ms`); 5xx are errors.
-  void record(unsigned status, double latency_ms);
+  void record(unsigned status, double latency_ms) override;
   void record_fault(FaultKind kind);
   // The variant's current weight, for graphing a rollout's progress (0 once it leaves the deployment).
   void set_weight(double weight) { weight_.set(weight); }

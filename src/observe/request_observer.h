@@ -8,7 +8,14 @@
 namespace seraph {
 
 class ModelMetrics;
-class VariantStats;
+
+// Where a request's outcome is also recorded for the deployment variant that served it (the
+// control plane's variant statistics), without this layer knowing what keeps them.
+class OutcomeSink {
+ public:
+  virtual ~OutcomeSink() = default;
+  virtual void record(unsigned status, double latency_ms) = 0;
+};
 
 // The API endpoint that answered, for per-handler metrics.
 enum class Handler {
@@ -29,7 +36,7 @@ struct FinishedRequest {
   std::string_view deployment;            // when the request named a deployment
   std::string_view environment;
   std::string_view variant;
-  VariantStats* variant_stats = nullptr;  // the serving variant's stats, when a variant served it
+  OutcomeSink* variant_stats = nullptr;   // the serving variant's stats, when a variant served it
   unsigned status = 0;
   double seconds = 0;
 };

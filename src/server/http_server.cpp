@@ -14,7 +14,7 @@ namespace seraph {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-HttpServer::HttpServer(const Config::Server& config, ApiRouter& router) : shared_{config, router} {}
+HttpServer::HttpServer(const ServerSettings& config, ApiRouter& router) : shared_{config, router} {}
 
 HttpServer::~HttpServer() {
   if (running_) stop(std::chrono::milliseconds(0));

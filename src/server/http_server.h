@@ -17,7 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "api/router.h"
-#include "server/config.h"
+#include "server/server_settings.h"
 
 namespace seraph {
 
@@ -25,7 +25,7 @@ class Connection;
 
 class HttpServer {
  public:
-  HttpServer(const Config::Server& config, ApiRouter& router);
+  HttpServer(const ServerSettings& config, ApiRouter& router);
   ~HttpServer();
 
   // Binds and starts the I/O threads. Throws std::system_error when the address cannot be bound.
@@ -39,8 +39,8 @@ class HttpServer {
 
   // Shared by connections: the limits they enforce and what stop() waits on.
   struct Shared {
-    Shared(const Config::Server& config, ApiRouter& router) : config(config), router(router) {}
-    const Config::Server& config;
+    Shared(const ServerSettings& config, ApiRouter& router) : config(config), router(router) {}
+    const ServerSettings& config;
     ApiRouter& router;
     std::atomic<int64_t> requests_in_progress{0};
     std::atomic<bool> draining{false};

@@ -1,6 +1,7 @@
 #pragma once
 // The one configuration file (YAML), with SERAPH_<SECTION>_<KEY> environment overrides, validated
-// at start with messages that name the key path and what is wrong.
+// at start with messages that name the key path and what is wrong. It belongs to main: it names
+// every layer's settings, so only the command line includes it.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -8,21 +9,12 @@
 #include <vector>
 
 #include "control/registry.h"
+#include "server/server_settings.h"
 
 namespace seraph {
 
 struct Config {
-  struct Server {
-    std::string host = "127.0.0.1";
-    int port = 8080;
-    int io_threads = 0;                      // 0: one per core
-    int64_t max_body_bytes = 8 * 1024 * 1024;
-    int header_timeout_ms = 10000;           // to receive a request's headers
-    int request_timeout_ms = 30000;          // inference answered 504 by then (clients may ask for less)
-    int drain_timeout_ms = 10000;            // on SIGTERM, how long requests in progress may take
-    int idle_timeout_ms = 60000;             // between requests on a keep-alive connection, and to
-                                             // take a whole answer
-  } server;
+  ServerSettings server;
   struct Models {
     std::filesystem::path repository = "models";  // relative paths are taken from the config file
     std::string default_model;               // /predict without ?model=
