@@ -225,6 +225,11 @@ void ApiRouter::finish(Call& call) {
   if (call.shadow && call.status.is_ok() && !call.cancelled()) run_shadow(call);
 }
 
+void ApiRouter::refuse_undecodable(Call& call, std::string_view model, Status problem) {
+  if (!known_model(model)) problem = not_found(fmt::format("unknown model '{}'", model));
+  answer(call, error_response(problem));
+}
+
 bool ApiRouter::known_model(std::string_view name) const {
   auto table = models_.snapshot();
   if (table->find(name) != table->end()) return true;
@@ -317,14 +322,13 @@ void ApiRouter::predict(Call& call, const RouteMatch&) {
   const bool batch = call.handler == Handler::kPredictBatch;
   std::string model = query_param(call.query, "model").value_or(options_.default_model);
   if (model.empty()) return answer(call, error_response(400, "name the model with ?model=NAME (no default model is configured)"));
-  if (!known_model(model)) return answer(call, error_response(404, fmt::format("unknown model '{}'", model)));
   if (!is_json_content_type(call.headers.header("content-type"))) {
-    return answer(call, error_response(415, "Content-Type must be application/json"));
+    return refuse_undecodable(call, model, {StatusCode::kUnsupportedMediaType, "Content-Type must be application/json"});
   }
   PredictRequest predict;
   if (Status s = batch ? parse_predict_batch_body(call.body, predict) : parse_predict_body(call.body, predict);
       !s.is_ok()) {
-    return answer(call, error_response(s));
+    return refuse_undecodable(call, model, std::move(s));
   }
   predict.request.model = std::move(model);
   if (auto v = query_param(call.query, "model_version")) {
@@ -363,21 +367,21 @@ void ApiRouter::v2_infer(Call& call, const RouteMatch& match) {
   if (path.bad_version) {
     return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
   }
-  if (!known_model(path.model)) return answer(call, error_response(404, fmt::format("unknown model '{}'", path.model)));
   // JSON, or a JSON header followed by binary tensors (Triton's client sets no Content-Type).
   const std::string_view type = call.headers.header("content-type");
   if (!is_json_content_type(type) && !is_content_type(type, kBinaryTensorContentType)) {
-    return answer(call, error_response(415, "Content-Type must be application/json or application/octet-stream"));
+    return refuse_undecodable(call, path.model, {StatusCode::kUnsupportedMediaType,
+                                                 "Content-Type must be application/json or application/octet-stream"});
   }
   std::optional<size_t> json_length;
   if (Status s = parse_json_header_length(call.headers.header(kInferenceHeaderContentLength), json_length); !s.is_ok()) {
-    return answer(call, error_response(s));
+    return refuse_undecodable(call, path.model, std::move(s));
   }
   InferRequest request;
   request.model = path.model;
   request.version = path.version;
   if (Status s = parse_v2_infer_request(call.body, json_length, request, call.v2_options); !s.is_ok()) {
-    return answer(call, error_response(s));
+    return refuse_undecodable(call, path.model, std::move(s));
   }
   infer(call, InferApi::kV2, std::move(request), false);
 }

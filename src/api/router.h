@@ -67,7 +67,10 @@ class ApiRouter {
   void run_shadow(const Call& call);
   // Answers with `handle`'s response, computed on the control plane's worker thread.
   void to_control_plane(Call& call, std::function<HttpResponse()> handle);
-  // 404 for a name that is neither a model nor a deployment, before its body is read (as Triton).
+  // A request whose body cannot be decoded: 404 when it names neither a model nor a deployment
+  // (as Triton answers), else `problem`. Decodable requests learn of an unknown model from routing,
+  // so the common path looks nothing up twice.
+  void refuse_undecodable(Call& call, std::string_view model, Status problem);
   bool known_model(std::string_view name) const;
 
   // Handlers, one per route.
