@@ -38,10 +38,9 @@ class RouteTable {
 
   Found find(Method method, std::string_view path, RouteMatch& match) const {
     Found found;
-    const std::vector<std::string_view> segments = split(path);
     for (const Route& route : routes_) {
       RouteMatch candidate;
-      if (!matches(route.pattern, segments, candidate)) continue;
+      if (!matches(route.pattern, path, candidate)) continue;
       if (route.method == method || (method == Method::kHead && route.method == Method::kGet)) {
         match = std::move(candidate);
         found.target = &route.target;
@@ -76,19 +75,28 @@ class RouteTable {
     return out;
   }
 
-  static bool matches(const std::vector<std::string>& pattern, const std::vector<std::string_view>& segments,
-                      RouteMatch& match) {
-    for (size_t i = 0; i < pattern.size(); ++i) {
-      if (pattern[i] == "*") return true;
-      if (i >= segments.size()) return false;
-      if (pattern[i].front() == '{') {
+  // The next non-empty segment of `path` from `at`, advancing `at` past it; empty at the end.
+  static std::string_view next_segment(std::string_view path, size_t& at) {
+    while (at < path.size() && path[at] == '/') ++at;
+    const size_t begin = at;
+    while (at < path.size() && path[at] != '/') ++at;
+    return path.substr(begin, at - begin);
+  }
+
+  static bool matches(const std::vector<std::string>& pattern, std::string_view path, RouteMatch& match) {
+    size_t at = 0;
+    for (const std::string& expected : pattern) {
+      if (expected == "*") return true;
+      const std::string_view segment = next_segment(path, at);
+      if (segment.empty()) return false;
+      if (expected.front() == '{') {
         if (match.count == RouteMatch::kMaxCaptures) return false;
-        match.captures[match.count++] = percent_decode(segments[i], false);
-      } else if (pattern[i] != segments[i]) {
+        match.captures[match.count++] = percent_decode(segment, false);
+      } else if (expected != segment) {
         return false;
       }
     }
-    return pattern.size() == segments.size();
+    return next_segment(path, at).empty();
   }
 
   std::vector<Route> routes_;

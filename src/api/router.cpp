@@ -165,6 +165,7 @@ bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire
 void ApiRouter::handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
                        std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder) {
   auto call = std::make_shared<Call>(std::move(loop), std::move(responder));
+  call->response_headers.reserve(6);  // request id, and what served: no regrowth on the way back
   call->http_method = method;
   call->method = method_name(method);
   const auto [path, query] = split_target(target);
@@ -204,6 +205,7 @@ void ApiRouter::finish(Call& call) {
   // An endpoint guard answered itself (a refusal): its status is the answer.
   if (!call.has_answer) call.answer = error_response(call.status);
   HttpResponse& response = call.answer;
+  response.headers.reserve(response.headers.size() + call.response_headers.size() + 1);
   if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
   for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
   const FinishedRequest finished{call.request_id,
