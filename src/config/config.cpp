@@ -203,20 +203,16 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
       return {fmt::format("{}: {}", file.string(), e.what())};
     }
     if (root && !root.IsNull() && !root.IsMap()) return {fmt::format("{}: the top level must be a mapping", file.string())};
-    for (const auto& section : root) {
-      const std::string section_name = section.first.as<std::string>();
-      if (section.second.IsNull()) continue;  // a section whose keys are all commented out
-      if (section_name == "deployments") {
-        read_deployments(section.second, config, errors);
-        continue;
-      }
-      if (!section.second.IsMap()) {
-        errors.push_back(fmt::format("{}: must be a mapping", section_name));
-        continue;
-      }
-      for (const auto& entry : section.second) {
-        const std::string path = section_name + "." + entry.first.as<std::string>();
+    // The keys of a mapping, by path; a nested mapping (guards.<name>.enabled) is walked into.
+    std::function<void(const YAML::Node&, const std::string&)> read_keys = [&](const YAML::Node& map,
+                                                                               const std::string& prefix) {
+      for (const auto& entry : map) {
+        const std::string path = prefix + "." + entry.first.as<std::string>();
         const Key* key = find_key(path);
+        if (!key && entry.second.IsMap()) {
+          read_keys(entry.second, path);
+          continue;
+        }
         if (!key) {
           errors.push_back(fmt::format("{}: unknown key", path));
           continue;
@@ -234,6 +230,19 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
           errors.push_back(fmt::format("{}: {}", path, error));
         }
       }
+    };
+    for (const auto& section : root) {
+      const std::string section_name = section.first.as<std::string>();
+      if (section.second.IsNull()) continue;  // a section whose keys are all commented out
+      if (section_name == "deployments") {
+        read_deployments(section.second, config, errors);
+        continue;
+      }
+      if (!section.second.IsMap()) {
+        errors.push_back(fmt::format("{}: must be a mapping", section_name));
+        continue;
+      }
+      read_keys(section.second, section_name);
     }
   }
   // A relative repository in the file is relative to the file; one from the environment, to the

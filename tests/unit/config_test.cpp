@@ -25,7 +25,7 @@ class LoadConfigTest : public ::testing::Test {
                              "SERAPH_MODELS_REPOSITORY", "SERAPH_MODELS_DEFAULT_MODEL", "SERAPH_MODELS_MAX_QUEUE",
                              "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG", "SERAPH_REGISTRY_LOCATION",
                              "SERAPH_ROUTING_ENVIRONMENTS", "SERAPH_ROUTING_DEFAULT_ENVIRONMENT",
-                             "SERAPH_CONTROL_TICK_INTERVAL_MS"}) {
+                             "SERAPH_CONTROL_TICK_INTERVAL_MS", "SERAPH_GUARDS_FAULT_INJECTION_ENABLED"}) {
       cleared_.push_back(std::make_unique<testing::ScopedEnv>(name, std::nullopt));
     }
   }
@@ -239,6 +239,19 @@ TEST_F(LoadConfigTest, ARelativeRegistryFileIsNextToTheConfigAndAPostgresUrlIsKe
   EXPECT_EQ(config_.registry.location, (dir_ / "state/reg.db").string());
   EXPECT_THAT(load("registry:\n  location: postgres://seraph@db:5432/seraph\n"), IsEmpty());
   EXPECT_EQ(config_.registry.location, "postgres://seraph@db:5432/seraph");
+}
+
+TEST_F(LoadConfigTest, AGuardThatMayBeSwitchedOffIsSwitchedOffByItsSection) {
+  EXPECT_THAT(load("guards:\n  fault_injection:\n    enabled: false\n"), IsEmpty());
+  EXPECT_FALSE(config_.guards_enabled.at("fault_injection"));
+  testing::ScopedEnv on("SERAPH_GUARDS_FAULT_INJECTION_ENABLED", "true");
+  EXPECT_THAT(load("guards:\n  fault_injection:\n    enabled: false\n"), IsEmpty());
+  EXPECT_TRUE(config_.guards_enabled.at("fault_injection")) << "the environment overrides the file";
+}
+
+TEST_F(LoadConfigTest, AGuardThePipelineNeedsOrThatDoesNotExistIsAnUnknownKey) {
+  EXPECT_THAT(load("guards:\n  route:\n    enabled: false\n"), ElementsAre("guards.route.enabled: unknown key"));
+  EXPECT_THAT(load("guards:\n  teleport:\n    enabled: true\n"), ElementsAre("guards.teleport.enabled: unknown key"));
 }
 
 }  // namespace
