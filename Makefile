@@ -36,7 +36,9 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j 1
 
 bench: build models
+	$(BUILD)/bench/micro/seraph_micro_bench
 	bash bench/run.sh
+	bash bench/cost.sh
 	bash bench/batching.sh
 	bash bench/cold_start.sh
 
