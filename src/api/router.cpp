@@ -350,25 +350,23 @@ namespace {
 struct ModelPath {
   std::string_view model;
   std::optional<int64_t> version;
-  bool bad_version = false;
 };
 
-ModelPath model_path(const RouteMatch& match) {
-  ModelPath path{match.captures[0], std::nullopt, false};
+// A version that is not a positive integer names no version: 404.
+Status model_path(const RouteMatch& match, ModelPath& path) {
+  if (match.count > 0) path.model = match.captures[0];
   if (match.count > 1) {
     path.version = parse_positive(match.captures[1]);
-    path.bad_version = !path.version;
+    if (!path.version) return not_found(fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model));
   }
-  return path;
+  return {};
 }
 
 }  // namespace
 
 void ApiRouter::v2_infer(Call& call, const RouteMatch& match) {
-  const ModelPath path = model_path(match);
-  if (path.bad_version) {
-    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
-  }
+  ModelPath path;
+  if (Status s = model_path(match, path); !s.is_ok()) return answer(call, error_response(s));
   // JSON, or a JSON header followed by binary tensors (Triton's client sets no Content-Type).
   const std::string_view type = call.headers.header("content-type");
   if (!is_json_content_type(type) && !is_content_type(type, kBinaryTensorContentType)) {
@@ -389,10 +387,8 @@ void ApiRouter::v2_infer(Call& call, const RouteMatch& match) {
 }
 
 void ApiRouter::v2_model_ready(Call& call, const RouteMatch& match) {
-  const ModelPath path = model_path(match);
-  if (path.bad_version) {
-    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
-  }
+  ModelPath path;
+  if (Status s = model_path(match, path); !s.is_ok()) return answer(call, error_response(s));
   Status status;
   auto found = models_.find(path.model, path.version, status);
   if (status.code() == StatusCode::kNotFound) return answer(call, error_response(status));
@@ -403,10 +399,8 @@ void ApiRouter::v2_model_ready(Call& call, const RouteMatch& match) {
 }
 
 void ApiRouter::v2_model_metadata(Call& call, const RouteMatch& match) {
-  const ModelPath path = model_path(match);
-  if (path.bad_version) {
-    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
-  }
+  ModelPath path;
+  if (Status s = model_path(match, path); !s.is_ok()) return answer(call, error_response(s));
   Status status;
   auto found = models_.find(path.model, path.version, status);
   if (!found) return answer(call, error_response(status));
@@ -420,10 +414,8 @@ void ApiRouter::v2_model_metadata(Call& call, const RouteMatch& match) {
 
 // Triton's model configuration extension.
 void ApiRouter::v2_model_config(Call& call, const RouteMatch& match) {
-  const ModelPath path = model_path(match);
-  if (path.bad_version) {
-    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
-  }
+  ModelPath path;
+  if (Status s = model_path(match, path); !s.is_ok()) return answer(call, error_response(s));
   Status status;
   auto found = models_.find(path.model, path.version, status);
   if (!found) return answer(call, error_response(status));
@@ -432,10 +424,8 @@ void ApiRouter::v2_model_config(Call& call, const RouteMatch& match) {
 
 // Triton's statistics extension: every version of every model, of one model, or one version.
 void ApiRouter::v2_model_stats(Call& call, const RouteMatch& match) {
-  const ModelPath path = match.count > 0 ? model_path(match) : ModelPath{};
-  if (path.bad_version) {
-    return answer(call, error_response(404, fmt::format("unknown version '{}' of model '{}'", match.captures[1], path.model)));
-  }
+  ModelPath path;
+  if (Status s = model_path(match, path); !s.is_ok()) return answer(call, error_response(s));
   auto table = models_.snapshot();
   std::vector<ModelStatsEntry> entries;
   for (const auto& [name, entry] : *table) {

@@ -1,12 +1,12 @@
 // Triton's extensions over real sockets, as Triton's own clients use them: binary tensor data in
 // both directions, compressed request bodies, the model configuration and statistics documents.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "compress.h"
 #include "e2e_env.h"
 
 namespace seraph::test {
@@ -30,19 +30,7 @@ const std::string kJsonRequest =
 
 std::string binary_request(const std::string& json_header, const std::string& tensors) { return json_header + tensors; }
 
-std::string gzip(const std::string& data) {
-  z_stream stream{};
-  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&stream, data.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
+using testing::gzip;
 
 TEST_F(TritonExtensions, ABinaryRequestGetsTheSameAnswerAsJsonAndBinaryOutputsWhenAsked) {
   const std::string header =

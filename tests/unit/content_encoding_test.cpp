@@ -2,30 +2,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
+
+#include "compress.h"
 
 namespace seraph {
 namespace {
 
 using ::testing::HasSubstr;
 
-// Compresses `data` as gzip (window_bits 15 + 16), zlib (15) or raw deflate (-15).
-std::string compress(const std::string& data, int window_bits) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-std::string gzip(const std::string& data) { return compress(data, 15 + 16); }
+using testing::compress;
+using testing::gzip;
 std::string zlib_deflate(const std::string& data) { return compress(data, 15); }
 
 const std::string kBody = R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}]})";
