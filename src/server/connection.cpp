@@ -178,6 +178,7 @@ void Connection::parse() {
   limit_ = TimePoint::max();  // the request's own deadline governs while it is answered
   keep_alive_ = parser_.keep_alive() && !shared_.draining.load(std::memory_order_acquire);
   head_only_ = parser_.head();
+  http10_ = parser_.http10();
   answering_ = true;
   shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
   auto self = shared_from_this();
@@ -198,7 +199,11 @@ void Connection::write(HttpResponse r) {
   head_.clear();
   fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", r.status,
                  reason_phrase(r.status), r.content_type, r.body.size());
-  if (!keep_alive_) head_ += "Connection: close\r\n";
+  if (!keep_alive_) {
+    head_ += "Connection: close\r\n";
+  } else if (http10_) {
+    head_ += "Connection: keep-alive\r\n";  // HTTP/1.0 closes unless told otherwise
+  }
   for (const auto& [name, value] : r.headers) {
     head_ += name;
     head_ += ": ";
@@ -226,6 +231,7 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
   // can no longer be trusted.
   keep_alive_ = false;
   head_only_ = false;
+  http10_ = false;
   linger_ = true;
   shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
   write(HttpResponse{status, error_body(message), "application/json", {}});
@@ -246,12 +252,13 @@ void Connection::discard_input() {
 }
 
 void Connection::close() {
-  if (closed_) return;
-  closed_ = true;
+  if (!closed_) {
+    closed_ = true;
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+  }
   limit_ = TimePoint::max();
-  error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  socket_.close(ignored);
   // A request still being answered keeps its deadline: its answer (to a closed socket) releases it.
   if (!answering_) timer_.cancel();
 }

@@ -77,6 +77,7 @@ class Connection final : public Responder, public ExchangeLoop, public std::enab
   bool first_request_ = true;
   bool keep_alive_ = true;
   bool head_only_ = false;
+  bool http10_ = false;
   bool linger_ = false;
   bool answering_ = false;            // a request is being answered
   bool waiting_for_request_ = false;  // a read of the next request is pending

@@ -36,6 +36,7 @@ class RequestParser {
   HeaderMap take_headers() { return std::move(headers_); }
   bool keep_alive() const { return keep_alive_; }
   bool head() const { return method_ == Method::kHead; }
+  bool http10() const { return parser_.http_major == 1 && parser_.http_minor == 0; }
 
   // Once the headers are in: the client waits for "100 Continue" before it sends the body.
   bool expects_continue() const { return expects_continue_; }

@@ -295,5 +295,22 @@ TEST_F(Api, AKnownPathWithTheWrongMethodIs405NamingTheMethodsItTakes) {
   EXPECT_EQ(get_infer.header("allow"), "POST");
 }
 
+TEST_F(Api, PipelinedRequestsAreAnsweredInOrderAndHttp10KeepAliveIsHonoured) {
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string http10 = "GET /v2/health/live HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+  const std::string last = "GET /v2 HTTP/1.0\r\n\r\n";
+  const std::string answer = raw_exchange(shared_server().port(), get + http10 + last);
+  const size_t first = answer.find("{\"status\":\"live\"}");
+  const size_t second = answer.find("{\"live\":true}");
+  const size_t third = answer.find("\"extensions\"");
+  ASSERT_NE(first, std::string::npos) << answer;
+  ASSERT_NE(second, std::string::npos) << answer;
+  ASSERT_NE(third, std::string::npos) << answer;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_NE(answer.find("Connection: keep-alive"), std::string::npos) << "an HTTP/1.0 client asked to keep the connection";
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << "the last HTTP/1.0 request did not";
+}
+
 }  // namespace
 }  // namespace seraph::test
