@@ -67,7 +67,8 @@ class GuardChainTest : public ::testing::Test {
   std::vector<ScriptedGuard*> scripted;
   std::unique_ptr<GuardChain> chain;
   int backend_calls = 0;
-  std::shared_ptr<FakeLoop> loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  std::shared_ptr<FakeLoop>& loop = scope.loop;
 };
 
 TEST_F(GuardChainTest, RequestHalvesRunInOrderAndResponseHalvesInReverse) {

@@ -38,6 +38,14 @@ class FakeLoop final : public ExchangeLoop {
     for (auto& run : posted) run();
     return posted.size();
   }
+  // Drops what is still pending: a pending wait holds its exchange, which holds the loop (as a
+  // connection's timer does until the answer is written), so a test that leaves one must drop it.
+  void drop_pending() {
+    timer_.reset();
+    deadline_.reset();
+    std::lock_guard lock(mutex_);
+    posted_.clear();
+  }
   bool has_timer() const { return timer_.has_value(); }
   TimePoint timer_at() const { return timer_->first; }
   void fire_timer() {
@@ -59,6 +67,15 @@ class FakeLoop final : public ExchangeLoop {
   std::deque<std::function<void()>> posted_;
   std::optional<std::pair<TimePoint, std::function<void()>>> timer_;
   std::optional<std::pair<TimePoint, std::function<void()>>> deadline_;
+};
+
+// A FakeLoop for one test, whose pending waits are dropped when the test ends.
+struct LoopScope {
+  LoopScope() = default;
+  LoopScope(const LoopScope&) = delete;
+  LoopScope& operator=(const LoopScope&) = delete;
+  ~LoopScope() { loop->drop_pending(); }
+  std::shared_ptr<FakeLoop> loop = std::make_shared<FakeLoop>();
 };
 
 // A fresh exchange for an inference request with these headers.

@@ -35,7 +35,8 @@ InferRequest text_request(std::string model, std::optional<int64_t> version = st
 // --- request id ----------------------------------------------------------------------------------
 
 TEST(RequestIdGuard, KeepsASaneClientIdAndEchoesIt) {
-  auto loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  auto& loop = scope.loop;
   auto ex = make_exchange(loop, {{"X-Request-Id", "client-42"}});
   RequestIdGuard guard;
   EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
@@ -45,7 +46,8 @@ TEST(RequestIdGuard, KeepsASaneClientIdAndEchoesIt) {
 }
 
 TEST(RequestIdGuard, ReplacesAnUnacceptableIdWithAFreshOne) {
-  auto loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  auto& loop = scope.loop;
   auto ex = make_exchange(loop, {{"X-Request-Id", "has space"}});
   RequestIdGuard().on_request(*ex);
   EXPECT_EQ(ex->request_id.size(), 32u);
@@ -54,7 +56,8 @@ TEST(RequestIdGuard, ReplacesAnUnacceptableIdWithAFreshOne) {
 // --- deadline ------------------------------------------------------------------------------------
 
 TEST(DeadlineGuard, TheServerTimeoutIsShortenedByTheClientsHeader) {
-  auto loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  auto& loop = scope.loop;
   auto ex = make_exchange(loop, {{"X-Request-Timeout-Ms", "250"}});
   DeadlineGuard guard(30s);
   EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
@@ -64,7 +67,8 @@ TEST(DeadlineGuard, TheServerTimeoutIsShortenedByTheClientsHeader) {
 }
 
 TEST(DeadlineGuard, TheV2TimeoutParameterIsInMicroseconds) {
-  auto loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  auto& loop = scope.loop;
   InferRequest request;
   request.parameters.emplace_back("timeout", int64_t{1500});
   auto ex = make_exchange(loop, {}, request);
@@ -74,7 +78,8 @@ TEST(DeadlineGuard, TheV2TimeoutParameterIsInMicroseconds) {
 
 TEST(DeadlineGuard, AMalformedTimeoutIsAnswered400) {
   for (const char* bad : {"0", "-5", "12x", "07", "3600001"}) {
-    auto loop = std::make_shared<FakeLoop>();
+    testing::LoopScope scope;
+  auto& loop = scope.loop;
     auto ex = make_exchange(loop, {{"X-Request-Timeout-Ms", bad}});
     EXPECT_EQ(DeadlineGuard(30s).on_request(*ex), RequestVerdict::kRespond) << bad;
     EXPECT_EQ(ex->status.code(), StatusCode::kInvalidArgument) << bad;
@@ -83,7 +88,8 @@ TEST(DeadlineGuard, AMalformedTimeoutIsAnswered400) {
 }
 
 TEST(DeadlineGuard, AtTheDeadlineTheRequestIsAnswered504AndCancelled) {
-  auto loop = std::make_shared<FakeLoop>();
+  testing::LoopScope scope;
+  auto& loop = scope.loop;
   std::vector<std::unique_ptr<Guard>> guards;
   guards.push_back(std::make_unique<DeadlineGuard>(30s));
   bool finished = false;
@@ -134,7 +140,8 @@ class RoutingGuardsTest : public ::testing::Test {
   static ModelManager* models_;
   MetricsRegistry metrics_;
   Deployments deployments_{metrics_, "production", {"staging", "production"}};
-  std::shared_ptr<FakeLoop> loop_ = std::make_shared<FakeLoop>();
+  testing::LoopScope scope_;
+  std::shared_ptr<FakeLoop>& loop_ = scope_.loop;
 };
 testing::TempDir* RoutingGuardsTest::repo_ = nullptr;
 MetricsRegistry* RoutingGuardsTest::registry_ = nullptr;
