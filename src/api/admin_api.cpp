@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "api/json_reader.h"
+#include "wire/json_reader.h"
 #include "api/json_writer.h"
 #include "api/url.h"
 #include "control/records_json.h"

@@ -1,9 +1,5 @@
 #include "api/json_writer.h"
 
-#include <charconv>
-#include <cmath>
-#include <cstdint>
-
 namespace seraph {
 
 std::string error_body(std::string_view message) {
@@ -15,30 +11,6 @@ std::string error_body(std::string_view message) {
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }
-
-namespace {
-template <class F>
-void write_floating(JsonWriter& w, F value) {
-  if (!std::isfinite(value)) {
-    w.Null();  // JSON has no NaN or infinity
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  w.RawValue(buf, static_cast<size_t>(end - buf), rapidjson::kNumberType);
-}
-
-template <class T>
-void write_ints(JsonWriter& w, const Tensor& t) {
-  for (T v : t.values<T>()) {
-    if constexpr (std::is_signed_v<T>) w.Int64(static_cast<int64_t>(v));
-    else w.Uint64(static_cast<uint64_t>(v));
-  }
-}
-}  // namespace
-
-void write_float(JsonWriter& w, float value) { write_floating(w, value); }
-void write_double(JsonWriter& w, double value) { write_floating(w, value); }
 
 HttpResponse json_response(unsigned status, std::string body) {
   HttpResponse r;
@@ -53,45 +25,6 @@ HttpResponse error_response(const Status& status) {
 
 HttpResponse error_response(unsigned http_status, std::string_view message) {
   return json_response(http_status, error_body(message));
-}
-
-void write_served_by(JsonWriter& w, const ServedBy& served_by) {
-  write_key(w, "deployment");
-  write_string(w, served_by.deployment);
-  write_key(w, "environment");
-  write_string(w, served_by.environment);
-  write_key(w, "variant");
-  write_string(w, served_by.variant);
-}
-
-void write_tensor_data(JsonWriter& w, const Tensor& t) {
-  w.StartArray();
-  switch (t.datatype) {
-    case DataType::kBool:
-      for (uint8_t v : t.values<uint8_t>()) w.Bool(v != 0);
-      break;
-    case DataType::kUint8: write_ints<uint8_t>(w, t); break;
-    case DataType::kUint16: write_ints<uint16_t>(w, t); break;
-    case DataType::kUint32: write_ints<uint32_t>(w, t); break;
-    case DataType::kUint64: write_ints<uint64_t>(w, t); break;
-    case DataType::kInt8: write_ints<int8_t>(w, t); break;
-    case DataType::kInt16: write_ints<int16_t>(w, t); break;
-    case DataType::kInt32: write_ints<int32_t>(w, t); break;
-    case DataType::kInt64: write_ints<int64_t>(w, t); break;
-    case DataType::kFp32:
-      for (float v : t.values<float>()) write_float(w, v);
-      break;
-    case DataType::kFp64:
-      for (double v : t.values<double>()) write_double(w, v);
-      break;
-    case DataType::kBytes:
-      for (const auto& s : t.strings) write_string(w, s);
-      break;
-    case DataType::kFp16:
-    case DataType::kBf16:
-      break;  // never produced: runtimes convert half floats before answering over JSON
-  }
-  w.EndArray();
 }
 
 }  // namespace seraph

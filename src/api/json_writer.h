@@ -1,19 +1,14 @@
 #pragma once
-// RapidJSON helpers shared by the adapters: error bodies and shortest round-trip numbers.
+// JSON answers over HTTP: error bodies and responses. The writer itself is wire-level
+// (wire/json_writer.h), included here for the handlers that build their own documents.
 #include <string>
 #include <string_view>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "api/http.h"
-#include "core/inference.h"
 #include "core/status.h"
-#include "core/tensor.h"
+#include "wire/json_writer.h"
 
 namespace seraph {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // {"error": "<message>"}
 std::string error_body(std::string_view message);
@@ -21,19 +16,5 @@ std::string error_body(std::string_view message);
 HttpResponse json_response(unsigned status, std::string body);
 HttpResponse error_response(const Status& status);
 HttpResponse error_response(unsigned http_status, std::string_view message);
-
-inline void write_string(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-inline void write_key(JsonWriter& w, std::string_view s) {
-  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-// Floats as their shortest decimal form that parses back to the same float.
-void write_float(JsonWriter& w, float value);
-void write_double(JsonWriter& w, double value);
-// "deployment", "environment" and "variant" members, for answers a deployment's variant gave.
-void write_served_by(JsonWriter& w, const ServedBy& served_by);
-// A tensor's elements, flat and row-major, as a JSON array.
-void write_tensor_data(JsonWriter& w, const Tensor& tensor);
 
 }  // namespace seraph

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "api/json_reader.h"
+#include "wire/json_reader.h"
 #include "api/json_writer.h"
 
 namespace seraph {

@@ -1,184 +1,67 @@
 #include "api/v2_adapter.h"
 
-#include <cmath>
-#include <limits>
+#include <algorithm>
+#include <array>
 
-#include <fmt/format.h>
-
-#include "api/json_reader.h"
-#include "api/json_writer.h"
+#include "wire/json_writer.h"
 
 namespace seraph {
 namespace {
 
-namespace dom = simdjson::dom;
-
-Status parse_parameters(JsonValue value, const std::string& where, Parameters& out) {
-  dom::object object;
-  if (value.get(object)) return invalid_argument(where + " must be an object");
-  for (auto [key_view, v] : object) {
-    std::string key(key_view);
-    switch (v.type()) {
-      case dom::element_type::BOOL: out.emplace_back(key, bool(v)); break;
-      case dom::element_type::INT64: out.emplace_back(key, int64_t(v)); break;
-      case dom::element_type::UINT64: out.emplace_back(key, static_cast<double>(uint64_t(v))); break;
-      case dom::element_type::DOUBLE: out.emplace_back(key, double(v)); break;
-      case dom::element_type::STRING: out.emplace_back(key, std::string(std::string_view(v))); break;
-      default: return invalid_argument(fmt::format("{}.{} must be a boolean, number or string", where, key));
-    }
-  }
-  return {};
-}
-
-Status parse_input(JsonValue input, size_t index, Tensor& tensor) {
-  const std::string where = fmt::format("inputs[{}]", index);
-  if (!input.is_object()) return invalid_argument(where + " must be an object");
-  std::string_view name;
-  auto name_value = member(input, "name");
-  if (!name_value || name_value->get(name)) return invalid_argument(where + ".name must be a string");
-  tensor.name = name;
-
-  std::string_view type_name;
-  auto datatype = member(input, "datatype");
-  if (!datatype || datatype->get(type_name)) {
-    return invalid_argument(fmt::format("input '{}': datatype must be a string", tensor.name));
-  }
-  auto type = parse_datatype(type_name);
-  if (!type) return invalid_argument(fmt::format("input '{}': unknown datatype '{}'", tensor.name, type_name));
-  if (*type == DataType::kFp16 || *type == DataType::kBf16) {
-    return invalid_argument(fmt::format("input '{}': datatype {} is not supported in JSON requests; send FP32",
-                                        tensor.name, type_name));
-  }
-  tensor.datatype = *type;
-
-  dom::array shape;
-  auto shape_value = member(input, "shape");
-  if (!shape_value || shape_value->get(shape)) {
-    return invalid_argument(fmt::format("input '{}': shape must be an array of integers", tensor.name));
-  }
-  for (JsonValue dim : shape) {
-    int64_t d = 0;
-    if (dim.get(d) || d < 0) {
-      return invalid_argument(fmt::format("input '{}': shape must hold non-negative integers", tensor.name));
-    }
-    tensor.shape.push_back(d);
-  }
-  auto count = element_count(tensor.shape);
-  if (!count) return invalid_argument(fmt::format("input '{}': shape {} is too large", tensor.name, shape_to_string(tensor.shape)));
-
-  if (auto params = member(input, "parameters")) {
-    Parameters ignored;  // no per-input parameter is defined yet; still reject malformed ones
-    if (Status s = parse_parameters(*params, fmt::format("input '{}': parameters", tensor.name), ignored); !s.is_ok()) return s;
-  }
-  auto data = member(input, "data");
-  if (!data) return invalid_argument(fmt::format("input '{}': data is required", tensor.name));
-  return read_tensor_data(*data, *count, tensor);
-}
-
-}  // namespace
-
-Status parse_v2_infer_request(std::string_view body, InferRequest& request) {
-  JsonValue doc;
-  if (Status s = parse_json(body, doc); !s.is_ok()) return s;
-  if (!doc.is_object()) return invalid_argument("the request body must be a JSON object");
-
-  if (auto id = member(doc, "id")) {
-    std::string_view text;
-    if (id->get(text)) return invalid_argument("id must be a string");
-    request.id = text;
-  }
-  if (auto params = member(doc, "parameters")) {
-    if (Status s = parse_parameters(*params, "parameters", request.parameters); !s.is_ok()) return s;
-  }
-  dom::array inputs;
-  auto inputs_value = member(doc, "inputs");
-  if (!inputs_value || inputs_value->get(inputs)) return invalid_argument("inputs must be an array");
-  if (inputs.size() == 0) return invalid_argument("inputs must not be empty");
-  request.inputs.reserve(inputs.size());
-  size_t index = 0;
-  for (JsonValue input : inputs) {
-    Tensor& tensor = request.inputs.emplace_back();
-    if (Status s = parse_input(input, index++, tensor); !s.is_ok()) return s;
-    for (size_t j = 0; j + 1 < request.inputs.size(); ++j) {
-      if (request.inputs[j].name == tensor.name) return invalid_argument(fmt::format("input '{}' appears twice", tensor.name));
-    }
-  }
-  if (auto outputs_value = member(doc, "outputs")) {
-    dom::array outputs;
-    if (outputs_value->get(outputs)) return invalid_argument("outputs must be an array");
-    size_t i = 0;
-    for (JsonValue out : outputs) {
-      std::string_view name;
-      if (!out.is_object()) return invalid_argument(fmt::format("outputs[{}] must be an object", i));
-      auto name_value = member(out, "name");
-      if (!name_value || name_value->get(name)) return invalid_argument(fmt::format("outputs[{}].name must be a string", i));
-      if (auto params = member(out, "parameters")) {
-        Parameters ignored;
-        if (Status s = parse_parameters(*params, fmt::format("outputs[{}].parameters", i), ignored); !s.is_ok()) return s;
-      }
-      request.requested_outputs.emplace_back(name);
-      ++i;
-    }
-  }
-  return {};
-}
-
-namespace {
-// "name", "datatype" and "shape": what tensor metadata and response outputs have in common.
-void write_tensor_header(JsonWriter& w, const std::string& name, DataType datatype, const Shape& shape) {
-  write_key(w, "name");
-  write_string(w, name);
-  write_key(w, "datatype");
-  write_string(w, datatype_name(datatype));
-  write_key(w, "shape");
-  w.StartArray();
-  for (int64_t d : shape) w.Int64(d);
-  w.EndArray();
-}
-}  // namespace
-
-std::string render_v2_infer_response(const InferResponse& response, const ServedBy& served_by) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_key(w, "model_name");
-  write_string(w, response.model);
-  write_key(w, "model_version");
-  write_string(w, std::to_string(response.version));
-  if (!response.id.empty()) {
-    write_key(w, "id");
-    write_string(w, response.id);
-  }
-  if (!served_by.deployment.empty()) {
-    write_key(w, "parameters");
-    w.StartObject();
-    write_served_by(w, served_by);
-    w.EndObject();
-  }
-  write_key(w, "outputs");
-  w.StartArray();
-  for (const Tensor& t : response.outputs) {
-    w.StartObject();
-    write_tensor_header(w, t.name, t.datatype, t.shape);
-    write_key(w, "data");
-    write_tensor_data(w, t);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
-}
-
-namespace {
 void write_tensor_specs(JsonWriter& w, const std::vector<TensorSpec>& specs) {
   w.StartArray();
   for (const auto& spec : specs) {
     w.StartObject();
-    write_tensor_header(w, spec.name, spec.datatype, spec.shape);
+    write_v2_tensor_header(w, spec.name, spec.datatype, spec.shape);
     w.EndObject();
   }
   w.EndArray();
 }
+
+// Triton's model_config.proto spelling: TYPE_FP32, and TYPE_STRING for BYTES.
+std::string triton_data_type(DataType type) {
+  if (type == DataType::kBytes) return "TYPE_STRING";
+  return "TYPE_" + std::string(datatype_name(type));
+}
+
+// Triton leaves the batch dimension out of dims when the model batches (max_batch_size > 0):
+// ours batches when every tensor's first dimension is the variable batch dimension.
+bool batches(const ModelConfig& config) {
+  if (config.max_batch_size < 1) return false;
+  auto leading_batch = [](const TensorSpec& s) { return !s.shape.empty() && s.shape[0] == -1; };
+  return std::all_of(config.inputs.begin(), config.inputs.end(), leading_batch) &&
+         std::all_of(config.outputs.begin(), config.outputs.end(), leading_batch);
+}
+
+void write_config_tensors(JsonWriter& w, const std::vector<TensorSpec>& specs, bool strip_batch) {
+  w.StartArray();
+  for (const auto& spec : specs) {
+    w.StartObject();
+    write_key(w, "name");
+    write_string(w, spec.name);
+    write_key(w, "data_type");
+    write_string(w, triton_data_type(spec.datatype));
+    write_key(w, "dims");
+    w.StartArray();
+    for (size_t i = strip_batch ? 1 : 0; i < spec.shape.size(); ++i) w.Int64(spec.shape[i]);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_duration_stat(JsonWriter& w, std::string_view key, const DurationStat& stat) {
+  write_key(w, key);
+  w.StartObject();
+  write_key(w, "count");
+  w.Uint64(stat.count());
+  write_key(w, "ns");
+  w.Uint64(stat.ns());
+  w.EndObject();
+}
+
+std::string document(const rapidjson::StringBuffer& buffer) { return {buffer.GetString(), buffer.GetSize()}; }
+
 }  // namespace
 
 std::string render_v2_model_metadata(const std::string& name, const std::vector<int64_t>& versions,
@@ -199,10 +82,13 @@ std::string render_v2_model_metadata(const std::string& name, const std::vector<
   write_key(w, "outputs");
   write_tensor_specs(w, config.outputs);
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return document(buffer);
 }
 
 std::string render_v2_server_metadata() {
+  // Triton's extension names, for clients that look before they use one.
+  static constexpr std::array<std::string_view, 4> kExtensions{"binary_tensor_data", "model_repository", "statistics",
+                                                               "model_configuration"};
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -212,9 +98,103 @@ std::string render_v2_server_metadata() {
   write_string(w, SERAPH_VERSION);
   write_key(w, "extensions");
   w.StartArray();
+  for (std::string_view e : kExtensions) write_string(w, e);
   w.EndArray();
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return document(buffer);
+}
+
+std::string render_v2_model_config(const std::string& name, const ModelConfig& config) {
+  const bool batching = batches(config);
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "name");
+  write_string(w, name);
+  write_key(w, "platform");
+  write_string(w, config.runtime);
+  write_key(w, "backend");
+  write_string(w, config.runtime);
+  write_key(w, "max_batch_size");
+  w.Int(batching ? config.max_batch_size : 0);
+  write_key(w, "input");
+  write_config_tensors(w, config.inputs, batching);
+  write_key(w, "output");
+  write_config_tensors(w, config.outputs, batching);
+  if (config.max_batch_size > 1) {
+    write_key(w, "dynamic_batching");
+    w.StartObject();
+    write_key(w, "max_queue_delay_microseconds");
+    w.Int64(config.max_queue_delay_us);
+    if (config.max_queue_size > 0) {
+      write_key(w, "default_queue_policy");
+      w.StartObject();
+      write_key(w, "max_queue_size");
+      w.Int(config.max_queue_size);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  write_key(w, "instance_group");
+  w.StartArray();
+  w.StartObject();
+  write_key(w, "name");
+  write_string(w, name);
+  write_key(w, "kind");
+  write_string(w, "KIND_CPU");
+  write_key(w, "count");
+  w.Int(config.instances);
+  w.EndObject();
+  w.EndArray();
+  write_key(w, "default_model_filename");
+  write_string(w, config.artifact);
+  write_key(w, "parameters");
+  w.StartObject();
+  for (const auto& [key, value] : config.parameters) {
+    write_key(w, key);
+    w.StartObject();
+    write_key(w, "string_value");
+    write_string(w, value);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return document(buffer);
+}
+
+std::string render_v2_model_stats(const std::vector<ModelStatsEntry>& entries) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_key(w, "model_stats");
+  w.StartArray();
+  for (const ModelStatsEntry& e : entries) {
+    const InferenceStatistics& s = e.statistics;
+    w.StartObject();
+    write_key(w, "name");
+    write_string(w, e.name);
+    write_key(w, "version");
+    write_string(w, std::to_string(e.version));
+    write_key(w, "last_inference");
+    w.Int64(s.last_inference_ms());
+    write_key(w, "inference_count");
+    w.Uint64(s.inference_count());
+    write_key(w, "execution_count");
+    w.Uint64(s.execution_count());
+    write_key(w, "inference_stats");
+    w.StartObject();
+    write_duration_stat(w, "success", s.success());
+    write_duration_stat(w, "fail", s.fail());
+    write_duration_stat(w, "queue", s.queue());
+    write_duration_stat(w, "compute_input", s.compute_input());
+    write_duration_stat(w, "compute_infer", s.compute_infer());
+    write_duration_stat(w, "compute_output", s.compute_output());
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return document(buffer);
 }
 
 }  // namespace seraph

@@ -135,17 +135,21 @@ Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t
 }
 
 void Batcher::run_inline(const InferRequest& request, const Done& done) {
-  metrics_.record_queue_time(0);
+  metrics_.record_queue_time(Clock::duration::zero());
   std::vector<Tensor> outputs;
   double compute_ms = 0;
+  const TimePoint start = Clock::now();
   Status status = run_runtime(request.inputs, rows_of(request), 1, outputs, compute_ms);
+  const Clock::duration ran = Clock::now() - start;
+  metrics_.record_execution_phases(static_cast<uint64_t>(rows_of(request)), 1, Clock::duration::zero(), ran,
+                                   Clock::duration::zero());
   if (!status.is_ok()) outputs.clear();
   done(std::move(status), std::move(outputs), compute_ms);
 }
 
 void Batcher::execute(std::vector<Pending>& batch) {
   const TimePoint start = Clock::now();
-  for (const Pending& p : batch) metrics_.record_queue_time(std::chrono::duration<double>(start - p.enqueued).count());
+  for (const Pending& p : batch) metrics_.record_queue_time(start - p.enqueued);
   int64_t total_rows = 0;
   for (const Pending& p : batch) total_rows += p.rows;
 
@@ -171,10 +175,17 @@ void Batcher::execute(std::vector<Pending>& batch) {
     inputs = &merged;
   }
   std::vector<Tensor> outputs;
+  const TimePoint merged_at = Clock::now();
   double compute_ms = 0;
   Status status = run_runtime(*inputs, total_rows, batch.size(), outputs, compute_ms);
+  const TimePoint executed_at = Clock::now();
+  auto record_phases = [&] {
+    metrics_.record_execution_phases(static_cast<uint64_t>(total_rows), batch.size(), merged_at - start,
+                                     executed_at - merged_at, Clock::now() - executed_at);
+  };
 
   if (status.is_ok() && batch.size() == 1) {
+    record_phases();
     batch.front().done(std::move(status), std::move(outputs), compute_ms);
     return;
   }
@@ -188,10 +199,13 @@ void Batcher::execute(std::vector<Pending>& batch) {
     for (Pending& p : batch) p.done(status, {}, compute_ms);
     return;
   }
-  // Split every output back into each request's rows, in order.
+  // Split every output back into each request's rows, in order; answer once all are split, so the
+  // split's time is measured apart from the answers'.
+  std::vector<std::vector<Tensor>> split(batch.size());
   int64_t row = 0;
-  for (Pending& p : batch) {
-    std::vector<Tensor> mine;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const Pending& p = batch[b];
+    std::vector<Tensor>& mine = split[b];
     mine.reserve(outputs.size());
     for (const Tensor& out : outputs) {
       Tensor part{out.name, out.datatype, out.shape, {}, {}};
@@ -206,8 +220,9 @@ void Batcher::execute(std::vector<Pending>& batch) {
       mine.push_back(std::move(part));
     }
     row += p.rows;
-    p.done({}, std::move(mine), compute_ms);
   }
+  record_phases();
+  for (size_t b = 0; b < batch.size(); ++b) batch[b].done({}, std::move(split[b]), compute_ms);
 }
 
 }  // namespace seraph

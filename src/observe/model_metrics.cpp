@@ -56,6 +56,11 @@ ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& mod
 void ModelMetrics::record_request(unsigned status, double seconds) {
   requests_.add(status);
   request_duration_.observe(seconds);
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  statistics_.record_request(status >= 200 && status < 300,
+                             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)),
+                             now_ms.count());
 }
 
 void ModelMetrics::record_load(const char* outcome, double seconds) {

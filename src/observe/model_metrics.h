@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/clock.h"
+#include "observe/inference_statistics.h"
 #include "observe/metrics.h"
 
 namespace seraph {
@@ -53,7 +55,16 @@ class ModelMetrics {
     executions_.add();
     executed_requests_.add(static_cast<uint64_t>(requests));
   }
-  void record_queue_time(double seconds) { queue_duration_.observe(seconds); }
+  // The phases of a successful runtime call: merging inputs, the runtime, splitting outputs.
+  void record_execution_phases(uint64_t rows, uint64_t requests, Clock::duration input, Clock::duration infer,
+                               Clock::duration output) {
+    statistics_.record_execution(rows, requests, input, infer, output);
+  }
+  void record_queue_time(Clock::duration waited) {
+    queue_duration_.observe(std::chrono::duration<double>(waited).count());
+    statistics_.record_queue(waited);
+  }
+  const InferenceStatistics& statistics() const { return statistics_; }
   Gauge& queue_depth() { return queue_depth_; }
   Gauge& inflight() { return inflight_; }
   // Exactly one of the state series is 1.
@@ -78,6 +89,7 @@ class ModelMetrics {
   Histogram& batch_size_;
   Counter& executions_;
   Counter& executed_requests_;
+  InferenceStatistics statistics_;
 };
 
 // "success" for 2xx, "client_error" for 4xx, "server_error" otherwise.

@@ -1,19 +1,23 @@
 // Fuzz target for everything that reads untrusted request bytes: the KServe V2 and /predict body
-// parsers, input validation against a model contract, request-target parsing, and the admin API's
-// readers of deployments, faults and rollout specs. Any crash,
+// parsers (V2 also binary-framed, as request and as response), gzip and deflate bodies, input
+// validation against a model contract, request-target parsing, and the admin API's readers of
+// deployments, faults and rollout specs. Any crash,
 // sanitizer report or hang is a bug; errors are the expected answer to garbage.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
-#include "api/json_reader.h"
 #include "api/predict_adapter.h"
+#include "api/url.h"
 #include "control/deployments.h"
 #include "control/records_json.h"
 #include "control/rollout_controller.h"
-#include "api/url.h"
-#include "api/v2_adapter.h"
 #include "models/input_validation.h"
+#include "wire/content_encoding.h"
+#include "wire/json_reader.h"
+#include "wire/v2_infer.h"
 
 namespace {
 
@@ -24,6 +28,57 @@ seraph::ModelConfig contract() {
   config.outputs = {{"probabilities", seraph::DataType::kFp32, {-1, 3}}};
   config.labels = {"a", "b", "c"};
   return config;
+}
+
+bool same_tensors(const std::vector<seraph::Tensor>& a, const std::vector<seraph::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].datatype != b[i].datatype || a[i].shape != b[i].shape ||
+        a[i].bytes != b[i].bytes || a[i].strings != b[i].strings) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The binary tensor data extension: the first two bytes give the JSON header's length (up to one
+// past the rest, so "longer than the body" comes up too). What parses must survive both round
+// trips: as a client's request, and as a server's binary response read by a client.
+void binary_framed(std::string_view bytes) {
+  if (bytes.size() < 2) return;
+  const size_t announced = static_cast<uint8_t>(bytes[0]) | static_cast<size_t>(static_cast<uint8_t>(bytes[1])) << 8;
+  const std::string_view body = bytes.substr(2);
+  const size_t header_length = announced % (body.size() + 2);
+
+  seraph::InferRequest request;
+  seraph::V2ResponseOptions options;
+  if (seraph::parse_v2_infer_request(body, header_length, request, options).is_ok()) {
+    const seraph::RenderedBody as_client = seraph::render_v2_infer_request(request);
+    seraph::InferRequest again;
+    seraph::V2ResponseOptions again_options;
+    if (!seraph::parse_v2_infer_request(as_client.body, as_client.json_header_length, again, again_options).is_ok() ||
+        !same_tensors(again.inputs, request.inputs)) {
+      __builtin_trap();
+    }
+    options.all_binary = true;
+    const seraph::InferResponse response{"m", 1, request.id, request.inputs, 0};
+    const seraph::RenderedBody as_server = seraph::render_v2_infer_response(response, options);
+    seraph::InferResponse read_back;
+    if (!seraph::parse_v2_infer_response(as_server.body, as_server.json_header_length, read_back).is_ok() ||
+        !same_tensors(read_back.outputs, response.outputs)) {
+      __builtin_trap();
+    }
+  }
+  seraph::InferResponse response;
+  (void)seraph::parse_v2_infer_response(body, header_length, response);
+}
+
+// Compressed bodies, against a small limit so bombs hit it.
+void compressed(std::string_view bytes) {
+  std::string out;
+  for (std::string_view encoding : {"gzip", "deflate"}) {
+    if (seraph::decode_content(encoding, bytes, 1 << 16, out).is_ok() && out.size() > (1 << 16)) __builtin_trap();
+  }
 }
 
 }  // namespace
@@ -40,6 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)seraph::render_v2_infer_response(response);
     }
   }
+  binary_framed(bytes);
+  compressed(bytes);
   for (bool batch : {false, true}) {
     seraph::PredictRequest predict;
     const auto status = batch ? seraph::parse_predict_batch_body(bytes, predict) : seraph::parse_predict_body(bytes, predict);

@@ -244,5 +244,34 @@ TEST_F(BatcherTest, RecordsBatchSizeQueueTimeAndExecutions) {
   EXPECT_NE(text.find(R"(seraph_model_queue_duration_seconds_count{model="m",version="1"} 2)"), std::string::npos);
 }
 
+TEST_F(BatcherTest, StatisticsChargeEachRequestOfAnExecutionAndCountItsRows) {
+  Batcher batcher(runtime, {8, 100ms, 64, 1}, metrics);
+  auto a = submit(batcher, rows_of({1, 1}));
+  auto b = submit(batcher, rows_of({2, 2, 3, 3}));
+  ASSERT_TRUE(get(a).status.is_ok());
+  ASSERT_TRUE(get(b).status.is_ok());
+  ASSERT_EQ(runtime.calls(), (std::vector<int64_t>{3}));
+  const InferenceStatistics& stats = metrics.statistics();
+  EXPECT_EQ(stats.execution_count(), 1u);
+  EXPECT_EQ(stats.inference_count(), 3u);  // rows, as Triton counts inferences
+  EXPECT_EQ(stats.queue().count(), 2u);
+  EXPECT_GT(stats.queue().ns(), 0u);
+  for (const DurationStat* phase : {&stats.compute_input(), &stats.compute_infer(), &stats.compute_output()}) {
+    EXPECT_EQ(phase->count(), 2u);
+  }
+  EXPECT_GT(stats.compute_infer().ns(), 0u);
+}
+
+TEST_F(BatcherTest, StatisticsLeaveFailedExecutionsOut) {
+  Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
+  runtime.fail_ = true;
+  EXPECT_EQ(get(submit(batcher, rows_of({1, 1}))).status.code(), StatusCode::kInternal);
+  const InferenceStatistics& stats = metrics.statistics();
+  EXPECT_EQ(stats.queue().count(), 1u);
+  EXPECT_EQ(stats.execution_count(), 0u);
+  EXPECT_EQ(stats.inference_count(), 0u);
+  EXPECT_EQ(stats.compute_infer().count(), 0u);
+}
+
 }  // namespace
 }  // namespace seraph

@@ -1,4 +1,4 @@
-#include "api/json_reader.h"
+#include "wire/json_reader.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

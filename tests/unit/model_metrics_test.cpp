@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 namespace seraph {
@@ -73,6 +74,47 @@ TEST(ModelMetrics, RequestsAreLabelledWithModelAndVersion) {
   EXPECT_THAT(text, HasSubstr(
       "seraph_model_requests_total{model=\"iris\",version=\"3\",outcome=\"success\",code=\"200\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("seraph_model_request_duration_seconds_count{model=\"iris\",version=\"3\"} 1\n"));
+}
+
+TEST(ModelMetrics, StatisticsCountSuccessesAndFailuresWithTheirDurations) {
+  MetricsRegistry registry;
+  ModelMetricFamilies families(registry);
+  ModelMetrics metrics(families, "iris", 3);
+  metrics.record_request(200, 0.01);
+  metrics.record_request(200, 0.02);
+  metrics.record_request(503, 0.002);
+  metrics.record_request(400, 0.001);
+  const InferenceStatistics& stats = metrics.statistics();
+  EXPECT_EQ(stats.success().count(), 2u);
+  EXPECT_NEAR(static_cast<double>(stats.success().ns()), 30e6, 1e3);
+  EXPECT_EQ(stats.fail().count(), 2u);
+  EXPECT_NEAR(static_cast<double>(stats.fail().ns()), 3e6, 1e3);
+}
+
+TEST(ModelMetrics, StatisticsRememberWhenTheLastRequestFinished) {
+  MetricsRegistry registry;
+  ModelMetricFamilies families(registry);
+  ModelMetrics metrics(families, "iris", 3);
+  EXPECT_EQ(metrics.statistics().last_inference_ms(), 0);
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = now_ms();
+  metrics.record_request(200, 0.001);
+  const int64_t after = now_ms();
+  EXPECT_GE(metrics.statistics().last_inference_ms(), before);
+  EXPECT_LE(metrics.statistics().last_inference_ms(), after);
+}
+
+TEST(ModelMetrics, QueueTimeFeedsTheHistogramAndTheStatistics) {
+  MetricsRegistry registry;
+  ModelMetricFamilies families(registry);
+  ModelMetrics metrics(families, "iris", 3);
+  metrics.record_queue_time(std::chrono::milliseconds(5));
+  EXPECT_EQ(metrics.statistics().queue().count(), 1u);
+  EXPECT_EQ(metrics.statistics().queue().ns(), 5'000'000u);
+  EXPECT_THAT(registry.render(), HasSubstr("seraph_model_queue_duration_seconds_count{model=\"iris\",version=\"3\"} 1\n"));
 }
 
 }  // namespace

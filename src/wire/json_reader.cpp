@@ -1,4 +1,4 @@
-#include "api/json_reader.h"
+#include "wire/json_reader.h"
 
 #include <cmath>
 #include <cstring>
@@ -133,9 +133,9 @@ std::string_view expected_kind(DataType type) {
 
 }  // namespace
 
-Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor) {
+Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor, std::string_view role) {
   dom::array top;
-  if (data.get(top)) return invalid_argument(fmt::format("input '{}': data must be an array", tensor.name));
+  if (data.get(top)) return invalid_argument(fmt::format("{} '{}': data must be an array", role, tensor.name));
   // Count the leaves first: a huge shape with little data fails before anything is allocated.
   std::vector<JsonValue> leaves;
   std::vector<std::pair<dom::array::iterator, dom::array::iterator>> stack;
@@ -152,19 +152,19 @@ Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor) {
     dom::array nested;
     if (!item.get(nested)) {
       if (stack.size() >= kMaxDataDepth) {
-        return invalid_argument(fmt::format("input '{}': data is nested too deeply", tensor.name));
+        return invalid_argument(fmt::format("{} '{}': data is nested too deeply", role, tensor.name));
       }
       stack.emplace_back(nested.begin(), nested.end());
       continue;
     }
     if (static_cast<int64_t>(leaves.size()) >= count) {
-      return invalid_argument(fmt::format("input '{}': data has more than the {} elements shape {} holds", tensor.name,
+      return invalid_argument(fmt::format("{} '{}': data has more than the {} elements shape {} holds", role, tensor.name,
                                           count, shape_to_string(tensor.shape)));
     }
     leaves.push_back(item);
   }
   if (static_cast<int64_t>(leaves.size()) != count) {
-    return invalid_argument(fmt::format("input '{}': data has {} elements, shape {} needs {}", tensor.name,
+    return invalid_argument(fmt::format("{} '{}': data has {} elements, shape {} needs {}", role, tensor.name,
                                         leaves.size(), shape_to_string(tensor.shape), count));
   }
   if (tensor.datatype == DataType::kBytes) {
@@ -174,7 +174,7 @@ Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor) {
   }
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (!store_element(leaves[i], tensor, i)) {
-      return invalid_argument(fmt::format("input '{}': element {} must be {} for datatype {}", tensor.name, i,
+      return invalid_argument(fmt::format("{} '{}': element {} must be {} for datatype {}", role, tensor.name, i,
                                           expected_kind(tensor.datatype), datatype_name(tensor.datatype)));
     }
   }

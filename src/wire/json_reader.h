@@ -18,8 +18,9 @@ using JsonValue = simdjson::dom::element;
 Status parse_json(std::string_view body, JsonValue& root);
 
 // Fills `tensor` (whose name, datatype and shape are set) from `data`: a flat or nested array of
-// exactly `count` elements of the tensor's datatype. Out-of-range numbers are rejected.
-Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor);
+// exactly `count` elements of the tensor's datatype. Out-of-range numbers are rejected. Messages
+// name the tensor as "<role> '<name>'".
+Status read_tensor_data(JsonValue data, int64_t count, Tensor& tensor, std::string_view role = "input");
 
 // Member `key` of an object, or nullopt when absent (or `object` is not an object).
 std::optional<JsonValue> member(JsonValue object, std::string_view key);

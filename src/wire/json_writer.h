@@ -1,0 +1,29 @@
+#pragma once
+// Writing JSON with RapidJSON: shortest round-trip numbers and tensor data, for every wire format.
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/inference.h"
+#include "core/tensor.h"
+
+namespace seraph {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+inline void write_key(JsonWriter& w, std::string_view s) {
+  w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+// Floats as their shortest decimal form that parses back to the same float.
+void write_float(JsonWriter& w, float value);
+void write_double(JsonWriter& w, double value);
+// "deployment", "environment" and "variant" members, for answers a deployment's variant gave.
+void write_served_by(JsonWriter& w, const ServedBy& served_by);
+// A tensor's elements, flat and row-major, as a JSON array.
+void write_tensor_data(JsonWriter& w, const Tensor& tensor);
+
+}  // namespace seraph
