@@ -114,11 +114,11 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
       observers_(std::move(observers)),
       options_(std::move(options)),
       endpoint_chain_(Stage::kEndpoint,
-                      build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout},
+                      build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout, options_.backends},
                                    options_.guards_enabled),
                       [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
       inference_chain_(Stage::kInference,
-                       build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout},
+                       build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout, options_.backends},
                                     options_.guards_enabled),
                        [this](Exchange& ex) { execute(call_of(ex)); },
                        [this](Exchange& ex) { render_inference(call_of(ex)); }) {
@@ -255,7 +255,8 @@ void ApiRouter::render_inference(Call& call) {
   if (call.api == InferApi::kV2) {
     response = json_response(200, render_v2_infer_response(call.response, served_by));
   } else {
-    response = json_response(200, render_predict_response(call.response, call.version->config(),
+    static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
+    response = json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
                                                           {call.request_id, elapsed_ms(call.start), call.many, served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {
@@ -268,9 +269,13 @@ void ApiRouter::render_inference(Call& call) {
 void ApiRouter::run_shadow(const Call& call) {
   const LiveVariant& shadow = *call.shadow;
   Status status;
-  auto target = models_.find(shadow.record.model, shadow.record.version, status);
+  std::shared_ptr<Backend> target = call.shadow_backend;  // a remote shadow checks its own contract
   std::shared_ptr<const InferRequest> request = call.request;
-  if (target) status = validate_request(target->config(), request);
+  if (!target) {
+    auto version = models_.find(shadow.record.model, shadow.record.version, status);
+    if (version) status = validate_request(version->config(), request);
+    target = std::move(version);
+  }
   if (!target || !status.is_ok()) return shadow.stats->record_shadow(true, false, 0);
   const TimePoint start = Clock::now();
   // The routing table keeps the shadow variant alive; the primary answer is what it compares with.

@@ -22,12 +22,15 @@
 
 namespace seraph {
 
+class BackendDirectory;
+
 struct ApiOptions {
   std::string default_model;  // served by /predict when the request names none
   // Inference requests are answered 504 by then unless they ask for less (X-Request-Timeout-Ms,
   // or the V2 "timeout" parameter in microseconds, as Triton has it).
   std::chrono::milliseconds request_timeout{30000};
   std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
+  const BackendDirectory* backends = nullptr;  // remote backends deployment variants may name
 };
 
 class ApiRouter {

@@ -22,7 +22,7 @@ constexpr GuardRow kGuards[] = {
      [](const GuardContext& c) -> std::unique_ptr<Guard> { return std::make_unique<DeadlineGuard>(c.request_timeout); }},
     {"route", Stage::kInference, false,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
-       return std::make_unique<RouteGuard>(c.models, c.deployments);
+       return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
     {"validation", Stage::kInference, false, make_plain<ValidationGuard>},
     {"fault_injection", Stage::kInference, true, make_plain<FaultInjectionGuard>},
