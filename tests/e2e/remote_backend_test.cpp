@@ -10,9 +10,9 @@
 #include <memory>
 #include <thread>
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <fmt/format.h>
 
 #include "delivery_env.h"
 #include "e2e_env.h"
@@ -68,8 +68,9 @@ class RemoteBackend : public ::testing::Test {
   }
 
   void start_remote() {
-    remote_ = std::make_unique<ServerProcess>(remote_config_, std::vector<std::pair<std::string, std::string>>{
-                                                                  {"SERAPH_SERVER_PORT", std::to_string(remote_port_)}});
+    remote_ = std::make_unique<ServerProcess>(
+        remote_config_,
+        std::vector<std::pair<std::string, std::string>>{{"SERAPH_SERVER_PORT", std::to_string(remote_port_)}});
   }
   double healthy() { return metric(front_->port(), "seraph_backend_endpoint_healthy\\{" + kFar + "\\}"); }
   double ejections() { return metric(front_->port(), "seraph_backend_ejections_total\\{" + kFar + "\\}"); }
@@ -139,8 +140,8 @@ TEST_F(RemoteBackend, ShadowsCompareRemoteAndLocalAnswersEitherWay) {
   ASSERT_EQ(predict(client).status, 200u);
   ASSERT_EQ(client.post("/predict?model=remote-shadow", kBody).status, 200u);
   for (const char* deployment : {"remote-sentiment", "remote-shadow"}) {
-    const std::string agree =
-        fmt::format(R"(seraph_shadow_comparisons_total\{{deployment="{}",.*variant="shadow".*result="agree"\}})", deployment);
+    const std::string agree = fmt::format(
+        R"(seraph_shadow_comparisons_total\{{deployment="{}",.*variant="shadow".*result="agree"\}})", deployment);
     EXPECT_TRUE(eventually([&] { return metric(front_->port(), agree) >= 1; })) << deployment;
   }
 }

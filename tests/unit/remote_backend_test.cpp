@@ -187,7 +187,9 @@ TEST(V2Metadata, ReadsTheModelsTensorContract) {
   ASSERT_TRUE(parse_v2_model_metadata(R"({"name":"m","versions":["1"],"platform":"fasttext",
       "inputs":[{"name":"text","datatype":"BYTES","shape":[-1]}],
       "outputs":[{"name":"label","datatype":"BYTES","shape":[-1,1]},{"name":"probability","datatype":"FP32","shape":[-1,1]}],
-      "parameters":{"labels":["neg","pos"]}})", contract).is_ok());
+      "parameters":{"labels":["neg","pos"]}})",
+                                      contract)
+                  .is_ok());
   ASSERT_EQ(contract.inputs.size(), 1u);
   EXPECT_EQ(contract.inputs[0].name, "text");
   EXPECT_EQ(contract.inputs[0].datatype, DataType::kBytes);
@@ -203,7 +205,8 @@ TEST(V2Metadata, RefusesMetadataWithoutInputs) {
 
 TEST(V2Metadata, ReadsTheServersExtensions) {
   std::vector<std::string> extensions;
-  ASSERT_TRUE(parse_v2_server_extensions(R"({"name":"s","extensions":["binary_tensor_data","statistics"]})", extensions).is_ok());
+  ASSERT_TRUE(parse_v2_server_extensions(R"({"name":"s","extensions":["binary_tensor_data","statistics"]})", extensions)
+                  .is_ok());
   EXPECT_EQ(extensions, (std::vector<std::string>{"binary_tensor_data", "statistics"}));
 }
 

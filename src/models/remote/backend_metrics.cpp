@@ -3,13 +3,18 @@
 namespace seraph {
 
 BackendMetricFamilies::BackendMetricFamilies(MetricsRegistry& registry)
-    : requests(registry.counter("seraph_backend_requests_total", "Calls to remote backends, by backend, endpoint and outcome.")),
+    : requests(registry.counter("seraph_backend_requests_total",
+                                "Calls to remote backends, by backend, endpoint and outcome.")),
       request_duration(registry.histogram("seraph_backend_request_duration_seconds",
-                                          "Time from a call's admission to its answer, in seconds.", latency_buckets())),
-      active_connections(registry.gauge("seraph_backend_active_connections", "Open connections to the endpoint, idle or busy.")),
+                                          "Time from a call's admission to its answer, in seconds.",
+                                          latency_buckets())),
+      active_connections(
+          registry.gauge("seraph_backend_active_connections", "Open connections to the endpoint, idle or busy.")),
       pending(registry.gauge("seraph_backend_pending_requests", "Calls admitted to the backend and not yet answered.")),
-      ejections(registry.counter("seraph_backend_ejections_total", "Times the endpoint was ejected by outlier detection.")),
-      healthy(registry.gauge("seraph_backend_endpoint_healthy", "1 while the endpoint passes its health checks, else 0.")) {}
+      ejections(
+          registry.counter("seraph_backend_ejections_total", "Times the endpoint was ejected by outlier detection.")),
+      healthy(registry.gauge("seraph_backend_endpoint_healthy",
+                             "1 while the endpoint passes its health checks, else 0.")) {}
 
 const char* outcome_name(CallOutcome outcome) {
   switch (outcome) {

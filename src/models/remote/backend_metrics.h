@@ -20,12 +20,22 @@ struct BackendMetricFamilies {
 };
 
 // How a call to a remote backend ended.
-enum class CallOutcome { kSuccess, kClientError, kServerError, kConnectFailure, kTimeout, kOverloaded, kNoEndpoint, kCount };
+enum class CallOutcome {
+  kSuccess,
+  kClientError,
+  kServerError,
+  kConnectFailure,
+  kTimeout,
+  kOverloaded,
+  kNoEndpoint,
+  kCount
+};
 const char* outcome_name(CallOutcome outcome);
 
 class BackendMetrics {
  public:
-  BackendMetrics(BackendMetricFamilies& families, const std::string& backend, const std::vector<std::string>& endpoints);
+  BackendMetrics(BackendMetricFamilies& families, const std::string& backend,
+                 const std::vector<std::string>& endpoints);
 
   // `endpoint` is an index into the endpoints, or kNone for a call refused before one was chosen.
   static constexpr size_t kNone = static_cast<size_t>(-1);

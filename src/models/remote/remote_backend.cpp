@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "models/input_validation.h"
 #include "models/remote/v2_metadata.h"
@@ -41,7 +41,8 @@ StatusCode code_of_remote(unsigned status) {
 }
 
 Status too_late(const std::string& backend) {
-  return {StatusCode::kDeadlineExceeded, fmt::format("backend '{}' did not answer before the request's deadline", backend)};
+  return {StatusCode::kDeadlineExceeded,
+          fmt::format("backend '{}' did not answer before the request's deadline", backend)};
 }
 
 // Beast 1.74 takes Boost's string_view.
@@ -50,8 +51,8 @@ beast::string_view beast_view(std::string_view s) { return {s.data(), s.size()};
 std::string_view std_view(beast::string_view s) { return {s.data(), s.size()}; }
 
 bool connection_gone(beast::error_code ec) {
-  return ec == http::error::end_of_stream || ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset ||
-         ec == boost::asio::error::broken_pipe;
+  return ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+         ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe;
 }
 
 }  // namespace
@@ -92,7 +93,7 @@ struct RemoteBackend::Call {
   http::request<http::string_body> http_request;
   std::unique_ptr<http::response_parser<http::string_body>> parser;
   std::unique_ptr<boost::asio::steady_timer> wait_timer;  // while waiting for a connection
-  bool retried = false;  // a reused connection the server had closed is retried once on a new one
+  bool retried = false;       // a reused connection the server had closed is retried once on a new one
   bool sent_as_json = false;  // a server that refused binary tensor data (415) got the call again as JSON
   bool answered = false;
 };
@@ -120,7 +121,8 @@ void RemoteBackend::stop() {
   if (!thread_.joinable()) return;
   boost::asio::post(io_, [this] {
     health_timer_.cancel();
-    for (auto& call : std::exchange(waiting_, {})) finish(*call, unavailable(fmt::format("backend '{}' is shutting down", name())), {}, CallOutcome::kNoEndpoint);
+    for (auto& call : std::exchange(waiting_, {}))
+      finish(*call, unavailable(fmt::format("backend '{}' is shutting down", name())), {}, CallOutcome::kNoEndpoint);
     work_.reset();
   });
   // Calls in flight end as their sockets close with the context.
@@ -154,9 +156,10 @@ void RemoteBackend::call(RemoteModel& model, std::shared_ptr<const InferRequest>
   const TimePoint start = Clock::now();
   if (!pending_.try_admit()) {
     metrics_.record(BackendMetrics::kNone, CallOutcome::kOverloaded, 0);
-    return done(unavailable(fmt::format("backend '{}' is at its bound of {} pending requests (max_pending); retry shortly",
-                                        name(), pending_.max())),
-                {});
+    return done(
+        unavailable(fmt::format("backend '{}' is at its bound of {} pending requests (max_pending); retry shortly",
+                                name(), pending_.max())),
+        {});
   }
   metrics_.pending().add(1);
   auto c = std::make_shared<Call>();
@@ -214,7 +217,8 @@ size_t RemoteBackend::pick_usable() {
 }
 
 Status RemoteBackend::no_endpoint() const {
-  return unavailable(fmt::format("backend '{}' has no healthy endpoint (of {}); retry shortly", name(), endpoints_.size()));
+  return unavailable(
+      fmt::format("backend '{}' has no healthy endpoint (of {}); retry shortly", name(), endpoints_.size()));
 }
 
 void RemoteBackend::dispatch(std::shared_ptr<Call> call) {
@@ -246,14 +250,16 @@ void RemoteBackend::use(std::shared_ptr<Call> call, size_t endpoint, EndpointPoo
   call->connection = std::move(lease.connection);
   metrics_.active_connections(endpoint).set(endpoints_[endpoint].pool.open());
   if (!lease.fresh) return send(std::move(call));
-  const TimePoint connect_by = std::min(call->deadline, Clock::now() + std::chrono::milliseconds(config_.connect_timeout_ms));
+  const TimePoint connect_by =
+      std::min(call->deadline, Clock::now() + std::chrono::milliseconds(config_.connect_timeout_ms));
   auto connection = call->connection;
   async_connect(connection, endpoints_[endpoint].address, connect_by, [this, call](Status status) {
     if (status.is_ok()) return send(call);
     release(call->endpoint, std::move(call->connection), false);
     if (Clock::now() >= call->deadline) return finish(*call, too_late(name()), {}, CallOutcome::kTimeout);
     endpoint_failed(call->endpoint);
-    finish(*call, unavailable(fmt::format("backend '{}': {}", name(), status.message())), {}, CallOutcome::kConnectFailure);
+    finish(*call, unavailable(fmt::format("backend '{}': {}", name(), status.message())), {},
+           CallOutcome::kConnectFailure);
   });
 }
 
@@ -265,7 +271,8 @@ void RemoteBackend::send(std::shared_ptr<Call> call) {
   r.version(11);
   r.set(http::field::host, endpoints_[call->endpoint].address);
   r.keep_alive(true);
-  const auto remaining_ms = std::chrono::duration_cast<std::chrono::milliseconds>(call->deadline - Clock::now()).count();
+  const auto remaining_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(call->deadline - Clock::now()).count();
   r.set("X-Request-Timeout-Ms", std::to_string(std::max<int64_t>(1, remaining_ms)));
   if (call->body.binary) {
     r.set(http::field::content_type, beast_view(kBinaryTensorContentType));
@@ -300,7 +307,8 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
       if (auto lease = endpoints_[e].pool.acquire(io_)) return use(std::move(call), e, std::move(*lease));
     }
     endpoint_failed(e);
-    return finish(*call, unavailable(fmt::format("backend '{}': the call to {} failed: {}", name(), address, ec.message())),
+    return finish(*call,
+                  unavailable(fmt::format("backend '{}': the call to {} failed: {}", name(), address, ec.message())),
                   {}, CallOutcome::kConnectFailure);
   }
   auto& response = call->parser->get();
@@ -309,29 +317,33 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
   if (status >= 500) {
     endpoint_failed(e);
     return finish(*call,
-                  Status(code_of_remote(status), fmt::format("backend '{}' ({}) answered {}: {}", name(), address, status,
-                                                             v2_error_message(response.body()))),
+                  Status(code_of_remote(status), fmt::format("backend '{}' ({}) answered {}: {}", name(), address,
+                                                             status, v2_error_message(response.body()))),
                   {}, CallOutcome::kServerError);
   }
   outliers_.record_success(e);
   if (status == 415 && call->body.binary && !call->sent_as_json) {
     // It listed binary_tensor_data but refuses it: JSON from now on, this call included.
-    spdlog::warn(R"({{"msg":"backend refuses binary tensor data; sending JSON","backend":"{}","endpoint":"{}"}})", name(), address);
+    spdlog::warn(R"({{"msg":"backend refuses binary tensor data; sending JSON","backend":"{}","endpoint":"{}"}})",
+                 name(), address);
     binary_ = false;
     call->sent_as_json = true;
     call->body = render_v2_infer_request(call->sent, {false, false});
     return dispatch(std::move(call));
   }
   if (status != 200) {
-    return finish(*call, Status(code_of_remote(status), v2_error_message(response.body())), {}, CallOutcome::kClientError);
+    return finish(*call, Status(code_of_remote(status), v2_error_message(response.body())), {},
+                  CallOutcome::kClientError);
   }
   std::optional<size_t> header_length;
   InferResponse answer;
-  Status parsed = parse_json_header_length(std_view(response[beast_view(kInferenceHeaderContentLength)]), header_length);
+  Status parsed =
+      parse_json_header_length(std_view(response[beast_view(kInferenceHeaderContentLength)]), header_length);
   if (parsed.is_ok()) parsed = parse_v2_infer_response(response.body(), header_length, answer);
   if (!parsed.is_ok()) {
-    return finish(*call, internal_error(fmt::format("backend '{}' ({}) answered a body we cannot read: {}", name(), address,
-                                                    parsed.message())),
+    return finish(*call,
+                  internal_error(fmt::format("backend '{}' ({}) answered a body we cannot read: {}", name(), address,
+                                             parsed.message())),
                   {}, CallOutcome::kServerError);
   }
   finish(*call, {}, std::move(answer), CallOutcome::kSuccess);
@@ -394,8 +406,8 @@ void RemoteBackend::on_health(size_t endpoint, bool passed) {
   const bool changed = ep.health.record(passed);
   metrics_.healthy(endpoint).set(ep.health.healthy() ? 1 : 0);
   if (changed) {
-    spdlog::info(R"({{"msg":"backend endpoint health","backend":"{}","endpoint":"{}","healthy":{}}})", name(), ep.address,
-                 ep.health.healthy());
+    spdlog::info(R"({{"msg":"backend endpoint health","backend":"{}","endpoint":"{}","healthy":{}}})", name(),
+                 ep.address, ep.health.healthy());
   }
   if (!ep.health.healthy()) {
     ep.pool.close_idle();
@@ -421,26 +433,29 @@ void RemoteBackend::fetch_metadata(size_t endpoint) {
   for (auto& m : models) {
     read_contract(endpoint, m.get(), by, [this, m, address](Status s) {
       if (s.is_ok()) return;
-      spdlog::warn(R"({{"msg":"cannot read remote model metadata","backend":"{}","endpoint":"{}","model":"{}","error":"{}"}})",
-                   name(), address, m->path(), s.message());
+      spdlog::warn(
+          R"({{"msg":"cannot read remote model metadata","backend":"{}","endpoint":"{}","model":"{}","error":"{}"}})",
+          name(), address, m->path(), s.message());
     });
   }
 }
 
 void RemoteBackend::read_contract(size_t endpoint, RemoteModel* model, TimePoint by, std::function<void(Status)> done) {
-  async_get(io_, endpoints_[endpoint].address, model->path(), by, [this, model, done = std::move(done)](Status s, RemoteResponse r) {
-    auto contract = std::make_shared<ModelConfig>();
-    if (s.is_ok() && r.result_int() == 200) {
-      s = parse_v2_model_metadata(r.body(), *contract);
-    } else if (s.is_ok()) {
-      s = Status(code_of_remote(r.result_int()), v2_error_message(r.body()));
-    }
-    if (!s.is_ok()) {
-      return done(Status(s.code(), fmt::format("backend '{}' cannot tell the inputs of {}: {}", name(), model->path(), s.message())));
-    }
-    model->set_contract(std::move(contract));
-    done({});
-  });
+  async_get(io_, endpoints_[endpoint].address, model->path(), by,
+            [this, model, done = std::move(done)](Status s, RemoteResponse r) {
+              auto contract = std::make_shared<ModelConfig>();
+              if (s.is_ok() && r.result_int() == 200) {
+                s = parse_v2_model_metadata(r.body(), *contract);
+              } else if (s.is_ok()) {
+                s = Status(code_of_remote(r.result_int()), v2_error_message(r.body()));
+              }
+              if (!s.is_ok()) {
+                return done(Status(s.code(), fmt::format("backend '{}' cannot tell the inputs of {}: {}", name(),
+                                                         model->path(), s.message())));
+              }
+              model->set_contract(std::move(contract));
+              done({});
+            });
 }
 
 // --- BackendDirectory ------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ Status read_specs(JsonValue root, std::string_view key, std::vector<TensorSpec>&
     spec.datatype = *type;
     for (JsonValue d : shape) {
       int64_t size = 0;
-      if (d.get(size)) return invalid_argument(fmt::format("model metadata: the shape of '{}' must hold integers", name));
+      if (d.get(size))
+        return invalid_argument(fmt::format("model metadata: the shape of '{}' must hold integers", name));
       spec.shape.push_back(size);
     }
     out.push_back(std::move(spec));
