@@ -192,13 +192,17 @@ void ApiRouter::finish(Call& call) {
   HttpResponse& response = call.answer;
   if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
   for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
+  // A remote variant has no local version: its record names the model and version that served.
+  const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,
                                  call.method,
                                  call.path,
                                  call.handler,
                                  call.version ? std::string_view(call.version->model())
-                                              : call.request ? std::string_view(call.request->model) : std::string_view(),
-                                 call.version ? call.version->version() : 0,
+                                 : remote     ? std::string_view(remote->model)
+                                 : call.request ? std::string_view(call.request->model)
+                                                : std::string_view(),
+                                 call.version ? call.version->version() : remote ? remote->version : 0,
                                  call.version ? &call.version->metrics() : nullptr,
                                  call.deployment ? std::string_view(call.deployment->name) : std::string_view(),
                                  call.deployment ? std::string_view(call.deployment->environment) : std::string_view(),
