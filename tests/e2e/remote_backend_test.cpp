@@ -7,7 +7,10 @@
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
 
 #include <csignal>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,6 +56,34 @@ deployments:
                      remote_port);
 }
 
+// The local ports of this machine's TCP sockets in CLOSE_WAIT (the peer closed, we have not) to `port`.
+std::set<std::string> close_wait_sockets_to(uint16_t port) {
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the header
+  const std::string remote_port = fmt::format(":{:04X}", port);
+  std::set<std::string> found;
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (remote.size() > 5 && remote.substr(remote.size() - 5) == remote_port && state == "08") found.insert(local);
+  }
+  return found;
+}
+
+// Whether a socket to `port` stays in CLOSE_WAIT for 100 ms: an idle pooled connection the peer
+// closed (a health check's socket passes through CLOSE_WAIT only for an instant).
+bool has_idle_closed_socket_to(uint16_t port) {
+  const std::set<std::string> before = close_wait_sockets_to(port);
+  if (before.empty()) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (const std::string& s : close_wait_sockets_to(port)) {
+    if (before.count(s)) return true;
+  }
+  return false;
+}
+
 const std::string kFar = R"(backend="far",endpoint="127.0.0.1:[0-9]+")";
 
 class RemoteBackend : public ::testing::Test {
@@ -67,10 +98,11 @@ class RemoteBackend : public ::testing::Test {
     if (remote_stopped_) ::kill(remote_->pid(), SIGCONT);
   }
 
+  // The remote closes a kept-alive connection after 300 ms idle, as servers do.
   void start_remote() {
-    remote_ = std::make_unique<ServerProcess>(
-        remote_config_,
-        std::vector<std::pair<std::string, std::string>>{{"SERAPH_SERVER_PORT", std::to_string(remote_port_)}});
+    remote_ = std::make_unique<ServerProcess>(remote_config_, std::vector<std::pair<std::string, std::string>>{
+                                                                  {"SERAPH_SERVER_PORT", std::to_string(remote_port_)},
+                                                                  {"SERAPH_SERVER_IDLE_TIMEOUT_MS", "300"}});
   }
   double healthy() { return metric(front_->port(), "seraph_backend_endpoint_healthy\\{" + kFar + "\\}"); }
   double ejections() { return metric(front_->port(), "seraph_backend_ejections_total\\{" + kFar + "\\}"); }
@@ -124,6 +156,17 @@ TEST_F(RemoteBackend, AnswersTheSameAsTheLocalModel) {
   ASSERT_TRUE(rv.HasMember("outputs"));
   EXPECT_EQ(rv["outputs"], lv["outputs"]);
   EXPECT_GE(metric(front_->port(), "seraph_backend_requests_total\\{" + kFar + ",outcome=\"success\"\\}"), 2);
+}
+
+TEST_F(RemoteBackend, APooledConnectionTheRemoteClosedIsReplacedUnseen) {
+  HttpClient client(front_->port());
+  ASSERT_EQ(predict(client).status, 200u);
+  // Idle past the remote's idle timeout (300 ms): it closes the pooled connection, which waits in
+  // CLOSE_WAIT on the front's side until the front uses it again.
+  ASSERT_TRUE(eventually([&] { return has_idle_closed_socket_to(remote_port_); }));
+  Response r = predict(client);
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(metric(front_->port(), "seraph_backend_requests_total\\{" + kFar + ",outcome=\"connect_failure\"\\}"), 0);
 }
 
 TEST_F(RemoteBackend, PassesTheRemotesClientErrorsThrough) {

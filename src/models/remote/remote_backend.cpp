@@ -120,6 +120,7 @@ void RemoteBackend::start() {
 void RemoteBackend::stop() {
   if (!thread_.joinable()) return;
   boost::asio::post(io_, [this] {
+    stopping_ = true;
     health_timer_.cancel();
     for (auto& call : std::exchange(waiting_, {}))
       finish(*call, unavailable(fmt::format("backend '{}' is shutting down", name())), {}, CallOutcome::kNoEndpoint);
@@ -296,16 +297,16 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
   const size_t e = call->endpoint;
   const std::string& address = endpoints_[e].address;
   if (ec) {
-    const bool reused = call->connection->reused;
-    release(e, std::move(call->connection), false);
-    if (ec == beast::error::timeout) {
-      return finish(*call, too_late(name()), {}, CallOutcome::kTimeout);
-    }
-    if (reused && connection_gone(ec) && !call->retried) {
-      // The server closed the idle connection (its keep-alive timeout, a restart): once more on a new one.
+    if (call->connection->reused && connection_gone(ec) && !call->retried) {
+      // The server closed the idle connection (its keep-alive timeout, a restart), and likely the
+      // other idle ones too: once more on a new connection, which takes the closed one's slot.
       call->retried = true;
-      if (auto lease = endpoints_[e].pool.acquire(io_)) return use(std::move(call), e, std::move(*lease));
+      endpoints_[e].pool.release(std::move(call->connection), false);
+      endpoints_[e].pool.close_idle();
+      return use(std::move(call), e, std::move(*endpoints_[e].pool.acquire(io_)));
     }
+    release(e, std::move(call->connection), false);
+    if (ec == beast::error::timeout) return finish(*call, too_late(name()), {}, CallOutcome::kTimeout);
     endpoint_failed(e);
     return finish(*call,
                   unavailable(fmt::format("backend '{}': the call to {} failed: {}", name(), address, ec.message())),
@@ -397,7 +398,7 @@ void RemoteBackend::check_health() {
   }
   health_timer_.expires_after(std::chrono::milliseconds(config_.health_check.interval_ms));
   health_timer_.async_wait([this](beast::error_code ec) {
-    if (!ec) check_health();
+    if (!ec && !stopping_) check_health();
   });
 }
 

@@ -112,6 +112,7 @@ class RemoteBackend {
   size_t next_endpoint_ = 0;
   std::deque<std::shared_ptr<Call>> waiting_;  // for a connection; bounded by max_pending
   boost::asio::steady_timer health_timer_;
+  bool stopping_ = false;
   bool binary_ = false;  // the server lists binary_tensor_data among its extensions
   // Models by (name, version); read on I/O threads, written when a variant first names one.
   mutable std::shared_mutex models_mutex_;
