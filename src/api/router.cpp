@@ -113,15 +113,16 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
       metrics_(metrics),
       observers_(std::move(observers)),
       options_(std::move(options)),
-      endpoint_chain_(Stage::kEndpoint,
-                      build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout, options_.backends},
-                                   options_.guards_enabled),
-                      [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
-      inference_chain_(Stage::kInference,
-                       build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout, options_.backends},
-                                    options_.guards_enabled),
-                       [this](Exchange& ex) { execute(call_of(ex)); },
-                       [this](Exchange& ex) { render_inference(call_of(ex)); }) {
+      endpoint_chain_(
+          Stage::kEndpoint,
+          build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout, options_.backends},
+                       options_.guards_enabled),
+          [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
+      inference_chain_(
+          Stage::kInference,
+          build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout, options_.backends},
+                       options_.guards_enabled),
+          [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }
 
@@ -198,11 +199,13 @@ void ApiRouter::finish(Call& call) {
                                  call.method,
                                  call.path,
                                  call.handler,
-                                 call.version ? std::string_view(call.version->model())
-                                 : remote     ? std::string_view(remote->model)
+                                 call.version   ? std::string_view(call.version->model())
+                                 : remote       ? std::string_view(remote->model)
                                  : call.request ? std::string_view(call.request->model)
                                                 : std::string_view(),
-                                 call.version ? call.version->version() : remote ? remote->version : 0,
+                                 call.version ? call.version->version()
+                                 : remote     ? remote->version
+                                              : 0,
                                  call.version ? &call.version->metrics() : nullptr,
                                  call.deployment ? std::string_view(call.deployment->name) : std::string_view(),
                                  call.deployment ? std::string_view(call.deployment->environment) : std::string_view(),
@@ -260,8 +263,9 @@ void ApiRouter::render_inference(Call& call) {
     response = json_response(200, render_v2_infer_response(call.response, served_by));
   } else {
     static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
-    response = json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
-                                                          {call.request_id, elapsed_ms(call.start), call.many, served_by}));
+    response =
+        json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
+                                                   {call.request_id, elapsed_ms(call.start), call.many, served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {
     control_.experiments().record_assignment(call.request_id, call.deployment->experiment_id,

@@ -30,7 +30,7 @@ struct ApiOptions {
   // or the V2 "timeout" parameter in microseconds, as Triton has it).
   std::chrono::milliseconds request_timeout{30000};
   std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
-  const BackendDirectory* backends = nullptr;  // remote backends deployment variants may name
+  const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
 };
 
 class ApiRouter {

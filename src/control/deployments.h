@@ -20,6 +20,12 @@
 
 namespace seraph {
 
+// Checks a deployment before it is stored or published: names, environment, roles, weights and
+// fault settings, and that a variant's backend is one of `backends`. Every problem is a clear
+// message naming the field.
+Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments,
+                           const std::vector<std::string>& backends = {});
+
 struct LiveVariant {
   VariantRecord record;
   std::shared_ptr<VariantStats> stats;
@@ -76,6 +82,10 @@ class Deployments {
   const std::vector<std::string>& environments() const { return environments_; }
   // The configured remote backends a variant may name.
   const std::vector<std::string>& backends() const { return backends_; }
+  // validate_deployment() against these environments and backends.
+  Status validate(const DeploymentRecord& record) const {
+    return validate_deployment(record, environments_, backends_);
+  }
 
  private:
   const std::string default_environment_;
@@ -85,12 +95,6 @@ class Deployments {
   std::mutex publish_mutex_;  // one writer at a time; readers never take it
   std::atomic<std::shared_ptr<const DeploymentTable>> table_;
 };
-
-// Checks a deployment before it is stored or published: names, environment, roles, weights and
-// fault settings, and that a variant's backend is one of `backends`. Every problem is a clear
-// message naming the field.
-Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments,
-                           const std::vector<std::string>& backends = {});
 
 // The HTTP statuses an injected abort may answer with.
 bool is_abort_status(int status);

@@ -85,7 +85,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const LiveDeployment* deployment = nullptr;
   const LiveVariant* variant = nullptr;
   const LiveVariant* shadow = nullptr;     // a copy of the request goes there after the answer
-  std::shared_ptr<Backend> shadow_backend; // the shadow's backend when it is remote
+  std::shared_ptr<Backend> shadow_backend;  // the shadow's backend when it is remote
 
   // The outcome: an error status, or OK with the response.
   Status status;

@@ -18,11 +18,13 @@ double random_point() {
 
 // The remote model a variant names, when it names a backend; nullptr otherwise (or when the
 // backend is not configured: then `status` says so).
-std::shared_ptr<RemoteModel> remote_model(const BackendDirectory* backends, const VariantRecord& variant, Status& status) {
+std::shared_ptr<RemoteModel> remote_model(const BackendDirectory* backends, const VariantRecord& variant,
+                                          Status& status) {
   if (variant.backend.empty()) return nullptr;
   RemoteBackend* backend = backends ? backends->find(variant.backend) : nullptr;
   if (!backend) {
-    status = unavailable(fmt::format("variant '{}' names backend '{}', which is not configured", variant.name, variant.backend));
+    status = unavailable(
+        fmt::format("variant '{}' names backend '{}', which is not configured", variant.name, variant.backend));
     return nullptr;
   }
   return backend->model(variant.model, variant.version);

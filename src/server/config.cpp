@@ -155,9 +155,12 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
       continue;
     }
     RemoteBackendConfig b;
-    auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) { read_scalar(n, where + "." + key, out, errors); };
+    auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
+      read_scalar(n, where + "." + key, out, errors);
+    };
     auto in_range = [&](const std::string& key, int64_t value, int64_t min, int64_t max) {
-      if (value < min || value > max) errors.push_back(fmt::format("{}.{}: must be between {} and {}, got {}", where, key, min, max, value));
+      if (value < min || value > max)
+        errors.push_back(fmt::format("{}.{}: must be between {} and {}, got {}", where, key, min, max, value));
     };
     scalar(node["name"], "name", b.name);
     scalar(node["endpoints"], "endpoints", b.endpoints);
@@ -215,7 +218,9 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
     errors.push_back("deployments: must be a list");
     return;
   }
-  auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) { read_scalar(node, path, out, errors); };
+  auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
+    read_scalar(node, path, out, errors);
+  };
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node& node = list[i];
     const std::string where = fmt::format("deployments[{}]", i);

@@ -279,7 +279,8 @@ deployments:
 }
 
 TEST_F(LoadConfigTest, BackendErrorsNameTheKeyPath) {
-  EXPECT_THAT(load(R"(
+  EXPECT_THAT(
+      load(R"(
 backends:
   - name: a
     endpoints: ["127.0.0.1"]
@@ -287,20 +288,21 @@ backends:
     outlier: {max_ejection_percent: 150}
   - {name: a, endpoints: ["h:1"], health_check: {interval_ms: fast}}
 )"),
-              ElementsAre("backends[0].endpoints[0]: '127.0.0.1' is not host:port",
-                          "backends[0].max_pending: must be between 1 and 10000000, got 0",
-                          "backends[0].outlier.max_ejection_percent: must be between 0 and 100, got 150",
-                          "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
+      ElementsAre("backends[0].endpoints[0]: '127.0.0.1' is not host:port",
+                  "backends[0].max_pending: must be between 1 and 10000000, got 0",
+                  "backends[0].outlier.max_ejection_percent: must be between 0 and 100, got 150",
+                  "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
 }
 
 TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {
-  EXPECT_THAT(load(R"(
+  EXPECT_THAT(
+      load(R"(
 deployments:
   - name: resnet
     variants:
       - {name: baseline, model: resnet, version: 1, weight: 100, backend: nowhere}
 )"),
-              ElementsAre(HasSubstr("deployments[0] (resnet): variants[0].backend 'nowhere' is not a configured backend")));
+      ElementsAre(HasSubstr("deployments[0] (resnet): variants[0].backend 'nowhere' is not a configured backend")));
 }
 
 }  // namespace

@@ -12,9 +12,9 @@
 #include "guards/guard_table.h"
 #include "guards/request_id_guard.h"
 #include "guards/route_guard.h"
-#include "models/remote/remote_backend.h"
 #include "guards/validation_guard.h"
 #include "models/model_manager.h"
+#include "models/remote/remote_backend.h"
 #include "test_support.h"
 
 namespace seraph {
