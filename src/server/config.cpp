@@ -140,20 +140,28 @@ void read_scalar(const YAML::Node& node, const std::string& path, T& out, std::v
   }
 }
 
-// The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
-// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
-void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+// Calls `read(node, "key[i]")` for each item of the top-level list `key`; what is not a list of
+// mappings is an error.
+template <class Read>
+void for_each_mapping(const YAML::Node& list, const std::string& key, std::vector<std::string>& errors, Read read) {
   if (!list.IsSequence()) {
-    errors.push_back("backends: must be a list");
+    errors.push_back(key + ": must be a list");
     return;
   }
   for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node& node = list[i];
-    const std::string where = fmt::format("backends[{}]", i);
-    if (!node.IsMap()) {
+    const std::string where = fmt::format("{}[{}]", key, i);
+    if (!list[i].IsMap()) {
       errors.push_back(where + ": must be a mapping");
       continue;
     }
+    read(list[i], where);
+  }
+}
+
+// The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
+// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
+void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+  for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
     RemoteBackendConfig b;
     auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
       read_scalar(n, where + "." + key, out, errors);
@@ -208,26 +216,16 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
     in_range("outlier.max_ejection_ms", b.outlier.max_ejection_ms, 1, 3600000);
     in_range("outlier.max_ejection_percent", b.outlier.max_ejection_percent, 0, 100);
     config.backends.push_back(std::move(b));
-  }
+  });
 }
 
 // The `deployments:` list: each a name, an environment (default: routing.default_environment), an
 // optional sticky header, and variants {name, model, version, weight, role, fault}.
 void read_deployments(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
-  if (!list.IsSequence()) {
-    errors.push_back("deployments: must be a list");
-    return;
-  }
   auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
     read_scalar(node, path, out, errors);
   };
-  for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node& node = list[i];
-    const std::string where = fmt::format("deployments[{}]", i);
-    if (!node.IsMap()) {
-      errors.push_back(where + ": must be a mapping");
-      continue;
-    }
+  for_each_mapping(list, "deployments", errors, [&](const YAML::Node& node, const std::string& where) {
     DeploymentRecord d;
     scalar(node["name"], where + ".name", d.name);
     scalar(node["environment"], where + ".environment", d.environment);
@@ -235,7 +233,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
     const YAML::Node& variants = node["variants"];
     if (!variants || !variants.IsSequence()) {
       errors.push_back(where + ".variants: must be a list");
-      continue;
+      return;
     }
     for (size_t j = 0; j < variants.size(); ++j) {
       const YAML::Node& v = variants[j];
@@ -258,7 +256,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
       d.variants.push_back(std::move(variant));
     }
     config.deployments.push_back(std::move(d));
-  }
+  });
 }
 
 }  // namespace

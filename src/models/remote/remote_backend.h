@@ -122,7 +122,10 @@ class RemoteBackend {
 // The configured remote backends by name, for the route guard.
 class BackendDirectory {
  public:
-  void add(std::shared_ptr<RemoteBackend> backend) { backends_[backend->name()] = std::move(backend); }
+  void add(std::shared_ptr<RemoteBackend> backend) {
+    const std::string name = backend->name();
+    backends_[name] = std::move(backend);
+  }
   RemoteBackend* find(std::string_view name) const {
     auto it = backends_.find(name);
     return it == backends_.end() ? nullptr : it->second.get();
