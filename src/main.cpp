@@ -19,6 +19,7 @@
 #include "control/registry.h"
 #include "control/variant_stats.h"
 #include "models/model_manager.h"
+#include "models/remote/remote_backend.h"
 #include "observe/access_log.h"
 #include "observe/http_metrics.h"
 #include "observe/metrics.h"
@@ -66,7 +67,12 @@ int serve(const std::string& config_file) {
     spdlog::critical(R"({{"msg":"cannot open the registry","location":"{}","error":"{}"}})", config.registry.location, registry_error);
     return 2;
   }
-  seraph::Deployments deployments(metrics, config.routing.default_environment, config.routing.environments);
+  seraph::BackendMetricFamilies backend_metrics(metrics);
+  seraph::BackendDirectory backends;
+  for (const auto& b : config.backends) backends.add(std::make_shared<seraph::RemoteBackend>(b, backend_metrics));
+  backends.start();
+  seraph::Deployments deployments(metrics, config.routing.default_environment, config.routing.environments,
+                                  backends.names());
   seraph::ControlPlane control(*registry, deployments, models, metrics,
                                std::chrono::milliseconds(config.control.tick_interval_ms));
   if (seraph::Status s = control.start(config.deployments); !s.is_ok()) {
@@ -76,7 +82,7 @@ int serve(const std::string& config_file) {
   seraph::VariantRecorder variant_recorder;
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
-                            config.guards_enabled, static_cast<size_t>(config.server.max_body_bytes)});
+                            config.guards_enabled, static_cast<size_t>(config.server.max_body_bytes), &backends});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();
@@ -107,6 +113,7 @@ int serve(const std::string& config_file) {
   const int64_t abandoned = server.stop(std::chrono::milliseconds(config.server.drain_timeout_ms));
   loader.join();
   control.stop();
+  backends.stop();
   models.shutdown();
   access_log.flush();
   spdlog::info(R"({{"msg":"stopped","connections_abandoned":{}}})", abandoned);

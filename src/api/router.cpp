@@ -115,15 +115,16 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
       metrics_(metrics),
       observers_(std::move(observers)),
       options_(std::move(options)),
-      endpoint_chain_(Stage::kEndpoint,
-                      build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout},
-                                   options_.guards_enabled),
-                      [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
-      inference_chain_(Stage::kInference,
-                       build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout},
-                                    options_.guards_enabled),
-                       [this](Exchange& ex) { execute(call_of(ex)); },
-                       [this](Exchange& ex) { render_inference(call_of(ex)); }) {
+      endpoint_chain_(
+          Stage::kEndpoint,
+          build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout, options_.backends},
+                       options_.guards_enabled),
+          [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
+      inference_chain_(
+          Stage::kInference,
+          build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout, options_.backends},
+                       options_.guards_enabled),
+          [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }
 
@@ -208,13 +209,19 @@ void ApiRouter::finish(Call& call) {
   response.headers.reserve(response.headers.size() + call.response_headers.size() + 1);
   if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
   for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
+  // A remote variant has no local version: its record names the model and version that served.
+  const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,
                                  call.method,
                                  call.path,
                                  call.handler,
-                                 call.version ? std::string_view(call.version->model())
-                                              : call.request ? std::string_view(call.request->model) : std::string_view(),
-                                 call.version ? call.version->version() : 0,
+                                 call.version   ? std::string_view(call.version->model())
+                                 : remote       ? std::string_view(remote->model)
+                                 : call.request ? std::string_view(call.request->model)
+                                                : std::string_view(),
+                                 call.version ? call.version->version()
+                                 : remote     ? remote->version
+                                              : 0,
                                  call.version ? &call.version->metrics() : nullptr,
                                  call.deployment ? std::string_view(call.deployment->name) : std::string_view(),
                                  call.deployment ? std::string_view(call.deployment->environment) : std::string_view(),
@@ -281,8 +288,10 @@ void ApiRouter::render_inference(Call& call) {
       response.headers.emplace_back(std::string(kInferenceHeaderContentLength), std::to_string(rendered.json_header_length));
     }
   } else {
-    response = json_response(200, render_predict_response(call.response, call.version->config(),
-                                                          {call.request_id, elapsed_ms(call.start), call.many, served_by}));
+    static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
+    response =
+        json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
+                                                   {call.request_id, elapsed_ms(call.start), call.many, served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {
     control_.experiments().record_assignment(call.request_id, call.deployment->experiment_id,
@@ -294,9 +303,13 @@ void ApiRouter::render_inference(Call& call) {
 void ApiRouter::run_shadow(const Call& call) {
   const LiveVariant& shadow = *call.shadow;
   Status status;
-  auto target = models_.find(shadow.record.model, shadow.record.version, status);
+  std::shared_ptr<Backend> target = call.shadow_backend;  // a remote shadow checks its own contract
   std::shared_ptr<const InferRequest> request = call.request;
-  if (target) status = validate_request(target->config(), request);
+  if (!target) {
+    auto version = models_.find(shadow.record.model, shadow.record.version, status);
+    if (version) status = validate_request(version->config(), request);
+    target = std::move(version);
+  }
   if (!target || !status.is_ok()) return shadow.stats->record_shadow(true, false, 0);
   const TimePoint start = Clock::now();
   // The routing table keeps the shadow variant alive; the primary answer is what it compares with.

@@ -22,6 +22,8 @@
 
 namespace seraph {
 
+class BackendDirectory;
+
 struct ApiOptions {
   std::string default_model;  // served by /predict when the request names none
   // Inference requests are answered 504 by then unless they ask for less (X-Request-Timeout-Ms,
@@ -29,6 +31,7 @@ struct ApiOptions {
   std::chrono::milliseconds request_timeout{30000};
   std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
   size_t max_body_bytes = 8 * 1024 * 1024;  // also the limit on a body once decompressed
+  const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
 };
 
 class ApiRouter {

@@ -11,6 +11,7 @@
 #include "control/deployments.h"
 #include "guards/guard_table.h"
 #include "models/model_manager.h"
+#include "models/remote/remote_config.h"
 #include "models/version_policy.h"
 
 namespace seraph {
@@ -129,28 +130,103 @@ bool is_postgres_url(const std::string& location) {
   return location.rfind("postgres://", 0) == 0 || location.rfind("postgresql://", 0) == 0;
 }
 
-// The `deployments:` list: each a name, an environment (default: routing.default_environment), an
-// optional sticky header, and variants {name, model, version, weight, role, fault}.
-void read_deployments(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+// Reads `node` (when present) into `out`, or records that it has the wrong type.
+template <class T>
+void read_scalar(const YAML::Node& node, const std::string& path, T& out, std::vector<std::string>& errors) {
+  if (!node) return;
+  try {
+    out = node.as<T>();
+  } catch (const YAML::Exception&) {
+    errors.push_back(fmt::format("{}: has the wrong type", path));
+  }
+}
+
+// Calls `read(node, "key[i]")` for each item of the top-level list `key`; what is not a list of
+// mappings is an error.
+template <class Read>
+void for_each_mapping(const YAML::Node& list, const std::string& key, std::vector<std::string>& errors, Read read) {
   if (!list.IsSequence()) {
-    errors.push_back("deployments: must be a list");
+    errors.push_back(key + ": must be a list");
     return;
   }
-  auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
-    if (!node) return;
-    try {
-      out = node.as<std::remove_reference_t<decltype(out)>>();
-    } catch (const YAML::Exception&) {
-      errors.push_back(fmt::format("{}: has the wrong type", path));
-    }
-  };
   for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node& node = list[i];
-    const std::string where = fmt::format("deployments[{}]", i);
-    if (!node.IsMap()) {
+    const std::string where = fmt::format("{}[{}]", key, i);
+    if (!list[i].IsMap()) {
       errors.push_back(where + ": must be a mapping");
       continue;
     }
+    read(list[i], where);
+  }
+}
+
+// The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
+// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
+void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+  for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
+    RemoteBackendConfig b;
+    auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
+      read_scalar(n, where + "." + key, out, errors);
+    };
+    auto in_range = [&](const std::string& key, int64_t value, int64_t min, int64_t max) {
+      if (value < min || value > max)
+        errors.push_back(fmt::format("{}.{}: must be between {} and {}, got {}", where, key, min, max, value));
+    };
+    scalar(node["name"], "name", b.name);
+    scalar(node["endpoints"], "endpoints", b.endpoints);
+    scalar(node["connect_timeout_ms"], "connect_timeout_ms", b.connect_timeout_ms);
+    scalar(node["request_timeout_ms"], "request_timeout_ms", b.request_timeout_ms);
+    scalar(node["max_connections"], "max_connections", b.max_connections);
+    scalar(node["max_pending"], "max_pending", b.max_pending);
+    if (const YAML::Node& h = node["health_check"]) {
+      scalar(h["interval_ms"], "health_check.interval_ms", b.health_check.interval_ms);
+      scalar(h["timeout_ms"], "health_check.timeout_ms", b.health_check.timeout_ms);
+      scalar(h["path"], "health_check.path", b.health_check.path);
+      scalar(h["unhealthy_threshold"], "health_check.unhealthy_threshold", b.health_check.unhealthy_threshold);
+      scalar(h["healthy_threshold"], "health_check.healthy_threshold", b.health_check.healthy_threshold);
+    }
+    if (const YAML::Node& o = node["outlier"]) {
+      scalar(o["consecutive_failures"], "outlier.consecutive_failures", b.outlier.consecutive_failures);
+      scalar(o["base_ejection_ms"], "outlier.base_ejection_ms", b.outlier.base_ejection_ms);
+      scalar(o["max_ejection_ms"], "outlier.max_ejection_ms", b.outlier.max_ejection_ms);
+      scalar(o["max_ejection_percent"], "outlier.max_ejection_percent", b.outlier.max_ejection_percent);
+    }
+    if (!is_valid_model_name(b.name)) errors.push_back(fmt::format("{}.name: '{}' is not a valid name", where, b.name));
+    for (const RemoteBackendConfig& other : config.backends) {
+      if (other.name == b.name) errors.push_back(fmt::format("{}.name: '{}' is used twice", where, b.name));
+    }
+    if (b.endpoints.empty()) errors.push_back(where + ".endpoints: must list at least one host:port");
+    for (size_t e = 0; e < b.endpoints.size(); ++e) {
+      std::string host, port;
+      if (!split_host_port(b.endpoints[e], host, port)) {
+        errors.push_back(fmt::format("{}.endpoints[{}]: '{}' is not host:port", where, e, b.endpoints[e]));
+      }
+    }
+    in_range("connect_timeout_ms", b.connect_timeout_ms, 1, 3600000);
+    in_range("request_timeout_ms", b.request_timeout_ms, 1, 3600000);
+    in_range("max_connections", b.max_connections, 1, 100000);
+    in_range("max_pending", b.max_pending, 1, 10000000);
+    in_range("health_check.interval_ms", b.health_check.interval_ms, 10, 3600000);
+    in_range("health_check.timeout_ms", b.health_check.timeout_ms, 1, 3600000);
+    in_range("health_check.unhealthy_threshold", b.health_check.unhealthy_threshold, 1, 100);
+    in_range("health_check.healthy_threshold", b.health_check.healthy_threshold, 1, 100);
+    if (b.health_check.path.empty() || b.health_check.path[0] != '/') {
+      errors.push_back(fmt::format("{}.health_check.path: must start with '/', got '{}'", where, b.health_check.path));
+    }
+    in_range("outlier.consecutive_failures", b.outlier.consecutive_failures, 1, 1000000);
+    in_range("outlier.base_ejection_ms", b.outlier.base_ejection_ms, 1, 3600000);
+    in_range("outlier.max_ejection_ms", b.outlier.max_ejection_ms, 1, 3600000);
+    in_range("outlier.max_ejection_percent", b.outlier.max_ejection_percent, 0, 100);
+    config.backends.push_back(std::move(b));
+  });
+}
+
+// The `deployments:` list: each a name, an environment (default: routing.default_environment), an
+// optional sticky header, and variants {name, model, version, weight, role, fault}.
+void read_deployments(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+  auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
+    read_scalar(node, path, out, errors);
+  };
+  for_each_mapping(list, "deployments", errors, [&](const YAML::Node& node, const std::string& where) {
     DeploymentRecord d;
     scalar(node["name"], where + ".name", d.name);
     scalar(node["environment"], where + ".environment", d.environment);
@@ -158,7 +234,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
     const YAML::Node& variants = node["variants"];
     if (!variants || !variants.IsSequence()) {
       errors.push_back(where + ".variants: must be a list");
-      continue;
+      return;
     }
     for (size_t j = 0; j < variants.size(); ++j) {
       const YAML::Node& v = variants[j];
@@ -169,6 +245,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
       scalar(v["version"], at + ".version", variant.version);
       scalar(v["weight"], at + ".weight", variant.weight);
       scalar(v["role"], at + ".role", variant.role);
+      scalar(v["backend"], at + ".backend", variant.backend);
       variant.name = variant.role;
       scalar(v["name"], at + ".name", variant.name);
       if (const YAML::Node& f = v["fault"]) {
@@ -180,7 +257,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
       d.variants.push_back(std::move(variant));
     }
     config.deployments.push_back(std::move(d));
-  }
+  });
 }
 
 }  // namespace
@@ -238,6 +315,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         read_deployments(section.second, config, errors);
         continue;
       }
+      if (section_name == "backends") {
+        read_backends(section.second, config, errors);
+        continue;
+      }
       if (!section.second.IsMap()) {
         errors.push_back(fmt::format("{}: must be a mapping", section_name));
         continue;
@@ -268,10 +349,12 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   if (std::find(environments.begin(), environments.end(), config.routing.default_environment) == environments.end()) {
     errors.push_back(fmt::format("routing.default_environment: '{}' is not one of routing.environments", config.routing.default_environment));
   }
+  std::vector<std::string> backend_names;
+  for (const RemoteBackendConfig& b : config.backends) backend_names.push_back(b.name);
   for (size_t i = 0; i < config.deployments.size(); ++i) {
     DeploymentRecord& d = config.deployments[i];
     if (d.environment.empty()) d.environment = config.routing.default_environment;
-    if (Status s = validate_deployment(d, environments); !s.is_ok()) {
+    if (Status s = validate_deployment(d, environments, backend_names); !s.is_ok()) {
       errors.push_back(fmt::format("deployments[{}] ({}): {}", i, d.name, s.message()));
     }
   }

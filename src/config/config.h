@@ -10,6 +10,7 @@
 
 #include "control/registry.h"
 #include "server/server_settings.h"
+#include "models/remote/remote_config.h"
 
 namespace seraph {
 
@@ -36,6 +37,8 @@ struct Config {
   struct Control {
     int tick_interval_ms = 1000;             // how often rollouts and experiments are judged
   } control;
+  // Remote model servers (KServe V2 over HTTP) that deployment variants may name.
+  std::vector<RemoteBackendConfig> backends;
   // Written to the registry at the first start; the registry (and the admin API) rules after that.
   std::vector<DeploymentRecord> deployments;
   // guards.<name>.enabled for the guards that may be switched off (guards/guard_table.h); absent: on.

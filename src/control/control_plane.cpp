@@ -114,11 +114,12 @@ void ControlPlane::run_timer() {
 
 Status ControlPlane::put_deployment(const DeploymentRecord& record, DeploymentRecord& out) {
   std::lock_guard lock(context_.mutex);
-  if (Status s = validate_deployment(record, context_.deployments.environments()); !s.is_ok()) return s;
+  if (Status s = context_.deployments.validate(record); !s.is_ok()) return s;
   if (rollouts_.active_on(record.environment, record.name) || experiments_.active_on(record.environment, record.name)) {
     return conflict(fmt::format("{}/{} is changing under a rollout or experiment; pause or end it first", record.environment, record.name));
   }
   for (const VariantRecord& v : record.variants) {
+    if (!v.backend.empty()) continue;  // a remote model: its backend answers for it
     Status found;
     context_.models.find(v.model, v.version, found);
     if (found.code() == StatusCode::kNotFound) return found;
@@ -151,7 +152,7 @@ Status ControlPlane::set_fault(const std::string& environment, const std::string
     }
   }
   if (!found) return not_found(fmt::format("deployment '{}' has no variant '{}'", deployment, variant));
-  if (Status s = validate_deployment(record, context_.deployments.environments()); !s.is_ok()) return s;
+  if (Status s = context_.deployments.validate(record); !s.is_ok()) return s;
   rapidjson::StringBuffer details;
   RecordWriter w(details);
   w.StartObject();

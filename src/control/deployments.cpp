@@ -39,9 +39,11 @@ const LiveDeployment* DeploymentTable::find(std::string_view environment, std::s
   return it == deployments.end() ? nullptr : &it->second;
 }
 
-Deployments::Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments)
+Deployments::Deployments(MetricsRegistry& metrics, std::string default_environment,
+                         std::vector<std::string> environments, std::vector<std::string> backends)
     : default_environment_(std::move(default_environment)),
       environments_(std::move(environments)),
+      backends_(std::move(backends)),
       families_(metrics),
       table_(std::make_shared<const DeploymentTable>()) {}
 
@@ -64,7 +66,8 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
     std::shared_ptr<VariantStats> stats;
     if (previous) {
       for (const LiveVariant& old : previous->variants) {
-        if (old.record.name == v.name && old.record.model == v.model && old.record.version == v.version) stats = old.stats;
+        const VariantRecord& o = old.record;
+        if (o.name == v.name && o.model == v.model && o.version == v.version && o.backend == v.backend) stats = old.stats;
       }
     }
     if (!stats) {
@@ -97,7 +100,8 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
 
 bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
 
-Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments) {
+Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments,
+                           const std::vector<std::string>& backends) {
   if (!is_valid_model_name(record.name)) {
     return invalid_argument(fmt::format("deployment name '{}' may hold only letters, digits, '_', '-' and '.'", record.name));
   }
@@ -121,6 +125,11 @@ Status validate_deployment(const DeploymentRecord& record, const std::vector<std
     if (!names.insert(v.name).second) return invalid_argument(fmt::format("{}.name '{}' is used twice", where, v.name));
     if (!is_valid_model_name(v.model)) return invalid_argument(fmt::format("{}.model '{}' is not a valid model name", where, v.model));
     if (v.version < 1) return invalid_argument(fmt::format("{}.version must be a positive integer", where));
+    if (!v.backend.empty() && std::find(backends.begin(), backends.end(), v.backend) == backends.end()) {
+      return invalid_argument(
+          fmt::format("{}.backend '{}' is not a configured backend (configured: {})", where, v.backend,
+                      backends.empty() ? std::string("none") : fmt::format("{}", fmt::join(backends, ", "))));
+    }
     if (v.role != "baseline" && v.role != "candidate" && v.role != "shadow") {
       return invalid_argument(fmt::format("{}.role must be baseline, candidate or shadow, got '{}'", where, v.role));
     }

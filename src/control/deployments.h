@@ -20,6 +20,12 @@
 
 namespace seraph {
 
+// Checks a deployment before it is stored or published: names, environment, roles, weights and
+// fault settings, and that a variant's backend is one of `backends`. Every problem is a clear
+// message naming the field.
+Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments,
+                           const std::vector<std::string>& backends = {});
+
 struct LiveVariant {
   VariantRecord record;
   std::shared_ptr<VariantStats> stats;
@@ -62,7 +68,8 @@ struct DeploymentTable {
 
 class Deployments {
  public:
-  Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments);
+  Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments,
+              std::vector<std::string> backends = {});
 
   std::shared_ptr<const DeploymentTable> snapshot() const { return table_.load(std::memory_order_acquire); }
 
@@ -73,18 +80,21 @@ class Deployments {
   const std::string& default_environment() const { return default_environment_; }
   bool is_environment(std::string_view environment) const;
   const std::vector<std::string>& environments() const { return environments_; }
+  // The configured remote backends a variant may name.
+  const std::vector<std::string>& backends() const { return backends_; }
+  // validate_deployment() against these environments and backends.
+  Status validate(const DeploymentRecord& record) const {
+    return validate_deployment(record, environments_, backends_);
+  }
 
  private:
   const std::string default_environment_;
   const std::vector<std::string> environments_;
+  const std::vector<std::string> backends_;
   VariantMetricFamilies families_;
   std::mutex publish_mutex_;  // one writer at a time; readers never take it
   std::atomic<std::shared_ptr<const DeploymentTable>> table_;
 };
-
-// Checks a deployment before it is stored or published: names, environment, roles, weights and
-// fault settings. Every problem is a clear message naming the field.
-Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments);
 
 // The HTTP statuses an injected abort may answer with.
 bool is_abort_status(int status);

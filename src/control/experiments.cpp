@@ -59,7 +59,7 @@ Status ExperimentController::start(const ExperimentRequest& request, ExperimentR
   for (const auto& v : deployment.variants) {
     if (v.role == "shadow") next.variants.push_back(v);
   }
-  if (Status s = validate_deployment(next, context_.deployments.environments()); !s.is_ok()) return s;
+  if (Status s = context_.deployments.validate(next); !s.is_ok()) return s;
 
   ExperimentRecord e;
   e.name = request.name;

@@ -118,7 +118,7 @@ Status read_variants(simdjson::dom::element array, std::string_view path, std::v
     v.role = out.empty() ? "baseline" : "candidate";
     for (Status s : {read_string(item, "name", where, v.name), read_string(item, "model", where, v.model),
                      read_integer(item, "version", where, v.version), read_number(item, "weight", where, v.weight),
-                     read_string(item, "role", where, v.role)}) {
+                     read_string(item, "role", where, v.role), read_string(item, "backend", where, v.backend)}) {
       if (!s.is_ok()) return s;
     }
     if (v.name.empty()) v.name = v.role;
@@ -160,6 +160,10 @@ void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants)
     text(w, v.role);
     key(w, "fault");
     write_fault(w, v.fault);
+    if (!v.backend.empty()) {
+      key(w, "backend");
+      text(w, v.backend);
+    }
     w.EndObject();
   }
   w.EndArray();

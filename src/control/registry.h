@@ -47,6 +47,7 @@ struct VariantRecord {
                               // percentage of requests copied to it
   std::string role;           // "baseline", "candidate" or "shadow"
   FaultSpec fault;
+  std::string backend{};  // a remote backend (config `backends:`) that serves `model`/`version`; empty: local
 };
 
 struct DeploymentRecord {

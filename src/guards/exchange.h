@@ -21,6 +21,7 @@ namespace seraph {
 
 class Backend;
 class ModelVersion;
+struct ModelConfig;
 struct DeploymentTable;
 struct LiveDeployment;
 struct LiveVariant;
@@ -77,10 +78,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   TimePoint deadline = TimePoint::max();
   std::shared_ptr<ModelVersion> version;   // the local version that serves, when one does
   std::shared_ptr<Backend> backend;        // where the request executes
+  // The serving model's tensor contract (its inputs, outputs and labels): the local version's
+  // config, or what a remote backend read from the model's metadata (null until it has).
+  std::shared_ptr<const ModelConfig> contract;
   std::shared_ptr<const DeploymentTable> routing;  // keeps deployment and variants alive
   const LiveDeployment* deployment = nullptr;
   const LiveVariant* variant = nullptr;
   const LiveVariant* shadow = nullptr;     // a copy of the request goes there after the answer
+  std::shared_ptr<Backend> shadow_backend;  // the shadow's backend when it is remote
 
   // The outcome: an error status, or OK with the response.
   Status status;

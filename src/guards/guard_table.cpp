@@ -19,10 +19,12 @@ constexpr GuardRow kGuards[] = {
     {"request_id", Stage::kEndpoint, false, make_plain<RequestIdGuard>},
     // Inference stage, in DESIGN.md's order.
     {"deadline", Stage::kInference, false,
-     [](const GuardContext& c) -> std::unique_ptr<Guard> { return std::make_unique<DeadlineGuard>(c.request_timeout); }},
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<DeadlineGuard>(c.request_timeout);
+     }},
     {"route", Stage::kInference, false,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
-       return std::make_unique<RouteGuard>(c.models, c.deployments);
+       return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
     {"validation", Stage::kInference, false, make_plain<ValidationGuard>},
     {"fault_injection", Stage::kInference, true, make_plain<FaultInjectionGuard>},

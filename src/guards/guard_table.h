@@ -15,6 +15,7 @@
 
 namespace seraph {
 
+class BackendDirectory;
 class Deployments;
 class ModelManager;
 
@@ -23,6 +24,7 @@ struct GuardContext {
   ModelManager& models;
   const Deployments& deployments;
   std::chrono::milliseconds request_timeout{30000};
+  const BackendDirectory* backends = nullptr;  // remote backends variants may name; null: none
 };
 
 struct GuardRow {

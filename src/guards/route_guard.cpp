@@ -6,6 +6,7 @@
 
 #include "control/deployments.h"
 #include "models/model_manager.h"
+#include "models/remote/remote_backend.h"
 
 namespace seraph {
 namespace {
@@ -13,6 +14,20 @@ namespace {
 double random_point() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+// The remote model a variant names, when it names a backend; nullptr otherwise (or when the
+// backend is not configured: then `status` says so).
+std::shared_ptr<RemoteModel> remote_model(const BackendDirectory* backends, const VariantRecord& variant,
+                                          Status& status) {
+  if (variant.backend.empty()) return nullptr;
+  RemoteBackend* backend = backends ? backends->find(variant.backend) : nullptr;
+  if (!backend) {
+    status = unavailable(
+        fmt::format("variant '{}' names backend '{}', which is not configured", variant.name, variant.backend));
+    return nullptr;
+  }
+  return backend->model(variant.model, variant.version);
 }
 
 // The served variant: forced by X-Canary or a version, else sticky, else weighted random.
@@ -68,15 +83,27 @@ Status RouteGuard::route(Exchange& exchange) const {
     exchange.deployment = deployment;
     exchange.variant = variant;
     if (const LiveVariant* shadow = deployment->shadow(); shadow && random_point() * 100 < shadow->record.weight) {
-      exchange.shadow = shadow;
+      Status reachable;
+      auto remote_shadow = remote_model(backends_, shadow->record, reachable);
+      if (reachable.is_ok()) {
+        exchange.shadow = shadow;
+        exchange.shadow_backend = std::move(remote_shadow);
+      }
     }
     model = variant->record.model;
     version = variant->record.version;
     exchange.routing = std::move(table);
+    Status status;
+    if (auto remote = remote_model(backends_, variant->record, status); remote || !status.is_ok()) {
+      exchange.contract = remote ? remote->contract() : nullptr;
+      exchange.backend = std::move(remote);
+      return status;
+    }
   }
   Status status;
   exchange.version = models_.find(model, version, status);
   exchange.backend = exchange.version;
+  if (exchange.version) exchange.contract = {exchange.version, &exchange.version->config()};
   return status;
 }
 

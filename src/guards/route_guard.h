@@ -3,6 +3,7 @@
 
 namespace seraph {
 
+class BackendDirectory;
 class Deployments;
 class ModelManager;
 
@@ -13,10 +14,12 @@ class ModelManager;
 //            user keeps one variant while the weights hold
 //   weighted a fresh random point on the weight line
 // and may copy the request to the deployment's shadow variant. Any other name is a model: the
-// version asked for, else the latest ready one. The request itself is left as the client sent it.
+// version asked for, else the latest ready one. A variant that names a remote backend routes to
+// that backend's model (no local version). The request itself is left as the client sent it.
 class RouteGuard final : public Guard {
  public:
-  RouteGuard(ModelManager& models, const Deployments& deployments) : models_(models), deployments_(deployments) {}
+  RouteGuard(ModelManager& models, const Deployments& deployments, const BackendDirectory* backends = nullptr)
+      : models_(models), deployments_(deployments), backends_(backends) {}
   std::string_view name() const override { return "route"; }
   RequestVerdict on_request(Exchange& exchange) override;
   ResponseVerdict on_response(Exchange& exchange) override;
@@ -26,6 +29,7 @@ class RouteGuard final : public Guard {
 
   ModelManager& models_;
   const Deployments& deployments_;
+  const BackendDirectory* backends_;
 };
 
 // The point on [0, 1) that a sticky key maps to; the same key always maps to the same point.

@@ -254,5 +254,69 @@ TEST_F(LoadConfigTest, AGuardThePipelineNeedsOrThatDoesNotExistIsAnUnknownKey) {
   EXPECT_THAT(load("guards:\n  teleport:\n    enabled: true\n"), ElementsAre("guards.teleport.enabled: unknown key"));
 }
 
+TEST_F(LoadConfigTest, ReadsRemoteBackendsAndVariantsThatNameThem) {
+  const Errors errors = load(R"(
+backends:
+  - name: triton-a
+    endpoints: ["127.0.0.1:8001", "10.0.0.2:8001"]
+    connect_timeout_ms: 200
+    request_timeout_ms: 9000
+    max_connections: 8
+    max_pending: 100
+    health_check: {interval_ms: 500, timeout_ms: 250, path: /v2/models/resnet/ready, unhealthy_threshold: 3}
+    outlier: {consecutive_failures: 4, base_ejection_ms: 1000, max_ejection_percent: 30}
+deployments:
+  - name: resnet
+    variants:
+      - {name: baseline, model: resnet, version: 2, weight: 100, backend: triton-a}
+)");
+  EXPECT_THAT(errors, IsEmpty());
+  ASSERT_EQ(config_.backends.size(), 1u);
+  const RemoteBackendConfig& b = config_.backends[0];
+  EXPECT_EQ(b.name, "triton-a");
+  EXPECT_THAT(b.endpoints, ElementsAre("127.0.0.1:8001", "10.0.0.2:8001"));
+  EXPECT_EQ(b.connect_timeout_ms, 200);
+  EXPECT_EQ(b.request_timeout_ms, 9000);
+  EXPECT_EQ(b.max_connections, 8);
+  EXPECT_EQ(b.max_pending, 100);
+  EXPECT_EQ(b.health_check.interval_ms, 500);
+  EXPECT_EQ(b.health_check.timeout_ms, 250);
+  EXPECT_EQ(b.health_check.path, "/v2/models/resnet/ready");
+  EXPECT_EQ(b.health_check.unhealthy_threshold, 3);
+  EXPECT_EQ(b.health_check.healthy_threshold, 1);
+  EXPECT_EQ(b.outlier.consecutive_failures, 4);
+  EXPECT_EQ(b.outlier.base_ejection_ms, 1000);
+  EXPECT_EQ(b.outlier.max_ejection_percent, 30);
+  ASSERT_EQ(config_.deployments.size(), 1u);
+  EXPECT_EQ(config_.deployments[0].variants[0].backend, "triton-a");
+}
+
+TEST_F(LoadConfigTest, BackendErrorsNameTheKeyPath) {
+  EXPECT_THAT(
+      load(R"(
+backends:
+  - name: a
+    endpoints: ["127.0.0.1"]
+    max_pending: 0
+    outlier: {max_ejection_percent: 150}
+  - {name: a, endpoints: ["h:1"], health_check: {interval_ms: fast}}
+)"),
+      ElementsAre("backends[0].endpoints[0]: '127.0.0.1' is not host:port",
+                  "backends[0].max_pending: must be between 1 and 10000000, got 0",
+                  "backends[0].outlier.max_ejection_percent: must be between 0 and 100, got 150",
+                  "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
+}
+
+TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {
+  EXPECT_THAT(
+      load(R"(
+deployments:
+  - name: resnet
+    variants:
+      - {name: baseline, model: resnet, version: 1, weight: 100, backend: nowhere}
+)"),
+      ElementsAre(HasSubstr("deployments[0] (resnet): variants[0].backend 'nowhere' is not a configured backend")));
+}
+
 }  // namespace
 }  // namespace seraph

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "control/deployments.h"
+#include "control/records_json.h"
 #include "guards/route_guard.h"
 
 namespace seraph {
@@ -153,6 +154,36 @@ TEST(DeploymentValidation, NamesWhatIsWrong) {
   d = canary(90, 10);
   d.variants.clear();
   EXPECT_NE(problem(d).find("at least one variant"), std::string::npos);
+}
+
+TEST(DeploymentValidation, AVariantMayNameOnlyAConfiguredBackend) {
+  DeploymentRecord d = canary(90, 10);
+  d.variants[1].backend = "triton-a";
+  EXPECT_TRUE(validate_deployment(d, kEnvironments, {"triton-a"}).is_ok());
+  EXPECT_EQ(validate_deployment(d, kEnvironments, {"triton-b"}).message(),
+            "variants[1].backend 'triton-a' is not a configured backend (configured: triton-b)");
+  EXPECT_EQ(problem(d), "variants[1].backend 'triton-a' is not a configured backend (configured: none)");
+}
+
+TEST(DeploymentRecords, AVariantsBackendSurvivesTheRegistrysJson) {
+  std::vector<VariantRecord> variants = canary(90, 10).variants;
+  variants[1].backend = "triton-a";
+  std::vector<VariantRecord> read;
+  ASSERT_TRUE(variants_from_json(variants_to_json(variants), read).is_ok());
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].backend, "");
+  EXPECT_EQ(read[1].backend, "triton-a");
+}
+
+TEST(Deployments, AVariantMovedToAnotherBackendStartsFreshStats) {
+  MetricsRegistry metrics;
+  Deployments deployments(metrics, "production", kEnvironments, {"triton-a"});
+  deployments.publish(canary(90, 10));
+  auto before = deployments.snapshot()->find("production", "sentiment")->variants[1].stats;
+  DeploymentRecord moved = canary(90, 10);
+  moved.variants[1].backend = "triton-a";
+  deployments.publish(moved);
+  EXPECT_NE(deployments.snapshot()->find("production", "sentiment")->variants[1].stats, before);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "guards/route_guard.h"
 #include "guards/validation_guard.h"
 #include "models/model_manager.h"
+#include "models/remote/remote_backend.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -173,6 +174,35 @@ TEST_F(RoutingGuardsTest, ADeploymentRoutesToAVariantAndNamesItInTheAnswer) {
   EXPECT_THAT(ex->response_headers, ::testing::Contains(std::pair<std::string, std::string>{"X-Variant", "candidate"}));
   EXPECT_THAT(ex->response_headers,
               ::testing::Contains(std::pair<std::string, std::string>{"X-Deployment", "reviews"}));
+}
+
+TEST_F(RoutingGuardsTest, AVariantOnARemoteBackendRoutesToItsModelThereWithNoLocalVersion) {
+  MetricsRegistry metrics;
+  BackendMetricFamilies families(metrics);
+  RemoteBackendConfig config;
+  config.name = "far";
+  config.endpoints = {"127.0.0.1:1"};
+  BackendDirectory backends;
+  backends.add(std::make_shared<RemoteBackend>(config, families));
+  DeploymentRecord d;
+  d.name = "reviews";
+  d.environment = "production";
+  d.variants = {{"baseline", "sentiment", 1, 100, "baseline", {}, "far"}};
+  deployments_.publish(d);
+  auto ex = make_exchange(loop_, {}, text_request("reviews"));
+  RouteGuard guard(*models_, deployments_, &backends);
+  EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
+  EXPECT_EQ(ex->version, nullptr);
+  auto* remote = dynamic_cast<RemoteModel*>(ex->backend.get());
+  ASSERT_NE(remote, nullptr);
+  EXPECT_EQ(remote->path(), "/v2/models/sentiment/versions/1");
+  EXPECT_EQ(ex->contract, nullptr) << "no endpoint has answered the model's metadata";
+  EXPECT_EQ(ValidationGuard().on_request(*ex), RequestVerdict::kContinue) << "the remote checks its own contract";
+
+  // Without the directory (a backend that is not configured) the variant cannot be served.
+  auto lost = make_exchange(loop_, {}, text_request("reviews"));
+  EXPECT_EQ(route().on_request(*lost), RequestVerdict::kRespond);
+  EXPECT_EQ(lost->status.code(), StatusCode::kUnavailable);
 }
 
 TEST_F(RoutingGuardsTest, AnUnknownEnvironmentOrModelIsAnsweredByTheRouteGuard) {
