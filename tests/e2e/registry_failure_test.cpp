@@ -55,11 +55,8 @@ double control_errors(uint16_t port, const std::string& operation) {
 
 // Waits up to `seconds` for at least one control error of `operation`; returns the count.
 double wait_for_control_error(uint16_t port, const std::string& operation, int seconds = 30) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   double errors = 0;
-  while ((errors = control_errors(port, operation)) < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  eventually([&] { return (errors = control_errors(port, operation)) >= 1; }, seconds);
   return errors;
 }
 
