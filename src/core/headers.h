@@ -22,7 +22,6 @@ class HeaderMap final : public HeaderLookup {
   // Appends a field; the first of repeated names is the one header() finds.
   void add(std::string_view name, std::string_view value);
   std::string_view header(std::string_view name) const override;
-  size_t size() const { return fields_.size(); }
 
  private:
   struct Field {

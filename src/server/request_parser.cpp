@@ -23,7 +23,6 @@ Method to_method(unsigned method) {
 RequestParser::RequestParser(size_t header_limit, size_t body_limit)
     : header_limit_(header_limit), body_limit_(body_limit) {
   http_parser_settings_init(&settings_);
-  settings_.on_message_begin = on_message_begin;
   settings_.on_url = on_url;
   settings_.on_header_field = on_header_field;
   settings_.on_header_value = on_header_value;
@@ -97,8 +96,6 @@ void RequestParser::commit_header() {
   value_.clear();
   in_value_ = false;
 }
-
-int RequestParser::on_message_begin(http_parser*) { return 0; }
 
 int RequestParser::on_url(http_parser* p, const char* at, size_t length) {
   RequestParser& r = self(p);

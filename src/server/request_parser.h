@@ -48,7 +48,6 @@ class RequestParser {
   const std::string& error_message() const { return error_message_; }
 
  private:
-  static int on_message_begin(http_parser* p);
   static int on_url(http_parser* p, const char* at, size_t length);
   static int on_header_field(http_parser* p, const char* at, size_t length);
   static int on_header_value(http_parser* p, const char* at, size_t length);

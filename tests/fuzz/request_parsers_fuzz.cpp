@@ -69,8 +69,15 @@ void binary_framed(std::string_view bytes) {
       __builtin_trap();
     }
   }
+  // A response that parses holds exactly the elements its shapes promise.
   seraph::InferResponse response;
-  (void)seraph::parse_v2_infer_response(body, header_length, response);
+  if (!seraph::parse_v2_infer_response(body, header_length, response).is_ok()) return;
+  for (const seraph::Tensor& t : response.outputs) {
+    const auto count = seraph::element_count(t.shape);
+    if (!count) __builtin_trap();
+    const size_t held = t.datatype == seraph::DataType::kBytes ? t.strings.size() : t.bytes.size() / seraph::datatype_size(t.datatype);
+    if (held != static_cast<size_t>(*count)) __builtin_trap();
+  }
 }
 
 // Compressed bodies, against a small limit so bombs hit it.
