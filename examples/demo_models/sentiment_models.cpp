@@ -110,6 +110,7 @@ outputs:
 labels: [negative, positive]
 parameters: {{top_k: 2}}
 preprocessing: {{lowercase: true, separate_punctuation: true}}
+instances: 4  # fastText predicts safely from several threads: I/O threads run calls side by side
 metrics: {{accuracy: {:.4f}}}
 )yaml",
                      config.description, held_out_accuracy);

@@ -3,13 +3,13 @@
 namespace seraph {
 
 std::string error_body(std::string_view message) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
+  ScratchJson document;
+  JsonWriter& w = document.writer();
   w.StartObject();
   write_key(w, "error");
   write_string(w, message);
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return std::string(document.text());
 }
 
 HttpResponse json_response(unsigned status, std::string body) {

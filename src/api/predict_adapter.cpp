@@ -155,8 +155,8 @@ void write_prediction_fields(JsonWriter& w, const InferResponse& response, const
 
 std::string render_predict_response(const InferResponse& response, const ModelConfig& config,
                                     const PredictAnswerContext& context) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
+  ScratchJson document;
+  JsonWriter& w = document.writer();
   w.StartObject();
   if (context.many) {
     const int64_t rows = response.outputs.empty() || response.outputs[0].shape.empty() ? 0 : response.outputs[0].shape[0];
@@ -181,7 +181,7 @@ std::string render_predict_response(const InferResponse& response, const ModelCo
   write_key(w, "latency_ms");
   write_double(w, std::round(context.latency_ms * 1000) / 1000);
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return std::string(document.text());
 }
 
 }  // namespace seraph

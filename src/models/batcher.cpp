@@ -27,7 +27,7 @@ Status deadline_exceeded() { return {StatusCode::kDeadlineExceeded, "deadline ex
 }  // namespace
 
 Batcher::Batcher(Runtime& runtime, BatchingPolicy policy, ModelMetrics& metrics)
-    : runtime_(runtime), policy_(policy), metrics_(metrics), running_(std::clamp(policy.instances, 1, 64)) {
+    : runtime_(runtime), policy_(policy), metrics_(metrics), running_(std::max(policy.instances, 1)) {
   threads_.reserve(policy_.instances);
   for (int i = 0; i < policy_.instances; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -137,8 +137,14 @@ Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t
   return status;
 }
 
-bool Batcher::try_run_inline(const InferRequest& request, Done& done) {
-  if (!running_.try_acquire()) return false;
+bool Batcher::try_run_inline(const InferRequest& request, Done& done, std::chrono::nanoseconds wait) {
+  if (!running_.try_acquire()) {
+    const TimePoint give_up = Clock::now() + wait;
+    do {
+      if (Clock::now() >= give_up) return false;
+      spin_pause();
+    } while (!running_.try_acquire());
+  }
   metrics_.record_queue_time(Clock::duration::zero());
   std::vector<Tensor> outputs;
   double compute_ms = 0;

@@ -12,12 +12,12 @@
 #include <memory>
 #include <span>
 #include <mutex>
-#include <semaphore>
 #include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/inference.h"
+#include "core/semaphore.h"
 #include "core/status.h"
 #include "models/runtime.h"
 #include "observe/model_metrics.h"
@@ -46,9 +46,10 @@ class Batcher {
   void submit(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done);
   // Runs a validated request at once on the calling thread, unbatched, with the same metrics and
   // error handling as a queued one: for models cheaper than a hand-off to an execution thread.
-  // False, having done nothing, when `instances` runtime calls are already running: the caller
-  // queues the request instead of waiting.
-  bool try_run_inline(const InferRequest& request, Done& done);
+  // When `instances` runtime calls are already running it waits up to `wait` for one to end (a
+  // cheap call of another I/O thread's ends sooner than a hand-off would take), then gives up:
+  // false, having done nothing, and the caller queues the request.
+  bool try_run_inline(const InferRequest& request, Done& done, std::chrono::nanoseconds wait);
   // Mean compute time of recent runtime calls (exponentially weighted), 0 before the first.
   double recent_compute_us() const { return recent_compute_us_.load(std::memory_order_relaxed); }
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
@@ -84,7 +85,7 @@ class Batcher {
   std::atomic<double> recent_compute_us_{0};
   // At most `instances` runtime calls at once, inline and queued together: some runtimes (libtorch
   // over a serial BLAS) give wrong answers to more concurrent calls than they were given threads.
-  std::counting_semaphore<64> running_;
+  Semaphore running_;
 };
 
 }  // namespace seraph

@@ -249,7 +249,12 @@ void ModelVersion::submit(std::shared_ptr<const InferRequest> request, TimePoint
     in_use_.fetch_sub(1);
     done(std::move(status), std::move(response));
   };
-  if (runs_inline() && batcher_->try_run_inline(*request, finish)) return;
+  if (runs_inline()) {
+    // Busy slots are waited for about one recent call's time, never past the inline threshold.
+    const double wait_us = std::min(batcher_->recent_compute_us(), static_cast<double>(config_.inline_threshold_us));
+    const auto wait = std::chrono::nanoseconds(static_cast<int64_t>(wait_us * 1000));
+    if (batcher_->try_run_inline(*request, finish, wait)) return;
+  }
   batcher_->submit(std::move(request), deadline, std::move(finish));
 }
 

@@ -12,5 +12,7 @@ struct TextPreprocessing {
 };
 
 std::string preprocess_text(std::string_view text, const TextPreprocessing& options);
+// The same, appended to `out`: lets a caller reuse one buffer across requests.
+void append_preprocessed_text(std::string& out, std::string_view text, const TextPreprocessing& options);
 
 }  // namespace seraph

@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 
-#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -26,21 +27,41 @@ constexpr auto kFlushInterval = std::chrono::milliseconds(50);
 
 std::atomic<uint64_t> next_instance{1};
 
+// Which bytes a JSON string in the log escapes: one table lookup per byte.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
+  return table;
+}();
+
 // A JSON string of untrusted bytes: quotes, backslashes, control characters and every byte
-// outside ASCII are escaped, so a line is valid JSON whatever the client sent.
+// outside ASCII are escaped, so a line is valid JSON whatever the client sent. Runs of plain
+// characters are copied whole.
 void append_json_string(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : value) {
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (!kNeedsEscape[c]) continue;
+    out.append(value.data() + run, i - run);
+    run = i + 1;
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
     } else {
-      out += static_cast<char>(c);
+      const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+      out.append(escaped, sizeof escaped);
     }
   }
+  out.append(value.data() + run, value.size() - run);
   out += '"';
+}
+
+template <class... Format>
+void append_number(std::string& out, auto value, Format... format) {
+  char digits[32];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, value, format...).ptr);
 }
 
 // "2026-11-23T01:26:15.123Z"; the part up to the seconds is formatted once a second per thread.
@@ -57,7 +78,10 @@ void append_time(std::string& out) {
     cached_second = second;
   }
   out += cached;
-  fmt::format_to(std::back_inserter(out), ".{:03}Z", ms % 1000);
+  const auto millis = static_cast<int>(ms % 1000);
+  const char fraction[] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                           static_cast<char>('0' + millis % 10), 'Z'};
+  out.append(fraction, sizeof fraction);
 }
 
 void write_all(int fd, const std::string& data) {
@@ -149,15 +173,19 @@ void AccessLog::record(const AccessRecord& r) {
   if (r.version == 0) {
     out += R"(,"version":null)";
   } else {
-    fmt::format_to(std::back_inserter(out), R"(,"version":{})", r.version);
+    out += R"(,"version":)";
+    append_number(out, r.version);
   }
   if (!r.deployment.empty()) {
     member("deployment", r.deployment);
     member("environment", r.environment);
     member("variant", r.variant);
   }
-  fmt::format_to(std::back_inserter(out), R"(,"status":{},"latency_ms":{:.3f}}})", r.status, r.latency_ms);
-  out += '\n';
+  out += R"(,"status":)";
+  append_number(out, r.status);
+  out += R"(,"latency_ms":)";
+  append_number(out, r.latency_ms, std::chars_format::fixed, 3);
+  out += "}\n";
 }
 
 void AccessLog::on_finished(const FinishedRequest& r) {

@@ -1,6 +1,7 @@
 #include "observe/metrics.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -8,28 +9,31 @@
 namespace seraph {
 
 Histogram::Histogram(const std::vector<double>& bounds)
-    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds.size() + 1]) {
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
-}
+    : bounds_(bounds),
+      lines_per_shard_((bounds.size() + 2 + kSlotsPerLine - 1) / kSlotsPerLine),
+      lines_(new Line[kMetricShards * lines_per_shard_]) {}
 
 void Histogram::observe(double value) {
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  double current = sum_.load(std::memory_order_relaxed);
-  while (!sum_.compare_exchange_weak(current, current + value, std::memory_order_relaxed)) {
+  const size_t shard = metric_shard();
+  const size_t bucket = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  slot(shard, bucket).fetch_add(1, std::memory_order_relaxed);
+  // The shard's sum, as a double's bits: only threads sharing the shard ever compete for it.
+  std::atomic<uint64_t>& sum = slot(shard, bounds_.size() + 1);
+  uint64_t current = sum.load(std::memory_order_relaxed);
+  while (!sum.compare_exchange_weak(current, std::bit_cast<uint64_t>(std::bit_cast<double>(current) + value),
+                                    std::memory_order_relaxed)) {
   }
 }
 
 Histogram::Snapshot Histogram::snapshot() const {
   Snapshot snap;
-  snap.cumulative.resize(bounds_.size() + 1);
-  uint64_t running = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
-    snap.cumulative[i] = running;
+  snap.cumulative.assign(bounds_.size() + 1, 0);
+  for (size_t shard = 0; shard < kMetricShards; ++shard) {
+    for (size_t i = 0; i <= bounds_.size(); ++i) snap.cumulative[i] += slot(shard, i).load(std::memory_order_relaxed);
+    snap.sum += std::bit_cast<double>(slot(shard, bounds_.size() + 1).load(std::memory_order_relaxed));
   }
-  snap.count = running;
-  snap.sum = sum_.load(std::memory_order_relaxed);
+  for (size_t i = 1; i <= bounds_.size(); ++i) snap.cumulative[i] += snap.cumulative[i - 1];
+  snap.count = snap.cumulative.back();
   return snap;
 }
 

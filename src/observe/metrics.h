@@ -1,7 +1,8 @@
 #pragma once
 // Prometheus metrics: counters, gauges and histograms grouped in labelled families, rendered in
 // the text exposition format. Series are created off the hot path (at model load, at first use of a
-// status code); recording a sample is a relaxed atomic add and takes no lock.
+// status code); recording a sample is a relaxed atomic add on the recording thread's own shard
+// (observe/metric_shards.h) and takes no lock; a scrape sums the shards.
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -13,17 +14,19 @@
 #include <utility>
 #include <vector>
 
+#include "observe/metric_shards.h"
+
 namespace seraph {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Counter {
  public:
-  void add(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  void add(uint64_t n = 1) { counts_.add(0, n); }
+  uint64_t value() const { return counts_.value(0); }
 
  private:
-  std::atomic<uint64_t> value_{0};
+  ShardedCounts<1> counts_;
 };
 
 class Gauge {
@@ -55,9 +58,19 @@ class Histogram {
   const std::vector<double>& bounds() const { return bounds_; }
 
  private:
+  // Each shard: the non-cumulative bucket counts (bounds_.size() + 1), then the sum's bits, padded
+  // to whole cache lines.
+  struct alignas(kCacheLine) Line {
+    std::array<std::atomic<uint64_t>, kCacheLine / sizeof(uint64_t)> slots{};
+  };
+  std::atomic<uint64_t>& slot(size_t shard, size_t i) const {
+    return lines_[shard * lines_per_shard_ + i / kSlotsPerLine].slots[i % kSlotsPerLine];
+  }
+  static constexpr size_t kSlotsPerLine = kCacheLine / sizeof(uint64_t);
+
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // non-cumulative, bounds_.size() + 1
-  std::atomic<double> sum_{0};
+  size_t lines_per_shard_;
+  std::unique_ptr<Line[]> lines_;
 };
 
 // All series of one metric name. get() returns a reference that stays valid for the family's life.

@@ -1,10 +1,11 @@
 #include "server/connection.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 #include "api/json_writer.h"
 
@@ -41,6 +42,12 @@ std::string_view reason_phrase(unsigned status) {
     case 504: return "Gateway Timeout";
     default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
+}
+
+void append_number(std::string& out, uint64_t value) {
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
 }
 
 bool is_disconnect(const error_code& ec) {
@@ -197,8 +204,15 @@ void Connection::write(HttpResponse r) {
   run_ = nullptr;
   if (shared_.draining.load(std::memory_order_acquire)) keep_alive_ = false;
   head_.clear();
-  fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", r.status,
-                 reason_phrase(r.status), r.content_type, r.body.size());
+  head_ += "HTTP/1.1 ";
+  append_number(head_, r.status);
+  head_ += ' ';
+  head_ += reason_phrase(r.status);
+  head_ += "\r\nContent-Type: ";
+  head_ += r.content_type;
+  head_ += "\r\nContent-Length: ";
+  append_number(head_, r.body.size());
+  head_ += "\r\n";
   if (!keep_alive_) {
     head_ += "Connection: close\r\n";
   } else if (http10_) {

@@ -31,6 +31,42 @@ void write_ints(JsonWriter& w, const Tensor& t) {
 }
 }  // namespace
 
+struct ScratchJson::Pair {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer{buffer};
+  bool taken = false;
+};
+
+namespace {
+// A document larger than this gives its memory back rather than keep it for the thread's life.
+constexpr size_t kKeptBytes = 64 * 1024;
+}  // namespace
+
+ScratchJson::ScratchJson() {
+  thread_local Pair kept;
+  if (kept.taken) {
+    own_ = std::make_unique<Pair>();
+    pair_ = own_.get();
+  } else {
+    pair_ = &kept;
+    kept.buffer.Clear();
+    kept.writer.Reset(kept.buffer);
+  }
+  pair_->taken = true;
+}
+
+ScratchJson::~ScratchJson() {
+  pair_->taken = false;
+  if (!own_ && pair_->buffer.GetSize() > kKeptBytes) {
+    pair_->buffer.Clear();
+    pair_->buffer.ShrinkToFit();
+  }
+}
+
+JsonWriter& ScratchJson::writer() { return pair_->writer; }
+
+std::string_view ScratchJson::text() const { return {pair_->buffer.GetString(), pair_->buffer.GetSize()}; }
+
 void write_float(JsonWriter& w, float value) { write_floating(w, value); }
 void write_double(JsonWriter& w, double value) { write_floating(w, value); }
 

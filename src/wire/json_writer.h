@@ -1,5 +1,7 @@
 #pragma once
 // Writing JSON with RapidJSON: shortest round-trip numbers and tensor data, for every wire format.
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include <rapidjson/stringbuffer.h>
@@ -11,6 +13,26 @@
 namespace seraph {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// A writer and its buffer for one document, kept per thread between documents: a fresh pair costs
+// four allocations before the first byte (RapidJSON's allocators and stacks), a kept one none. A
+// document begun while the thread's pair is in use (rendering inside rendering) gets a fresh pair.
+class ScratchJson {
+ public:
+  ScratchJson();
+  ~ScratchJson();
+  ScratchJson(const ScratchJson&) = delete;
+  ScratchJson& operator=(const ScratchJson&) = delete;
+
+  JsonWriter& writer();
+  std::string_view text() const;
+
+  struct Pair;
+
+ private:
+  Pair* pair_;
+  std::unique_ptr<Pair> own_;  // only when the thread's pair was taken
+};
 
 inline void write_string(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));

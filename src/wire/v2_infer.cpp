@@ -301,10 +301,10 @@ bool write_tensors(JsonWriter& w, const std::vector<Tensor>& tensors, Wanted wan
 }
 
 // The JSON document in `buffer` followed by `tail`.
-RenderedBody assemble(const rapidjson::StringBuffer& buffer, const std::string& tail, bool binary) {
+RenderedBody assemble(std::string_view json, const std::string& tail, bool binary) {
   RenderedBody rendered;
-  rendered.body.reserve(buffer.GetSize() + tail.size());
-  rendered.body.assign(buffer.GetString(), buffer.GetSize());
+  rendered.body.reserve(json.size() + tail.size());
+  rendered.body.assign(json);
   rendered.json_header_length = rendered.body.size();
   rendered.body += tail;
   rendered.binary = binary;
@@ -416,8 +416,8 @@ void write_v2_tensor_header(JsonWriter& w, std::string_view name, DataType datat
 
 RenderedBody render_v2_infer_response(const InferResponse& response, const V2ResponseOptions& options,
                                       const ServedBy& served_by) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
+  ScratchJson document;
+  JsonWriter& w = document.writer();
   w.StartObject();
   write_key(w, "model_name");
   write_string(w, response.model);
@@ -438,7 +438,7 @@ RenderedBody render_v2_infer_response(const InferResponse& response, const V2Res
   const bool any_binary = write_tensors(
       w, response.outputs, [&](const Tensor& t) { return options.binary(t.name); }, tail);
   w.EndObject();
-  return assemble(buffer, tail, any_binary);
+  return assemble(document.text(), tail, any_binary);
 }
 
 std::string render_v2_infer_response(const InferResponse& response, const ServedBy& served_by) {
@@ -446,8 +446,8 @@ std::string render_v2_infer_response(const InferResponse& response, const Served
 }
 
 RenderedBody render_v2_infer_request(const InferRequest& request, const V2RequestOptions& options) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
+  ScratchJson document;
+  JsonWriter& w = document.writer();
   w.StartObject();
   if (!request.id.empty()) {
     write_key(w, "id");
@@ -487,7 +487,7 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
     w.EndArray();
   }
   w.EndObject();
-  return assemble(buffer, tail, any_binary);
+  return assemble(document.text(), tail, any_binary);
 }
 
 Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json_header_length,

@@ -79,6 +79,9 @@ TEST(AccessLog, HostilePathsStayValidJson) {
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(lines[0].c_str());
   ASSERT_FALSE(doc.HasParseError()) << lines[0];
   EXPECT_EQ(std::string(doc["path"].GetString()).substr(0, 7), "/x\"y\\z\n");
+  // Bytes outside ASCII are written as their code points (\u00ff), so the line stays valid UTF-8.
+  EXPECT_EQ(std::string(doc["path"].GetString()), "/x\"y\\z\n\x01\xc3\xbf\xc3\xbe{");
+  EXPECT_NE(lines[0].find(R"("/x\"y\\z\u000a\u0001\u00ff\u00fe{")"), std::string::npos) << lines[0];
 }
 
 TEST(AccessLog, LinesFromManyThreadsNeverInterleave) {

@@ -256,7 +256,7 @@ TEST_F(BatcherTest, AnInlineRunAnswersOnTheCallingThread) {
     EXPECT_TRUE(s.is_ok());
     EXPECT_EQ(out[0].values<float>()[1], 4.0F);
   };
-  ASSERT_TRUE(batcher.try_run_inline(*request, done));
+  ASSERT_TRUE(batcher.try_run_inline(*request, done, 0ns));
   EXPECT_EQ(answered_on, std::this_thread::get_id());
   EXPECT_GT(batcher.recent_compute_us(), 0);
 }
@@ -270,12 +270,28 @@ TEST_F(BatcherTest, NoInlineRunWhileInstancesRuntimeCallsAreRunning) {
   request->inputs.push_back(rows_of({3, 4}));
   bool ran = false;
   Batcher::Done done = [&](Status, std::vector<Tensor>, double) { ran = true; };
-  EXPECT_FALSE(batcher.try_run_inline(*request, done)) << "one instance: a second concurrent call must queue";
+  EXPECT_FALSE(batcher.try_run_inline(*request, done, 2ms)) << "one instance: a second concurrent call must queue";
   EXPECT_FALSE(ran);
   runtime.release();
   EXPECT_TRUE(get(queued).status.is_ok());
-  EXPECT_TRUE(batcher.try_run_inline(*request, done));
+  EXPECT_TRUE(batcher.try_run_inline(*request, done, 0ns));
   EXPECT_TRUE(ran);
+}
+
+TEST_F(BatcherTest, AnInlineRunWaitsWithinItsBudgetForABusySlot) {
+  Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
+  runtime.hold();
+  auto queued = submit(batcher, rows_of({1, 2}));
+  runtime.wait_until_entered();
+  auto request = std::make_shared<InferRequest>();
+  request->inputs.push_back(rows_of({3, 4}));
+  bool ran = false;
+  Batcher::Done done = [&](Status s, std::vector<Tensor>, double) { ran = s.is_ok(); };
+  std::thread releaser([&] { runtime.release(); });
+  EXPECT_TRUE(batcher.try_run_inline(*request, done, 30s)) << "the slot frees long before the budget ends";
+  EXPECT_TRUE(ran);
+  releaser.join();
+  EXPECT_TRUE(get(queued).status.is_ok());
 }
 
 TEST_F(BatcherTest, StatisticsChargeEachRequestOfAnExecutionAndCountItsRows) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "observe/http_metrics.h"
 #include "observe/model_metrics.h"
@@ -51,6 +53,32 @@ TEST(Histogram, TracksSumAndCount) {
   Histogram::Snapshot snap = h.snapshot();
   EXPECT_EQ(snap.count, 4u);
   EXPECT_DOUBLE_EQ(snap.sum, 14.5);
+}
+
+// More threads than shards, so some share one: every sample is still counted once.
+TEST(Histogram, SumsEveryThreadsSamplesAcrossShards) {
+  Histogram h({1.0, 2.0});
+  Counter c;
+  constexpr int kThreads = static_cast<int>(kMetricShards) * 2 + 1;
+  constexpr int kEach = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&h, &c, t] {
+      for (int i = 0; i < kEach; ++i) {
+        h.observe(t % 3 == 0 ? 0.5 : 1.5);
+        c.add(2);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const auto snap = h.snapshot();
+  const int low_threads = (kThreads + 2) / 3;  // t = 0, 3, 6, ...
+  EXPECT_EQ(snap.count, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(snap.cumulative[0], static_cast<uint64_t>(low_threads * kEach));
+  EXPECT_EQ(snap.cumulative[1], snap.count);
+  EXPECT_EQ(snap.cumulative[2], snap.count);
+  EXPECT_DOUBLE_EQ(snap.sum, low_threads * kEach * 0.5 + (kThreads - low_threads) * kEach * 1.5);
+  EXPECT_EQ(c.value(), static_cast<uint64_t>(kThreads * kEach * 2));
 }
 
 TEST(Family, SameLabelsGiveTheSameSeries) {

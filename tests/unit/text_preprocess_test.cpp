@@ -39,5 +39,11 @@ TEST(PreprocessText, CombinesLowercaseAndPunctuation) {
   EXPECT_EQ(preprocess_text("Awful!\nNEVER again.", kBoth), "awful !  never again . ");
 }
 
+TEST(PreprocessText, AppendsToWhatTheBufferAlreadyHolds) {
+  std::string buffer = "kept|";
+  append_preprocessed_text(buffer, "Hi!", kBoth);
+  EXPECT_EQ(buffer, "kept|hi ! ");
+}
+
 }  // namespace
 }  // namespace seraph

@@ -2,7 +2,8 @@
 #include <fasttext/fasttext.h>
 
 #include <algorithm>
-#include <sstream>
+#include <istream>
+#include <streambuf>
 #include <stdexcept>
 
 #include "models/runtime.h"
@@ -11,6 +12,13 @@ namespace seraph {
 namespace {
 
 constexpr std::string_view kLabelPrefix = "__label__";
+constexpr size_t kKeptBufferBytes = 64 * 1024;
+
+// An input stream over characters the caller owns, re-pointed for each line.
+class LineBuffer : public std::streambuf {
+ public:
+  void point_at(std::string& text) { setg(text.data(), text.data(), text.data() + text.size()); }
+};
 
 class FastTextRuntime final : public Runtime {
  public:
@@ -46,12 +54,18 @@ class FastTextRuntime final : public Runtime {
     probabilities.bytes.resize(rows * top_k_ * sizeof(float));
     auto probs = probabilities.mutable_values<float>();
 
-    std::istringstream line;
-    std::vector<std::pair<fasttext::real, std::string>> predictions;
+    // Kept per thread: building a stream (its locale above all) cost more than a short prediction.
+    thread_local std::string buffer;
+    thread_local LineBuffer line_buffer;
+    thread_local std::istream line(&line_buffer);
+    thread_local std::vector<std::pair<fasttext::real, std::string>> predictions;
     for (int64_t row = 0; row < rows; ++row) {
       // fastText reads one line; the newline ends the line and adds its end-of-sentence token.
+      buffer.clear();
+      append_preprocessed_text(buffer, text.strings[row], preprocessing_);
+      buffer += '\n';
+      line_buffer.point_at(buffer);
       line.clear();
-      line.str(preprocess_text(text.strings[row], preprocessing_) + "\n");
       predictions.clear();
       model_.predictLine(line, predictions, top_k_, 0.0);
       for (int k = 0; k < top_k_; ++k) {
@@ -67,6 +81,7 @@ class FastTextRuntime final : public Runtime {
         }
       }
     }
+    if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);  // one long text must not stay resident
     outputs.push_back(std::move(labels));
     outputs.push_back(std::move(probabilities));
     return {};
