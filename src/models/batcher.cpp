@@ -148,11 +148,12 @@ bool Batcher::try_run_inline(const InferRequest& request, Done& done, std::chron
   metrics_.record_queue_time(Clock::duration::zero());
   std::vector<Tensor> outputs;
   double compute_ms = 0;
-  const TimePoint start = Clock::now();
   Status status = run_runtime(request.inputs, rows_of(request), 1, outputs, compute_ms);
   if (status.is_ok()) {
-    metrics_.record_execution_phases(static_cast<uint64_t>(rows_of(request)), 1, Clock::duration::zero(),
-                                     Clock::now() - start, Clock::duration::zero());
+    // Nothing to merge or split inline: the runtime call is the whole execution.
+    const auto infer = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(compute_ms));
+    metrics_.record_execution_phases(static_cast<uint64_t>(rows_of(request)), 1, Clock::duration::zero(), infer,
+                                     Clock::duration::zero());
   } else {
     outputs.clear();
   }

@@ -133,7 +133,7 @@ void Connection::read_request() {
   waiting_for_request_ = true;
   parser_.reset();
   // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
-  set_limit(Clock::now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
+  set_limit(coarse_now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
                                                                     : shared_.config.idle_timeout_ms));
   if (begin_ < end_) return parse();  // a pipelined request is already here
   read_more();
@@ -227,7 +227,7 @@ void Connection::write(HttpResponse r) {
   head_ += "\r\n";
   body_ = head_only_ ? std::string() : std::move(r.body);  // HEAD: the length a GET would get, no body
   // A client that stops reading its answer must not hold the connection forever.
-  set_limit(Clock::now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));
+  set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));
   const bool last = !keep_alive_;
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
   asio::async_write(socket_, buffers, [self = shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });

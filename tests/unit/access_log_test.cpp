@@ -84,6 +84,16 @@ TEST(AccessLog, HostilePathsStayValidJson) {
   EXPECT_NE(lines[0].find(R"("/x\"y\\z\u000a\u0001\u00ff\u00fe{")"), std::string::npos) << lines[0];
 }
 
+TEST(AccessLog, ANumberTooLongForItsFieldIsWrittenAsNull) {
+  auto lines = lines_of([](AccessLog& log) { log.record({"r", "GET", "/x", "m", 1, 200, 1e300}); });
+  ASSERT_EQ(lines.size(), 1u);
+  rapidjson::Document doc;
+  doc.Parse(lines[0].c_str());
+  ASSERT_TRUE(doc.IsObject()) << lines[0];
+  EXPECT_TRUE(doc["latency_ms"].IsNull());
+  EXPECT_EQ(doc["status"].GetInt(), 200);
+}
+
 TEST(AccessLog, LinesFromManyThreadsNeverInterleave) {
   auto lines = lines_of([](AccessLog& log) {
     std::vector<std::thread> threads;
