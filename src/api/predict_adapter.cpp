@@ -7,6 +7,7 @@
 
 #include "wire/json_reader.h"
 #include "api/json_writer.h"
+#include "wire/json_text.h"
 
 namespace seraph {
 namespace {
@@ -111,9 +112,12 @@ Status parse_predict_batch_body(std::string_view body, PredictRequest& out) {
 
 namespace {
 
+// Room for a one-row answer with its served-by fields; a larger one grows the string as it goes.
+constexpr size_t kTypicalAnswerBytes = 320;
+
 // Writes one row's prediction as object members: "label" and "scores" for classifiers, "value"
 // for single-output regressors, a "scores" list otherwise.
-void write_prediction_fields(JsonWriter& w, const InferResponse& response, const ModelConfig& config, int64_t row) {
+void write_prediction_fields(JsonText& w, const InferResponse& response, const ModelConfig& config, int64_t row) {
   const Tensor* labels = nullptr;
   const Tensor* scores = nullptr;
   for (const Tensor& t : response.outputs) {
@@ -155,8 +159,7 @@ void write_prediction_fields(JsonWriter& w, const InferResponse& response, const
 
 std::string render_predict_response(const InferResponse& response, const ModelConfig& config,
                                     const PredictAnswerContext& context) {
-  ScratchJson document;
-  JsonWriter& w = document.writer();
+  JsonText w({}, kTypicalAnswerBytes);
   w.StartObject();
   if (context.many) {
     const int64_t rows = response.outputs.empty() || response.outputs[0].shape.empty() ? 0 : response.outputs[0].shape[0];
@@ -181,7 +184,7 @@ std::string render_predict_response(const InferResponse& response, const ModelCo
   write_key(w, "latency_ms");
   write_double(w, std::round(context.latency_ms * 1000) / 1000);
   w.EndObject();
-  return std::string(document.text());
+  return std::move(w).take();
 }
 
 }  // namespace seraph

@@ -7,19 +7,16 @@
 namespace seraph {
 
 namespace {
+
 template <class F>
-void write_floating(JsonWriter& w, F value) {
-  if (!std::isfinite(value)) {
-    w.Null();  // JSON has no NaN or infinity
-    return;
-  }
+size_t format_number(F value, char (&text)[32]) {
+  if (!std::isfinite(value)) return 0;
   if (value == 0 && std::signbit(value)) {
-    w.RawValue("-0.0", 4, rapidjson::kNumberType);  // "-0" would read back as the integer 0
-    return;
+    static constexpr std::string_view kNegativeZero = "-0.0";
+    kNegativeZero.copy(text, kNegativeZero.size());
+    return kNegativeZero.size();
   }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  w.RawValue(buf, static_cast<size_t>(end - buf), rapidjson::kNumberType);
+  return static_cast<size_t>(std::to_chars(text, text + sizeof text, value).ptr - text);
 }
 
 template <class T>
@@ -67,17 +64,8 @@ JsonWriter& ScratchJson::writer() { return pair_->writer; }
 
 std::string_view ScratchJson::text() const { return {pair_->buffer.GetString(), pair_->buffer.GetSize()}; }
 
-void write_float(JsonWriter& w, float value) { write_floating(w, value); }
-void write_double(JsonWriter& w, double value) { write_floating(w, value); }
-
-void write_served_by(JsonWriter& w, const ServedBy& served_by) {
-  write_key(w, "deployment");
-  write_string(w, served_by.deployment);
-  write_key(w, "environment");
-  write_string(w, served_by.environment);
-  write_key(w, "variant");
-  write_string(w, served_by.variant);
-}
+size_t format_json_number(float value, char (&text)[32]) { return format_number(value, text); }
+size_t format_json_number(double value, char (&text)[32]) { return format_number(value, text); }
 
 void write_tensor_data(JsonWriter& w, const Tensor& t) {
   w.StartArray();
