@@ -27,7 +27,9 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
 std::string_view HeaderMap::header(std::string_view name) const {
   const std::string_view text(text_);
   for (const Field& f : fields_) {
-    if (equals_ignoring_case(text.substr(f.name_at, f.name_size), name)) return text.substr(f.value_at, f.value_size);
+    if (f.name_size == name.size() && equals_ignoring_case(text.substr(f.name_at, f.name_size), name)) {
+      return text.substr(f.value_at, f.value_size);
+    }
   }
   return {};
 }

@@ -12,6 +12,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/byte_scan.h"
+
 namespace seraph {
 
 void configure_logging(std::string_view level) {
@@ -53,7 +55,15 @@ class LineWriter {
   void json_string(std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
     *at_++ = '"';
-    for (const char byte : value) {
+    size_t i = 0;
+    while (i < value.size()) {
+      if (i + 8 <= value.size() && !has_json_special(load_word(value.data() + i), true)) {
+        std::memcpy(at_, value.data() + i, 8);  // eight plain bytes
+        at_ += 8;
+        i += 8;
+        continue;
+      }
+      const char byte = value[i++];
       const auto c = static_cast<unsigned char>(byte);
       if (!kNeedsEscape[c]) {
         *at_++ = byte;

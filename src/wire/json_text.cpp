@@ -4,6 +4,8 @@
 #include <charconv>
 #include <utility>
 
+#include "core/byte_scan.h"
+
 namespace seraph {
 
 namespace {
@@ -34,8 +36,15 @@ void JsonText::String(const char* text, rapidjson::SizeType size) {
   separate();
   char* at = room(size * size_t{6} + 2);  // \u00XX at most per byte, and the quotes
   *at++ = '"';
-  for (size_t i = 0; i < size; ++i) {
-    const char c = text[i];
+  size_t i = 0;
+  while (i < size) {
+    if (i + 8 <= size && !has_json_special(load_word(text + i), false)) {
+      std::memcpy(at, text + i, 8);  // eight plain bytes
+      at += 8;
+      i += 8;
+      continue;
+    }
+    const char c = text[i++];
     const char escape = kEscapes[static_cast<unsigned char>(c)];
     if (escape == 0) {
       *at++ = c;
