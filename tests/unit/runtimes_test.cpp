@@ -4,10 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fasttext/fasttext.h>
+
 #include <algorithm>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
+#include "models/text_preprocess.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -115,6 +119,28 @@ TEST(FastTextRuntime, AppliesTheConfiguredPreprocessing) {
   Loaded m = load_demo("sentiment/2");
   std::vector<Tensor> out = run(*m.runtime, text_batch({"great excellent", "GREAT,EXCELLENT!"}));
   EXPECT_EQ(out[0].strings[0], out[0].strings[2]);
+}
+
+// The runtime calls fastText's tokenizer and predictor itself (keeping their buffers between
+// calls); it must answer exactly what fastText's own predictLine answers.
+TEST(FastTextRuntime, AgreesWithFastTextsOwnPredictLine) {
+  Loaded m = load_demo("sentiment/1");
+  fasttext::FastText reference;
+  reference.loadModel((testing::demo_models() / "sentiment/1/model.bin").string());
+  const std::vector<std::string> texts{"great phone", "awful, never again", "", "zzqx qqvv", "The battery life is great!",
+                                       std::string(2000, 'a') + " terrible"};
+  std::vector<Tensor> out = run(*m.runtime, text_batch(texts));
+  auto probabilities = out[1].values<float>();
+  for (size_t row = 0; row < texts.size(); ++row) {
+    std::istringstream line(preprocess_text(texts[row], m.config.preprocessing) + "\n");
+    std::vector<std::pair<fasttext::real, std::string>> expected;
+    reference.predictLine(line, expected, 2, 0.0);
+    ASSERT_EQ(expected.size(), 2u);
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_EQ("__label__" + out[0].strings[row * 2 + k], expected[k].second) << "row " << row;
+      EXPECT_EQ(probabilities[row * 2 + k], std::clamp(expected[k].first - 1e-5F, 0.0F, 1.0F)) << "row " << row;
+    }
+  }
 }
 
 TEST(FastTextRuntime, EmptyTextStillGetsADistribution) {

@@ -2,6 +2,8 @@
 #include <fasttext/fasttext.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <istream>
 #include <streambuf>
 #include <stdexcept>
@@ -36,13 +38,20 @@ class FastTextRuntime final : public Runtime {
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot load fastText model: " + std::string(e.what()));
     }
-    const int label_count = model_.getDictionary()->nlabels();
+    dictionary_ = model_.getDictionary();  // held, not fetched (and counted) per request
+    const int label_count = dictionary_->nlabels();
     if (label_count < 1) throw std::runtime_error("fastText model has no labels (not a supervised model)");
     if (Status s = config.parameter_int("top_k", label_count, top_k_); !s.is_ok())
       throw std::runtime_error(s.message());
     top_k_ = std::clamp(top_k_, 1, label_count);
     label_output_ = config.outputs[0].name;
     probability_output_ = config.outputs[1].name;
+    // Label names once, without fastText's prefix, rather than a copy per prediction.
+    for (int32_t id = 0; id < label_count; ++id) {
+      std::string label = dictionary_->getLabel(id);
+      if (std::string_view(label).starts_with(kLabelPrefix)) label.erase(0, kLabelPrefix.size());
+      label_names_.push_back(std::move(label));
+    }
   }
 
   Status execute(std::span<const Tensor> inputs, std::vector<Tensor>& outputs) override {
@@ -58,7 +67,11 @@ class FastTextRuntime final : public Runtime {
     thread_local std::string buffer;
     thread_local LineBuffer line_buffer;
     thread_local std::istream line(&line_buffer);
-    thread_local std::vector<std::pair<fasttext::real, std::string>> predictions;
+    // fastText's own predictLine, with the word lists and predictions kept too: the same calls,
+    // without their allocations.
+    thread_local std::vector<int32_t> words;
+    thread_local std::vector<int32_t> line_labels;
+    thread_local fasttext::Predictions predictions;
     for (int64_t row = 0; row < rows; ++row) {
       // fastText reads one line; the newline ends the line and adds its end-of-sentence token.
       buffer.clear();
@@ -67,21 +80,22 @@ class FastTextRuntime final : public Runtime {
       line_buffer.point_at(buffer);
       line.clear();
       predictions.clear();
-      model_.predictLine(line, predictions, top_k_, 0.0);
+      dictionary_->getLine(line, words, line_labels);
+      model_.predict(top_k_, words, predictions, 0.0);
       for (int k = 0; k < top_k_; ++k) {
         if (k < static_cast<int>(predictions.size())) {
-          std::string_view label = predictions[k].second;
-          if (label.starts_with(kLabelPrefix)) label.remove_prefix(kLabelPrefix.size());
-          labels.strings.emplace_back(label);
-          // fastText scores are exp(log(p + 1e-5)); remove its smoothing term to serve p itself.
-          probs[row * top_k_ + k] = std::clamp(predictions[k].first - 1e-5F, 0.0F, 1.0F);
+          labels.strings.push_back(label_names_.at(static_cast<size_t>(predictions[k].second)));
+          // fastText scores are log(p + 1e-5); remove its smoothing term to serve p itself.
+          probs[row * top_k_ + k] = std::clamp(std::exp(predictions[k].first) - 1e-5F, 0.0F, 1.0F);
         } else {
           labels.strings.emplace_back();
           probs[row * top_k_ + k] = 0.0F;
         }
       }
     }
-    if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);  // one long text must not stay resident
+    // One long text must not keep its memory resident in every thread that ran it.
+    if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
+    if (words.capacity() * sizeof(int32_t) > kKeptBufferBytes) std::vector<int32_t>().swap(words);
     outputs.push_back(std::move(labels));
     outputs.push_back(std::move(probabilities));
     return {};
@@ -93,6 +107,8 @@ class FastTextRuntime final : public Runtime {
   int top_k_ = 1;
   std::string label_output_;
   std::string probability_output_;
+  std::shared_ptr<const fasttext::Dictionary> dictionary_;
+  std::vector<std::string> label_names_;  // by fastText's label id
 };
 
 }  // namespace
