@@ -35,9 +35,8 @@ VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels
 
 void VariantStats::record(unsigned status, double latency_ms) {
   const bool error = status >= 500;
-  requests_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t slot = requests_.fetch_add(1, std::memory_order_relaxed) % kLatencyCapacity;
   if (error) errors_.fetch_add(1, std::memory_order_relaxed);
-  const uint64_t slot = latency_count_.fetch_add(1, std::memory_order_relaxed) % kLatencyCapacity;
   latencies_[slot].store(static_cast<float>(latency_ms), std::memory_order_relaxed);
   (error ? error_total_ : ok_total_).add();
   duration_.observe(latency_ms / 1000.0);
@@ -62,9 +61,10 @@ void VariantStats::record_shadow(bool failed, bool same_top_label, double max_ab
 
 VariantStats::Window VariantStats::window() const {
   Window w;
-  w.requests = requests_.load(std::memory_order_relaxed);
+  const uint64_t requests = requests_.load(std::memory_order_relaxed);
+  w.requests = static_cast<int64_t>(requests);
   w.errors = errors_.load(std::memory_order_relaxed);
-  const size_t samples = std::min<uint64_t>(latency_count_.load(std::memory_order_relaxed), kLatencyCapacity);
+  const size_t samples = std::min<uint64_t>(requests, kLatencyCapacity);
   w.latencies_ms.reserve(samples);
   for (size_t i = 0; i < samples; ++i) w.latencies_ms.push_back(latencies_[i].load(std::memory_order_relaxed));
   w.shadow_compared = shadow_compared_.load(std::memory_order_relaxed);
@@ -77,7 +77,6 @@ VariantStats::Window VariantStats::window() const {
 void VariantStats::reset_window() {
   requests_.store(0, std::memory_order_relaxed);
   errors_.store(0, std::memory_order_relaxed);
-  latency_count_.store(0, std::memory_order_relaxed);
   shadow_compared_.store(0, std::memory_order_relaxed);
   shadow_agreed_.store(0, std::memory_order_relaxed);
   shadow_failed_.store(0, std::memory_order_relaxed);

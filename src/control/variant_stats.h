@@ -54,9 +54,10 @@ class VariantStats final : public OutcomeSink {
   void reset_window();
 
  private:
-  std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> errors_{0};
-  std::atomic<uint64_t> latency_count_{0};
+  // Requests in the window, which also picks each one's slot in the latency ring: one update per
+  // request on a line the I/O threads share, not two.
+  std::atomic<uint64_t> requests_{0};
   std::unique_ptr<std::atomic<float>[]> latencies_;
   std::atomic<int64_t> shadow_compared_{0};
   std::atomic<int64_t> shadow_agreed_{0};

@@ -5,6 +5,7 @@
 // (observe/metric_shards.h) and takes no lock; a scrape sums the shards.
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -29,18 +30,30 @@ class Counter {
   ShardedCounts<1> counts_;
 };
 
+// A gauge is either set (a level read from elsewhere) or moved by deltas (in flight, pending), not
+// both: set() stores the level, add() moves the calling thread's shard, and the value is their sum.
 class Gauge {
  public:
-  void set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void set(double v) { level_.store(v, std::memory_order_relaxed); }
   void add(double delta) {
-    double current = value_.load(std::memory_order_relaxed);
-    while (!value_.compare_exchange_weak(current, current + delta, std::memory_order_relaxed)) {
+    std::atomic<uint64_t>& bits = deltas_[metric_shard()].bits;
+    uint64_t current = bits.load(std::memory_order_relaxed);
+    while (!bits.compare_exchange_weak(current, std::bit_cast<uint64_t>(std::bit_cast<double>(current) + delta),
+                                       std::memory_order_relaxed)) {
     }
   }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  double value() const {
+    double total = level_.load(std::memory_order_relaxed);
+    for (const Delta& d : deltas_) total += std::bit_cast<double>(d.bits.load(std::memory_order_relaxed));
+    return total;
+  }
 
  private:
-  std::atomic<double> value_{0};
+  struct alignas(kCacheLine) Delta {
+    std::atomic<uint64_t> bits{0};  // a double's bits; 0 is +0.0
+  };
+  std::atomic<double> level_{0};
+  std::array<Delta, kMetricShards> deltas_;
 };
 
 class Histogram {

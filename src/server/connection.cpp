@@ -57,9 +57,11 @@ bool is_disconnect(const error_code& ec) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared)
+Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared,
+                       std::atomic<int64_t>& requests_in_progress)
     : socket_(std::move(socket)),
       shared_(shared),
+      requests_in_progress_(requests_in_progress),
       parser_(kHeaderLimit, static_cast<size_t>(shared.config.max_body_bytes)),
       buffer_(kReadChunk),
       timer_(socket_.get_executor()) {
@@ -187,7 +189,7 @@ void Connection::parse() {
   head_only_ = parser_.head();
   http10_ = parser_.http10();
   answering_ = true;
-  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
+  requests_in_progress_.fetch_add(1, std::memory_order_acq_rel);
   auto self = shared_from_this();
   shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), self, self);
 }
@@ -234,7 +236,7 @@ void Connection::write(HttpResponse r) {
 }
 
 void Connection::on_write(error_code ec, bool last) {
-  shared_.requests_in_progress.fetch_sub(1, std::memory_order_acq_rel);
+  requests_in_progress_.fetch_sub(1, std::memory_order_acq_rel);
   if (ec) return close();
   if (last) return linger_ ? linger_close() : close();
   read_request();
@@ -247,7 +249,7 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
   head_only_ = false;
   http10_ = false;
   linger_ = true;
-  shared_.requests_in_progress.fetch_add(1, std::memory_order_acq_rel);
+  requests_in_progress_.fetch_add(1, std::memory_order_acq_rel);
   write(HttpResponse{status, error_body(message), "application/json", {}});
 }
 

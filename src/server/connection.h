@@ -23,7 +23,8 @@ namespace seraph {
 
 class Connection final : public Responder, public ExchangeLoop, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, HttpServer::Shared& shared);
+  // `requests_in_progress`: the accepting I/O thread's count, which this connection keeps.
+  Connection(boost::asio::ip::tcp::socket socket, HttpServer::Shared& shared, std::atomic<int64_t>& requests_in_progress);
   ~Connection() override;
 
   void start() { read_request(); }
@@ -62,6 +63,7 @@ class Connection final : public Responder, public ExchangeLoop, public std::enab
 
   boost::asio::ip::tcp::socket socket_;
   HttpServer::Shared& shared_;
+  std::atomic<int64_t>& requests_in_progress_;
   RequestParser parser_;
   std::vector<char> buffer_;
   size_t begin_ = 0, end_ = 0;       // unparsed bytes in buffer_

@@ -59,7 +59,7 @@ void HttpServer::accept(Worker& worker) {
         spdlog::info(R"({{"msg":"accepting connections again"}})");
         worker.accept_backoff = std::chrono::milliseconds(0);
       }
-      std::make_shared<Connection>(std::move(socket), shared_)->start();
+      std::make_shared<Connection>(std::move(socket), shared_, worker.requests_in_progress)->start();
     }
     accept(worker);
   });
@@ -77,6 +77,12 @@ void HttpServer::accept_later(Worker& worker, const boost::system::error_code& e
     if (wait_ec || !worker.acceptor->is_open()) return;  // cancelled: the server is stopping
     accept(worker);
   });
+}
+
+int64_t HttpServer::requests_in_progress() const {
+  int64_t total = 0;
+  for (const auto& worker : workers_) total += worker->requests_in_progress.load(std::memory_order_acquire);
+  return total;
 }
 
 int64_t HttpServer::stop(std::chrono::milliseconds drain) {
@@ -106,14 +112,14 @@ int64_t HttpServer::stop(std::chrono::milliseconds drain) {
     return static_cast<int64_t>(shared_.connections.size());
   };
   const auto deadline = std::chrono::steady_clock::now() + drain;
-  while ((shared_.requests_in_progress.load(std::memory_order_acquire) > 0 || open_connections() > 0) &&
+  while ((requests_in_progress() > 0 || open_connections() > 0) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const int64_t left = open_connections();
   if (left > 0) {
     spdlog::warn(R"({{"msg":"drain timeout: closing connections still open","connections":{},"requests":{}}})", left,
-                 shared_.requests_in_progress.load());
+                 requests_in_progress());
   }
   for (auto& worker : workers_) worker->io.stop();
   for (auto& worker : workers_) {

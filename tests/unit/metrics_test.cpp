@@ -39,6 +39,22 @@ TEST(Gauge, IsSetAndMovedByDeltas) {
   EXPECT_DOUBLE_EQ(g.value(), 8.5);
 }
 
+TEST(Gauge, DeltasFromManyThreadsSumToTheLevelInFlight) {
+  Gauge in_flight;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < static_cast<int>(kMetricShards) + 3; ++t) {
+    threads.emplace_back([&in_flight] {
+      for (int i = 0; i < 10000; ++i) {
+        in_flight.add(1);
+        in_flight.add(-1);
+      }
+      in_flight.add(1);  // each thread leaves one in flight
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_DOUBLE_EQ(in_flight.value(), static_cast<double>(kMetricShards) + 3);
+}
+
 TEST(Histogram, BucketsAreCumulativeAndEndWithInf) {
   Histogram h({1, 2, 5});
   for (double v : {0.5, 1.0, 3.0, 10.0}) h.observe(v);
