@@ -32,6 +32,7 @@ struct ApiRouter::Call final : Exchange {
   V2ResponseOptions v2_options;  // which outputs the V2 client wants in binary
   bool many = false;
   bool has_answer = false;
+  double latency_ms = -1;  // once the answer body states it, the metrics and the log use the same figure
   HttpResponse answer;
 };
 
@@ -228,7 +229,7 @@ void ApiRouter::finish(Call& call) {
                                  call.variant ? std::string_view(call.variant->record.name) : std::string_view(),
                                  call.variant ? call.variant->stats.get() : nullptr,
                                  response.status,
-                                 elapsed_ms(call.start) / 1000.0};
+                                 (call.latency_ms >= 0 ? call.latency_ms : elapsed_ms(call.start)) / 1000.0};
   for (RequestObserver* observer : observers_) observer->on_finished(finished);
   call.responder->send(std::move(response));
   if (call.shadow && call.status.is_ok() && !call.cancelled()) run_shadow(call);
@@ -291,7 +292,8 @@ void ApiRouter::render_inference(Call& call) {
     static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
     response =
         json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
-                                                   {call.request_id, elapsed_ms(call.start), call.many, served_by}));
+                                                   {call.request_id, call.latency_ms = elapsed_ms(call.start), call.many,
+                                                    served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {
     control_.experiments().record_assignment(call.request_id, call.deployment->experiment_id,
