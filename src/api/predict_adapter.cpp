@@ -112,8 +112,9 @@ Status parse_predict_batch_body(std::string_view body, PredictRequest& out) {
 
 namespace {
 
-// Room for a one-row answer with its served-by fields; a larger one grows the string as it goes.
-constexpr size_t kTypicalAnswerBytes = 320;
+// Room for a one-row answer with its served-by fields, and for the worst case of escaping the
+// request id at its end; a larger answer grows the string as it goes.
+constexpr size_t kTypicalAnswerBytes = 512;
 
 // Writes one row's prediction as object members: "label" and "scores" for classifiers, "value"
 // for single-output regressors, a "scores" list otherwise.

@@ -207,9 +207,13 @@ void ApiRouter::finish(Call& call) {
   // An endpoint guard answered itself (a refusal): its status is the answer.
   if (!call.has_answer) call.answer = error_response(call.status);
   HttpResponse& response = call.answer;
-  response.headers.reserve(response.headers.size() + call.response_headers.size() + 1);
+  if (response.headers.empty()) {
+    response.headers = std::move(call.response_headers);  // the common case: the guards' headers only
+  } else {
+    response.headers.reserve(response.headers.size() + call.response_headers.size());
+    for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
+  }
   if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
-  for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
   // A remote variant has no local version: its record names the model and version that served.
   const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,

@@ -1,8 +1,10 @@
 // SqlConnection over the SQLite3 C API.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 
 #include "control/sql_connection.h"
@@ -42,7 +44,7 @@ class SqliteConnection final : public SqlConnection {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     try {
       // WAL with synchronous=FULL: a committed transaction survives a crash or power loss.
-      const auto mode = execute("PRAGMA journal_mode=WAL", {});
+      const auto mode = switch_to_wal();
       if (mode.empty() || mode[0].empty() || mode[0][0] != "wal") throw SqlError("cannot switch " + path + " to WAL");
       execute("PRAGMA synchronous=FULL", {});
       execute("PRAGMA foreign_keys=ON", {});
@@ -79,6 +81,21 @@ class SqliteConnection final : public SqlConnection {
   }
 
  private:
+  // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+  // without the busy handler, while another connection opens the same file (replicas starting
+  // together): try again until the busy timeout.
+  std::vector<SqlRow> switch_to_wal() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    while (true) {
+      try {
+        return execute("PRAGMA journal_mode=WAL", {});
+      } catch (const SqlError&) {
+        if ((sqlite3_errcode(db_) & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   SqlError error() const { return SqlError(sqlite3_errmsg(db_)); }
 
   StatementPtr prepare(const std::string& sql) {
@@ -100,7 +117,8 @@ class SqliteConnection final : public SqlConnection {
                      " parameters, given " + std::to_string(params.size()) + ": " + sqlite3_sql(statement));
     }
     for (size_t i = 0; i < params.size(); ++i) {
-      const std::string name = "$" + std::to_string(i + 1);
+      std::string name = std::to_string(i + 1);
+      name.insert(name.begin(), '$');
       const int index = sqlite3_bind_parameter_index(statement, name.c_str());
       if (index == 0) throw SqlError("parameter " + name + " is not used in: " + sqlite3_sql(statement));
       const int rc = std::visit([&](const auto& value) { return bind_value(statement, index, value); }, params[i]);
