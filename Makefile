@@ -39,6 +39,7 @@ bench: build models
 	$(BUILD)/bench/micro/seraph_micro_bench
 	bash bench/run.sh
 	bash bench/cost.sh
+	bash bench/instructions.sh
 	bash bench/batching.sh
 	bash bench/cold_start.sh
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
 
 #include "api/json_writer.h"
@@ -42,12 +44,6 @@ std::string_view reason_phrase(unsigned status) {
     case 504: return "Gateway Timeout";
     default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
-}
-
-void append_number(std::string& out, uint64_t value) {
-  char digits[20];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, end);
 }
 
 bool is_disconnect(const error_code& ec) {
@@ -126,7 +122,13 @@ void Connection::run_at(TimePoint when, std::function<void()> run) {
   arm_timer();
 }
 
-void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
+void Connection::dispatch(std::function<void()> run) {
+  // Already on this connection's thread (an inline model's answer): run it now, as asio::dispatch
+  // would, without wrapping it for the executor first.
+  const auto* io = socket_.get_executor().target<asio::io_context::executor_type>();
+  if (io && io->running_in_this_thread()) return run();
+  asio::dispatch(socket_.get_executor(), std::move(run));
+}
 
 // --- reading -----------------------------------------------------------------------------------------
 
@@ -205,28 +207,39 @@ void Connection::write(HttpResponse r) {
   expired_ = nullptr;
   run_ = nullptr;
   if (shared_.draining.load(std::memory_order_acquire)) keep_alive_ = false;
-  head_.clear();
-  head_ += "HTTP/1.1 ";
-  append_number(head_, r.status);
-  head_ += ' ';
-  head_ += reason_phrase(r.status);
-  head_ += "\r\nContent-Type: ";
-  head_ += r.content_type;
-  head_ += "\r\nContent-Length: ";
-  append_number(head_, r.body.size());
-  head_ += "\r\n";
+  // The head is written through a pointer into room sized for it: a dozen appends, each checking
+  // the string's capacity, cost more than the copying.
+  size_t room = 192 + r.content_type.size();  // the status line and the fixed fields fit in 192
+  for (const auto& [name, value] : r.headers) room += name.size() + value.size() + 4;
+  head_.resize(room);
+  char* at = head_.data();
+  auto put = [&at](std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    at += text.size();
+  };
+  auto put_number = [&at](uint64_t value) { at = std::to_chars(at, at + 20, value).ptr; };
+  put("HTTP/1.1 ");
+  put_number(r.status);
+  put(" ");
+  put(reason_phrase(r.status));
+  put("\r\nContent-Type: ");
+  put(r.content_type);
+  put("\r\nContent-Length: ");
+  put_number(r.body.size());
+  put("\r\n");
   if (!keep_alive_) {
-    head_ += "Connection: close\r\n";
+    put("Connection: close\r\n");
   } else if (http10_) {
-    head_ += "Connection: keep-alive\r\n";  // HTTP/1.0 closes unless told otherwise
+    put("Connection: keep-alive\r\n");  // HTTP/1.0 closes unless told otherwise
   }
   for (const auto& [name, value] : r.headers) {
-    head_ += name;
-    head_ += ": ";
-    head_ += value;
-    head_ += "\r\n";
+    put(name);
+    put(": ");
+    put(value);
+    put("\r\n");
   }
-  head_ += "\r\n";
+  put("\r\n");
+  head_.resize(static_cast<size_t>(at - head_.data()));
   body_ = head_only_ ? std::string() : std::move(r.body);  // HEAD: the length a GET would get, no body
   // A client that stops reading its answer must not hold the connection forever.
   set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));

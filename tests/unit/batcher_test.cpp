@@ -85,6 +85,19 @@ class BatcherTest : public ::testing::Test {
     EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
     return f.get();
   }
+  // A queued request holds the runtime (and a one-instance batcher's only slot) until
+  // runtime.release(); its answer is returned.
+  std::shared_future<Result> occupy_the_only_slot(Batcher& batcher) {
+    runtime.hold();
+    auto queued = submit(batcher, rows_of({1, 2}));
+    runtime.wait_until_entered();
+    return queued;
+  }
+  static std::shared_ptr<InferRequest> one_row_request() {
+    auto request = std::make_shared<InferRequest>();
+    request->inputs.push_back(rows_of({3, 4}));
+    return request;
+  }
   MetricsRegistry registry;
   ModelMetricFamilies families{registry};
   ModelMetrics metrics{families, "m", 1};
@@ -263,11 +276,8 @@ TEST_F(BatcherTest, AnInlineRunAnswersOnTheCallingThread) {
 
 TEST_F(BatcherTest, NoInlineRunWhileInstancesRuntimeCallsAreRunning) {
   Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
-  runtime.hold();
-  auto queued = submit(batcher, rows_of({1, 2}));
-  runtime.wait_until_entered();
-  auto request = std::make_shared<InferRequest>();
-  request->inputs.push_back(rows_of({3, 4}));
+  auto queued = occupy_the_only_slot(batcher);
+  auto request = one_row_request();
   bool ran = false;
   Batcher::Done done = [&](Status, std::vector<Tensor>, double) { ran = true; };
   EXPECT_FALSE(batcher.try_run_inline(*request, done, 2ms)) << "one instance: a second concurrent call must queue";
@@ -280,11 +290,8 @@ TEST_F(BatcherTest, NoInlineRunWhileInstancesRuntimeCallsAreRunning) {
 
 TEST_F(BatcherTest, AnInlineRunWaitsWithinItsBudgetForABusySlot) {
   Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
-  runtime.hold();
-  auto queued = submit(batcher, rows_of({1, 2}));
-  runtime.wait_until_entered();
-  auto request = std::make_shared<InferRequest>();
-  request->inputs.push_back(rows_of({3, 4}));
+  auto queued = occupy_the_only_slot(batcher);
+  auto request = one_row_request();
   bool ran = false;
   Batcher::Done done = [&](Status s, std::vector<Tensor>, double) { ran = s.is_ok(); };
   std::thread releaser([&] { runtime.release(); });
