@@ -9,8 +9,8 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
 // The steady clock as of the kernel's last tick (a few milliseconds behind at most), read without
-// touching the TSC: for limits of seconds (idle connections, least-recently-used versions), where a
-// precise read per request is waste.
+// touching the TSC: for limits of seconds (idle and header timeouts), where a precise read per
+// request is waste. Not for ordering events: two reads within a tick are equal.
 inline TimePoint coarse_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

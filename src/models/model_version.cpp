@@ -191,9 +191,8 @@ void ModelVersion::execute(std::shared_ptr<const InferRequest> request, TimePoin
   // Counted in first, so that an unload either sees this request or this request sees it; the
   // count drops once the request is answered (submit's callback, or refuse()).
   in_use_.fetch_add(1);
-  // Stored only when the coarse clock has moved: most requests leave the shared line alone.
-  const int64_t now_ns = coarse_now().time_since_epoch().count();
-  if (last_used_ns_.load(std::memory_order_relaxed) != now_ns) last_used_ns_.store(now_ns, std::memory_order_relaxed);
+  // The precise clock: least-recently-used order must hold between requests a millisecond apart.
+  last_used_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   if (state() == ModelState::kReady) return submit(std::move(request), deadline, std::move(done));
 
   std::unique_lock lock(mutex_);
