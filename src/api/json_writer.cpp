@@ -1,15 +1,16 @@
 #include "api/json_writer.h"
 
+#include "wire/json_text.h"
+
 namespace seraph {
 
 std::string error_body(std::string_view message) {
-  ScratchJson document;
-  JsonWriter& w = document.writer();
+  JsonText w({}, message.size() + 16);
   w.StartObject();
   write_key(w, "error");
   write_string(w, message);
   w.EndObject();
-  return std::string(document.text());
+  return std::move(w).take();
 }
 
 HttpResponse json_response(unsigned status, std::string body) {

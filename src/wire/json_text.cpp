@@ -70,6 +70,11 @@ void JsonText::Int64(int64_t value) {
   value_text({digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits)});
 }
 
+void JsonText::Uint64(uint64_t value) {
+  char digits[24];
+  value_text({digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits)});
+}
+
 std::string JsonText::take() && {
   text_.resize(used_);
   return std::move(text_);

@@ -1,5 +1,6 @@
 #pragma once
-// A JSON writer for the hot answers (/predict): it writes through a pointer into a string kept
+// A JSON writer for the hot documents (/predict and V2 answers, V2 requests to remote backends,
+// errors): it writes through a pointer into a string kept
 // longer than its text, with the subset of RapidJSON's Writer interface the shared writing helpers use, so those helpers
 // write either. RapidJSON's per-call bookkeeping (its level stack, its buffer's growth checks) cost
 // more than the text of a small answer. It does not check nesting; callers write well-formed
@@ -32,6 +33,7 @@ class JsonText {
   }
   void String(const char* text, rapidjson::SizeType size);
   void Int64(int64_t value);
+  void Uint64(uint64_t value);
   void Bool(bool value) { value_text(value ? "true" : "false"); }
   void Null() { value_text("null"); }
   void RawValue(const char* text, size_t size, rapidjson::Type) { value_text({text, size}); }

@@ -1,8 +1,9 @@
 #pragma once
-// Writing JSON with RapidJSON: shortest round-trip numbers and tensor data, for every wire format.
-#include <memory>
-#include <string>
+// Writing JSON with RapidJSON's writer or JsonText (wire/json_text.h): shortest round-trip numbers
+// and tensor data, for every wire format.
+#include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -13,26 +14,6 @@
 namespace seraph {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// A writer and its buffer for one document, kept per thread between documents: a fresh pair costs
-// four allocations before the first byte (RapidJSON's allocators and stacks), a kept one none. A
-// document begun while the thread's pair is in use (rendering inside rendering) gets a fresh pair.
-class ScratchJson {
- public:
-  ScratchJson();
-  ~ScratchJson();
-  ScratchJson(const ScratchJson&) = delete;
-  ScratchJson& operator=(const ScratchJson&) = delete;
-
-  JsonWriter& writer();
-  std::string_view text() const;
-
-  struct Pair;
-
- private:
-  Pair* pair_;
-  std::unique_ptr<Pair> own_;  // only when the thread's pair was taken
-};
 
 // The helpers below write with RapidJSON's Writer or with JsonText (wire/json_text.h).
 template <class Writer>
@@ -79,6 +60,44 @@ void write_served_by(Writer& w, const ServedBy& served_by) {
   write_string(w, served_by.variant);
 }
 // A tensor's elements, flat and row-major, as a JSON array.
-void write_tensor_data(JsonWriter& w, const Tensor& tensor);
+template <class Writer>
+void write_tensor_data(Writer& w, const Tensor& t) {
+  auto write_ints = [&w, &t]<class T>(T) {
+    for (T v : t.values<T>()) {
+      if constexpr (std::is_signed_v<T>) {
+        w.Int64(static_cast<int64_t>(v));
+      } else {
+        w.Uint64(static_cast<uint64_t>(v));
+      }
+    }
+  };
+  w.StartArray();
+  switch (t.datatype) {
+    case DataType::kBool:
+      for (uint8_t v : t.values<uint8_t>()) w.Bool(v != 0);
+      break;
+    case DataType::kUint8: write_ints(uint8_t{}); break;
+    case DataType::kUint16: write_ints(uint16_t{}); break;
+    case DataType::kUint32: write_ints(uint32_t{}); break;
+    case DataType::kUint64: write_ints(uint64_t{}); break;
+    case DataType::kInt8: write_ints(int8_t{}); break;
+    case DataType::kInt16: write_ints(int16_t{}); break;
+    case DataType::kInt32: write_ints(int32_t{}); break;
+    case DataType::kInt64: write_ints(int64_t{}); break;
+    case DataType::kFp32:
+      for (float v : t.values<float>()) write_float(w, v);
+      break;
+    case DataType::kFp64:
+      for (double v : t.values<double>()) write_double(w, v);
+      break;
+    case DataType::kBytes:
+      for (const auto& s : t.strings) write_string(w, s);
+      break;
+    case DataType::kFp16:
+    case DataType::kBf16:
+      break;  // JSON has no half floats: the V2 renderer sends these as binary data
+  }
+  w.EndArray();
+}
 
 }  // namespace seraph

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "wire/json_reader.h"
+#include "wire/json_text.h"
 
 namespace seraph {
 
@@ -230,7 +231,7 @@ bool read_flag(const ParameterValue& value, bool& flag) {
   return b != nullptr;
 }
 
-void write_parameter(JsonWriter& w, const ParameterValue& value) {
+void write_parameter(JsonText& w, const ParameterValue& value) {
   std::visit(
       [&w](const auto& v) {
         using T = std::decay_t<decltype(v)>;
@@ -268,7 +269,7 @@ size_t binary_size(const Tensor& t) {
 }
 
 // One entry of a request's "inputs" or a response's "outputs"; a binary one appends its bytes to `tail`.
-void write_tensor(JsonWriter& w, const Tensor& t, bool binary, std::string& tail) {
+void write_tensor(JsonText& w, const Tensor& t, bool binary, std::string& tail) {
   w.StartObject();
   write_v2_tensor_header(w, t.name, t.datatype, t.shape);
   if (binary) {
@@ -288,7 +289,7 @@ void write_tensor(JsonWriter& w, const Tensor& t, bool binary, std::string& tail
 // An array of tensor entries, binary where `wanted` says and for half floats (JSON has none).
 // Returns whether any went as binary.
 template <class Wanted>
-bool write_tensors(JsonWriter& w, const std::vector<Tensor>& tensors, Wanted wanted, std::string& tail) {
+bool write_tensors(JsonText& w, const std::vector<Tensor>& tensors, Wanted wanted, std::string& tail) {
   bool any_binary = false;
   w.StartArray();
   for (const Tensor& t : tensors) {
@@ -300,11 +301,10 @@ bool write_tensors(JsonWriter& w, const std::vector<Tensor>& tensors, Wanted wan
   return any_binary;
 }
 
-// The JSON document in `buffer` followed by `tail`.
-RenderedBody assemble(std::string_view json, const std::string& tail, bool binary) {
+// The JSON document followed by `tail`.
+RenderedBody assemble(JsonText&& document, const std::string& tail, bool binary) {
   RenderedBody rendered;
-  rendered.body.reserve(json.size() + tail.size());
-  rendered.body.assign(json);
+  rendered.body = std::move(document).take();
   rendered.json_header_length = rendered.body.size();
   rendered.body += tail;
   rendered.binary = binary;
@@ -403,21 +403,9 @@ Status parse_v2_infer_request(std::string_view body, InferRequest& request) {
   return parse_v2_infer_request(body, std::nullopt, request, ignored);
 }
 
-void write_v2_tensor_header(JsonWriter& w, std::string_view name, DataType datatype, const Shape& shape) {
-  write_key(w, "name");
-  write_string(w, name);
-  write_key(w, "datatype");
-  write_string(w, datatype_name(datatype));
-  write_key(w, "shape");
-  w.StartArray();
-  for (int64_t d : shape) w.Int64(d);
-  w.EndArray();
-}
-
 RenderedBody render_v2_infer_response(const InferResponse& response, const V2ResponseOptions& options,
                                       const ServedBy& served_by) {
-  ScratchJson document;
-  JsonWriter& w = document.writer();
+  JsonText w;
   w.StartObject();
   write_key(w, "model_name");
   write_string(w, response.model);
@@ -438,7 +426,7 @@ RenderedBody render_v2_infer_response(const InferResponse& response, const V2Res
   const bool any_binary = write_tensors(
       w, response.outputs, [&](const Tensor& t) { return options.binary(t.name); }, tail);
   w.EndObject();
-  return assemble(document.text(), tail, any_binary);
+  return assemble(std::move(w), tail, any_binary);
 }
 
 std::string render_v2_infer_response(const InferResponse& response, const ServedBy& served_by) {
@@ -446,8 +434,7 @@ std::string render_v2_infer_response(const InferResponse& response, const Served
 }
 
 RenderedBody render_v2_infer_request(const InferRequest& request, const V2RequestOptions& options) {
-  ScratchJson document;
-  JsonWriter& w = document.writer();
+  JsonText w;
   w.StartObject();
   if (!request.id.empty()) {
     write_key(w, "id");
@@ -487,7 +474,7 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
     w.EndArray();
   }
   w.EndObject();
-  return assemble(document.text(), tail, any_binary);
+  return assemble(std::move(w), tail, any_binary);
 }
 
 Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json_header_length,

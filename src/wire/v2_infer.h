@@ -78,6 +78,16 @@ Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json
                                InferResponse& response);
 
 // "name", "datatype" and "shape": what V2 tensor metadata, inputs and outputs have in common.
-void write_v2_tensor_header(JsonWriter& w, std::string_view name, DataType datatype, const Shape& shape);
+template <class Writer>
+void write_v2_tensor_header(Writer& w, std::string_view name, DataType datatype, const Shape& shape) {
+  write_key(w, "name");
+  write_string(w, name);
+  write_key(w, "datatype");
+  write_string(w, datatype_name(datatype));
+  write_key(w, "shape");
+  w.StartArray();
+  for (int64_t d : shape) w.Int64(d);
+  w.EndArray();
+}
 
 }  // namespace seraph

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,8 @@ void write_sample(Writer& w, std::string_view hostile) {
     w.Int64(i - 1);
     write_key(w, "ok");
     w.Bool(i % 2 == 0);
+    write_key(w, "big");
+    w.Uint64(std::numeric_limits<uint64_t>::max() - static_cast<uint64_t>(i));
     w.EndObject();
   }
   w.StartArray();
@@ -44,6 +47,9 @@ void write_sample(Writer& w, std::string_view hostile) {
   write_double(w, 1.234);
   write_key(w, "empty");
   write_string(w, "");
+  write_key(w, "tensor");
+  const std::vector<int32_t> values{1, -2, 3, -4};
+  write_tensor_data(w, Tensor::of<int32_t>("t", DataType::kInt32, {2, 2}, values));
   w.EndObject();
 }
 
