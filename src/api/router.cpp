@@ -294,10 +294,9 @@ void ApiRouter::render_inference(Call& call) {
     }
   } else {
     static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
-    response =
-        json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
-                                                   {call.request_id, call.latency_ms = elapsed_ms(call.start), call.many,
-                                                    served_by}));
+    call.latency_ms = elapsed_ms(call.start);
+    response = json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
+                                                          {call.request_id, call.latency_ms, call.many, served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {
     control_.experiments().record_assignment(call.request_id, call.deployment->experiment_id,

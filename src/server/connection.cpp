@@ -6,7 +6,6 @@
 #include <cstdint>
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
 
 #include "api/json_writer.h"
@@ -122,14 +121,7 @@ void Connection::run_at(TimePoint when, std::function<void()> run) {
   arm_timer();
 }
 
-void Connection::dispatch(std::function<void()> run) {
-  // Already on this connection's thread (an inline model's answer): run it now, as asio::dispatch
-  // would, without wrapping it for the executor first.
-  const auto executor = socket_.get_executor();  // target() points into it: it must outlive the check
-  const auto* io = executor.target<asio::io_context::executor_type>();
-  if (io && io->running_in_this_thread()) return run();
-  asio::dispatch(executor, std::move(run));
-}
+void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
 
 // --- reading -----------------------------------------------------------------------------------------
 
