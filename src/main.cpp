@@ -82,7 +82,7 @@ int serve(const std::string& config_file) {
   seraph::VariantRecorder variant_recorder;
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
-                            config.guards_enabled, static_cast<size_t>(config.server.max_body_bytes), &backends});
+                            config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();

@@ -88,6 +88,7 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
   if (area == "rollouts") return rollouts(request, seg);
   if (area == "experiments") return experiments(request, seg);
   if (area == "events" && seg.size() == 3) return is_get(request) ? events(query) : method_not_allowed("GET");
+  if (area == "api-keys") return api_keys(request, seg);
   return error_response(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
 }
 
@@ -356,6 +357,48 @@ HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector
   ExperimentRecord stored;
   if (Status s = control_.stop_experiment(*id, stored); !s.is_ok()) return error_response(s);
   return json(200, [&](RecordWriter& w) { write_experiment(w, stored); });
+}
+
+HttpResponse AdminApi::api_keys(const HttpRequest& request, const std::vector<std::string>& seg) {
+  if (seg.size() == 3) {
+    if (is_get(request)) {
+      return list_answer(
+          "api_keys", [&](auto& out) { return control_.registry().list_api_keys(out); }, write_api_key);
+    }
+    if (request.method != Method::kPost) return method_not_allowed("GET, POST");
+    JsonValue body;
+    if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
+    ApiKeyRequest r;
+    for (Status s : {read_string(body, "name", "", r.name), read_string(body, "tenant", "", r.tenant),
+                     read_integer(body, "expires_ms", "", r.expires_ms)}) {
+      if (!s.is_ok()) return error_response(s);
+    }
+    for (auto [name, list] : {std::pair{"roles", &r.roles}, std::pair{"deployments", &r.deployments}}) {
+      if (auto array = member(body, name)) {
+        if (Status s = read_tags(*array, name, *list); !s.is_ok()) return error_response(s);
+      }
+    }
+    std::string key;
+    ApiKeyRecord created;
+    if (Status s = control_.api_keys().create(r, "admin", key, created); !s.is_ok()) return error_response(s);
+    return json(201, [&](RecordWriter& w) {
+      w.StartObject();
+      w.Key("key");  // shown this once: the registry keeps only its hash
+      write_string(w, key);
+      w.Key("api_key");
+      write_api_key(w, created);
+      w.EndObject();
+    });
+  }
+  if (seg.size() != 4) return error_response(404, "no such admin endpoint");
+  if (request.method != Method::kDelete) return method_not_allowed("DELETE");
+  if (Status s = control_.api_keys().revoke(seg[3], "admin"); !s.is_ok()) return error_response(s);
+  return json(200, [&](RecordWriter& w) {
+    w.StartObject();
+    w.Key("revoked");
+    write_string(w, seg[3]);
+    w.EndObject();
+  });
 }
 
 HttpResponse AdminApi::events(std::string_view query) {

@@ -16,6 +16,8 @@
 //   GET  /admin/v1/experiments     POST /admin/v1/experiments
 //   GET  /admin/v1/experiments/{id} (with results)   POST /admin/v1/experiments/{id}/stop
 //   GET  /admin/v1/events?after=ID&limit=N&subject=S
+//   GET  /admin/v1/api-keys        POST /admin/v1/api-keys (answers the key, once)
+//   DELETE /admin/v1/api-keys/{id} (revoke)
 //   POST /feedback                                         {"request_id", "label" | "reward"}
 #include <string>
 #include <string_view>
@@ -42,6 +44,7 @@ class AdminApi {
   HttpResponse rollouts(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse experiments(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse events(std::string_view query);
+  HttpResponse api_keys(const HttpRequest& request, const std::vector<std::string>& segments);
 
   ControlPlane& control_;
   ModelManager& models_;

@@ -2,7 +2,8 @@
 // Method and path pattern -> handler, so each request is dispatched once, by a table, rather than
 // by a chain of ifs. Patterns are literal segments and `{name}` captures ("/v2/models/{model}/infer");
 // a final `*` matches any rest ("/admin/*"). A path that matches a pattern but not its method is a
-// 405 with the methods that would have matched; HEAD matches GET.
+// 405 with the methods that would have matched; HEAD matches GET. Each route names the role its
+// callers need, which the auth guard checks before the handler runs.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "api/http.h"
 #include "api/url.h"
+#include "core/principal.h"
 #include "observe/request_observer.h"
 
 namespace seraph {
@@ -27,13 +29,14 @@ class RouteTable {
   struct Found {
     const Target* target = nullptr;  // nullptr: no route
     Handler handler = Handler::kNotFound;
+    Role role = Role::kNone;         // without a route: any authenticated caller learns it is not there
     std::string allow;               // with no target but a matching path: the methods it takes
   };
 
-  void add(Method method, std::string_view pattern, Handler handler, Target target) {
+  void add(Method method, std::string_view pattern, Handler handler, Role role, Target target) {
     std::vector<std::string> segments;
     for (std::string_view segment : split(pattern)) segments.emplace_back(segment);
-    routes_.push_back({method, std::move(segments), handler, std::move(target)});
+    routes_.push_back({method, std::move(segments), handler, role, std::move(target)});
   }
 
   Found find(Method method, std::string_view path, RouteMatch& match) const {
@@ -45,6 +48,7 @@ class RouteTable {
         match = std::move(candidate);
         found.target = &route.target;
         found.handler = route.handler;
+        found.role = route.role;
         found.allow.clear();
         return found;
       }
@@ -60,6 +64,7 @@ class RouteTable {
     Method method;
     std::vector<std::string> pattern;
     Handler handler;
+    Role role;
     Target target;
   };
 

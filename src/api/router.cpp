@@ -26,6 +26,8 @@ struct ApiRouter::Call final : Exchange {
 
   std::shared_ptr<Responder> responder;
   Method http_method = Method::kOther;
+  RouteTable<Route>::Found route;
+  RouteMatch match;
   std::string_view body;  // valid until answered (HttpRequest), or decoded_body
   std::string decoded_body;  // a body sent with Content-Encoding, inflated
   InferApi api = InferApi::kV2;
@@ -118,13 +120,13 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
       options_(std::move(options)),
       endpoint_chain_(
           Stage::kEndpoint,
-          build_guards(Stage::kEndpoint, {models, control.deployments(), options_.request_timeout, options_.backends},
-                       options_.guards_enabled),
+          build_guards(Stage::kEndpoint, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
+                                          options_.request_timeout, options_.backends}),
           [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
       inference_chain_(
           Stage::kInference,
-          build_guards(Stage::kInference, {models, control.deployments(), options_.request_timeout, options_.backends},
-                       options_.guards_enabled),
+          build_guards(Stage::kInference, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
+                                           options_.request_timeout, options_.backends}),
           [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }
@@ -133,39 +135,42 @@ ApiRouter::~ApiRouter() = default;
 
 void ApiRouter::add_routes() {
   auto& r = routes_;
-  r.add(Method::kPost, "/predict", Handler::kPredict, &ApiRouter::predict);
-  r.add(Method::kPost, "/predict/batch", Handler::kPredictBatch, &ApiRouter::predict_batch);
-  r.add(Method::kGet, "/healthz", Handler::kHealth, &ApiRouter::healthz);
-  r.add(Method::kGet, "/readyz", Handler::kHealth, &ApiRouter::readyz);
-  r.add(Method::kGet, "/metrics", Handler::kMetrics, &ApiRouter::metrics);
-  r.add(Method::kGet, "/models", Handler::kModels, &ApiRouter::models);
+  constexpr Role kAny = Role::kNone, kReader = Role::kReader, kPredictor = Role::kPredictor, kAdmin = Role::kAdmin;
+  r.add(Method::kPost, "/predict", Handler::kPredict, kPredictor, &ApiRouter::predict);
+  r.add(Method::kPost, "/predict/batch", Handler::kPredictBatch, kPredictor, &ApiRouter::predict_batch);
+  r.add(Method::kGet, "/healthz", Handler::kHealth, kAny, &ApiRouter::healthz);
+  r.add(Method::kGet, "/readyz", Handler::kHealth, kAny, &ApiRouter::readyz);
+  r.add(Method::kGet, "/metrics", Handler::kMetrics, kReader, &ApiRouter::metrics);
+  r.add(Method::kGet, "/models", Handler::kModels, kReader, &ApiRouter::models);
   for (Method m : {Method::kGet, Method::kPost, Method::kPut, Method::kDelete}) {
-    r.add(m, "/admin/*", Handler::kAdmin, &ApiRouter::admin);
+    r.add(m, "/admin/*", Handler::kAdmin, kAdmin, &ApiRouter::admin);
   }
-  r.add(Method::kPost, "/feedback", Handler::kFeedback, &ApiRouter::feedback);
+  r.add(Method::kPost, "/feedback", Handler::kFeedback, kPredictor, &ApiRouter::feedback);
   // KServe V2: health, server metadata, model metadata and readiness, inference; Triton's
-  // repository extension.
-  r.add(Method::kGet, "/v2", Handler::kV2Server, &ApiRouter::v2_server_metadata);
-  r.add(Method::kGet, "/v2/health/live", Handler::kV2Health, &ApiRouter::v2_live);
-  r.add(Method::kGet, "/v2/health/ready", Handler::kV2Health, &ApiRouter::v2_ready);
-  r.add(Method::kPost, "/v2/repository/index", Handler::kV2Repository, &ApiRouter::repository_index);
-  r.add(Method::kPost, "/v2/repository/models/{model}/load", Handler::kV2Repository, &ApiRouter::repository_load);
-  r.add(Method::kPost, "/v2/repository/models/{model}/unload", Handler::kV2Repository, &ApiRouter::repository_unload);
+  // repository extension (its load and unload change what is served: admin).
+  r.add(Method::kGet, "/v2", Handler::kV2Server, kReader, &ApiRouter::v2_server_metadata);
+  r.add(Method::kGet, "/v2/health/live", Handler::kV2Health, kAny, &ApiRouter::v2_live);
+  r.add(Method::kGet, "/v2/health/ready", Handler::kV2Health, kAny, &ApiRouter::v2_ready);
+  r.add(Method::kPost, "/v2/repository/index", Handler::kV2Repository, kReader, &ApiRouter::repository_index);
+  r.add(Method::kPost, "/v2/repository/models/{model}/load", Handler::kV2Repository, kAdmin, &ApiRouter::repository_load);
+  r.add(Method::kPost, "/v2/repository/models/{model}/unload", Handler::kV2Repository, kAdmin,
+        &ApiRouter::repository_unload);
   // Before the patterns below, which would take "stats" for a model's name.
-  r.add(Method::kGet, "/v2/models/stats", Handler::kV2ModelStats, &ApiRouter::v2_model_stats);
+  r.add(Method::kGet, "/v2/models/stats", Handler::kV2ModelStats, kReader, &ApiRouter::v2_model_stats);
   for (std::string_view model : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
-    r.add(Method::kGet, model, Handler::kV2ModelMetadata, &ApiRouter::v2_model_metadata);
-    r.add(Method::kGet, fmt::format("{}/ready", model), Handler::kV2ModelReady, &ApiRouter::v2_model_ready);
-    r.add(Method::kPost, fmt::format("{}/infer", model), Handler::kV2Infer, &ApiRouter::v2_infer);
-    r.add(Method::kGet, fmt::format("{}/config", model), Handler::kV2ModelConfig, &ApiRouter::v2_model_config);
-    r.add(Method::kGet, fmt::format("{}/stats", model), Handler::kV2ModelStats, &ApiRouter::v2_model_stats);
+    r.add(Method::kGet, model, Handler::kV2ModelMetadata, kReader, &ApiRouter::v2_model_metadata);
+    r.add(Method::kGet, fmt::format("{}/ready", model), Handler::kV2ModelReady, kReader, &ApiRouter::v2_model_ready);
+    r.add(Method::kPost, fmt::format("{}/infer", model), Handler::kV2Infer, kPredictor, &ApiRouter::v2_infer);
+    r.add(Method::kGet, fmt::format("{}/config", model), Handler::kV2ModelConfig, kReader, &ApiRouter::v2_model_config);
+    r.add(Method::kGet, fmt::format("{}/stats", model), Handler::kV2ModelStats, kReader, &ApiRouter::v2_model_stats);
   }
 }
 
 bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
 
 void ApiRouter::handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
-                       std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder) {
+                       std::string_view client_address, std::shared_ptr<ExchangeLoop> loop,
+                       std::shared_ptr<Responder> responder) {
   auto call = std::make_shared<Call>(std::move(loop), std::move(responder));
   call->response_headers.reserve(6);  // request id, and what served: no regrowth on the way back
   call->http_method = method;
@@ -174,14 +179,18 @@ void ApiRouter::handle(Method method, std::string_view target, std::string_view 
   call->path = path;
   call->query = query;
   call->headers = std::move(headers);
+  call->client_address = client_address;
   call->body = body;
+  // The route is found first: the endpoint stage's guards check what it asks of the caller.
+  call->route = routes_.find(method, call->path, call->match);
+  call->handler = call->route.handler;
+  call->required_role = call->route.role;
   endpoint_chain_.run(*call);
 }
 
 void ApiRouter::dispatch(Call& call) {
-  RouteMatch match;
-  const auto found = routes_.find(call.http_method, call.path, match);
-  call.handler = found.handler;
+  const auto& found = call.route;
+  const RouteMatch& match = call.match;
   if (found.target) {
     if (std::string_view encoding = call.headers.header("content-encoding"); !encoding.empty()) {
       if (Status s = decode_content(encoding, call.body, options_.max_body_bytes, call.decoded_body); !s.is_ok()) {

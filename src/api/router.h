@@ -16,6 +16,7 @@
 #include "api/route_table.h"
 #include "control/control_plane.h"
 #include "guards/guard_chain.h"
+#include "guards/guard_settings.h"
 #include "models/model_manager.h"
 #include "observe/metrics.h"
 #include "observe/request_observer.h"
@@ -29,7 +30,7 @@ struct ApiOptions {
   // Inference requests are answered 504 by then unless they ask for less (X-Request-Timeout-Ms,
   // or the V2 "timeout" parameter in microseconds, as Triton has it).
   std::chrono::milliseconds request_timeout{30000};
-  std::map<std::string, bool, std::less<>> guards_enabled;  // guards.<name>.enabled
+  GuardSettings guards;                     // which guards run, and their settings
   size_t max_body_bytes = 8 * 1024 * 1024;  // also the limit on a body once decompressed
   const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
 };
@@ -45,16 +46,17 @@ class ApiRouter {
   // thread, on which this is called and the answer is sent.
   // `target` and `body` stay valid until the answer is sent.
   void handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
-              std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder);
+              std::string_view client_address, std::shared_ptr<ExchangeLoop> loop,
+              std::shared_ptr<Responder> responder);
 
   // Readiness: every model loaded, and not draining.
   bool ready() const;
   void set_draining() { draining_.store(true, std::memory_order_release); }
 
   struct Call;
+  using Route = void (ApiRouter::*)(Call&, const RouteMatch&);
 
  private:
-  using Route = void (ApiRouter::*)(Call&, const RouteMatch&);
   enum class InferApi { kV2, kPredict, kPredictBatch };
 
   void add_routes();

@@ -111,11 +111,23 @@ std::vector<Key> keys() {
                true});
   string_key("routing.default_environment", [](Config& c) -> std::string& { return c.routing.default_environment; }, nullptr);
   int_key("control.tick_interval_ms", [](Config& c) -> int& { return c.control.tick_interval_ms; }, 10, 3600000);
+  std::set<std::string_view> sections;
   for (const GuardRow& row : guard_table()) {
-    if (!row.optional) continue;
-    bool_key(fmt::format("guards.{}.enabled", row.name),
-             [name = std::string(row.name)](Config& c) -> bool& { return c.guards_enabled[name]; });
+    if (row.on == Switch::kAlways || !sections.insert(row.section).second) continue;
+    bool_key(fmt::format("guards.{}.enabled", row.section),
+             [name = std::string(row.section)](Config& c) -> bool& { return c.guards.enabled[name]; });
   }
+  k.push_back({"guards.auth.open_paths", [](Config& c, const std::string& text) -> std::string {
+                 std::vector<std::string> paths;
+                 std::stringstream in(text);
+                 for (std::string path; std::getline(in, path, ',');) {
+                   if (path.empty() || path[0] != '/') return fmt::format("'{}' is not a path (it must start with '/')", path);
+                   paths.push_back(path);
+                 }
+                 c.guards.auth.open_paths = std::move(paths);
+                 return "";
+               },
+               true});
   return k;
 }
 
@@ -260,6 +272,32 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
   });
 }
 
+// guards.auth.deployments: {<name>: {subjects: [...], tenants: [...]}}.
+void read_allow_lists(const YAML::Node& map, const std::string& where, Config& config, std::vector<std::string>& errors) {
+  if (!map.IsMap()) {
+    errors.push_back(where + ": must be a mapping of deployment names to {subjects, tenants}");
+    return;
+  }
+  for (const auto& entry : map) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string at = where + "." + name;
+    if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
+    if (!entry.second.IsMap()) {
+      errors.push_back(at + ": must be a mapping with subjects and/or tenants");
+      continue;
+    }
+    AllowList allowed;
+    for (const auto& field : entry.second) {
+      const std::string key = field.first.as<std::string>();
+      if (key == "subjects") read_scalar(field.second, at + ".subjects", allowed.subjects, errors);
+      else if (key == "tenants") read_scalar(field.second, at + ".tenants", allowed.tenants, errors);
+      else errors.push_back(fmt::format("{}.{}: unknown key (use subjects or tenants)", at, key));
+    }
+    if (allowed.subjects.empty() && allowed.tenants.empty()) errors.push_back(at + ": lists no subjects and no tenants");
+    config.guards.auth.deployments[name] = std::move(allowed);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> load_config(const std::filesystem::path& file, Config& config) {
@@ -285,6 +323,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
                                                                                const std::string& prefix) {
       for (const auto& entry : map) {
         const std::string path = prefix + "." + entry.first.as<std::string>();
+        if (path == "guards.auth.deployments") {
+          read_allow_lists(entry.second, path, config, errors);
+          continue;
+        }
         const Key* key = find_key(path);
         if (!key && entry.second.IsMap()) {
           read_keys(entry.second, path);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control/registry.h"
+#include "guards/guard_settings.h"
 #include "server/server_settings.h"
 #include "models/remote/remote_config.h"
 
@@ -41,8 +42,9 @@ struct Config {
   std::vector<RemoteBackendConfig> backends;
   // Written to the registry at the first start; the registry (and the admin API) rules after that.
   std::vector<DeploymentRecord> deployments;
-  // guards.<name>.enabled for the guards that may be switched off (guards/guard_table.h); absent: on.
-  std::map<std::string, bool, std::less<>> guards_enabled;
+  // guards.<section>.enabled for the guards that may be switched off (guards/guard_table.h), and
+  // the guards' own sections.
+  GuardSettings guards;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off
     bool access_log = true;

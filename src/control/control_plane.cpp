@@ -38,6 +38,7 @@ ControlPlane::ControlPlane(Registry& registry, Deployments& deployments, ModelMa
                {}},
       rollouts_(context_, metrics),
       experiments_(context_, metrics),
+      api_keys_(registry),
       tick_interval_(tick_interval) {}
 
 ControlPlane::~ControlPlane() { stop(); }
@@ -60,6 +61,7 @@ Status ControlPlane::start(const std::vector<DeploymentRecord>& configured) {
   for (const DeploymentRecord& d : deployments) context_.deployments.publish(d);
   if (Status s = rollouts_.resume_all(); !s.is_ok()) return s;
   if (Status s = experiments_.resume_all(); !s.is_ok()) return s;
+  if (Status s = api_keys_.refresh(); !s.is_ok()) return s;
   timer_ = std::thread([this] { run_timer(); });
   worker_ = std::thread([this] { run_worker(); });
   return {};
@@ -108,6 +110,8 @@ void ControlPlane::run_timer() {
       rollouts_.tick();
       experiments_.tick();
     }
+    // Keys revoked or created on other replicas; on failure the keys in use stay.
+    if (Status s = api_keys_.refresh(); !s.is_ok()) context_.report("api_keys.refresh", s);
     timer_lock.lock();
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The control plane: the registry, the live deployments, the rollout and experiment controllers,
-// and the timer thread that runs the controllers off the hot path. Every change goes through here,
+// the accepted API keys, and the timer thread that runs the controllers and refreshes the keys off
+// the hot path. Every change goes through here,
 // one at a time, is written to the registry, then published to the data plane.
 #include <chrono>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/api_keys.h"
 #include "control/control_context.h"
 #include "control/experiments.h"
 #include "control/rollout_controller.h"
@@ -39,6 +41,7 @@ class ControlPlane {
   Registry& registry() { return context_.registry; }
   Deployments& deployments() { return context_.deployments; }
   ExperimentController& experiments() { return experiments_; }
+  ApiKeys& api_keys() { return api_keys_; }
 
   // Admin operations; each takes the control lock.
   Status put_deployment(const DeploymentRecord& record, DeploymentRecord& out);
@@ -61,6 +64,7 @@ class ControlPlane {
   ControlContext context_;
   RolloutController rollouts_;
   ExperimentController experiments_;
+  ApiKeys api_keys_;
   const std::chrono::milliseconds tick_interval_;
   std::mutex threads_mutex_;
   std::condition_variable timer_cv_;

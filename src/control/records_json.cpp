@@ -273,6 +273,29 @@ void write_rollout(RecordWriter& w, const RolloutRecord& r) {
   w.EndObject();
 }
 
+void write_api_key(RecordWriter& w, const ApiKeyRecord& k) {
+  w.StartObject();
+  key(w, "id");
+  text(w, k.id);
+  key(w, "name");
+  text(w, k.name);
+  for (const auto& [name, list] : {std::pair{"roles", &k.roles}, std::pair{"deployments", &k.deployments}}) {
+    key(w, name);
+    w.StartArray();
+    for (const std::string& item : *list) text(w, item);
+    w.EndArray();
+  }
+  key(w, "tenant");
+  text(w, k.tenant);
+  key(w, "created_ms");
+  w.Int64(k.created_ms);
+  key(w, "expires_ms");
+  w.Int64(k.expires_ms);
+  key(w, "revoked_ms");
+  w.Int64(k.revoked_ms);
+  w.EndObject();
+}
+
 void write_experiment(RecordWriter& w, const ExperimentRecord& e) {
   w.StartObject();
   key(w, "id");

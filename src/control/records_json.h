@@ -35,6 +35,7 @@ void write_version(RecordWriter& w, const ModelVersionRecord& version);
 void write_event(RecordWriter& w, const EventRecord& event);  // details inlined as JSON
 void write_rollout(RecordWriter& w, const RolloutRecord& rollout);  // spec inlined as JSON
 void write_experiment(RecordWriter& w, const ExperimentRecord& experiment);
+void write_api_key(RecordWriter& w, const ApiKeyRecord& key);  // never the hash
 
 // The registry's JSON columns. Non-finite numbers are written as null, which reading rejects.
 std::string variants_to_json(const std::vector<VariantRecord>& variants);

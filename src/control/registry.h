@@ -1,7 +1,7 @@
 #pragma once
 // The durable record of the control plane: model versions with their metadata and lineage,
-// deployments, rollouts, experiments, experiment assignments and feedback, and an append-only
-// event log. SQLite by default (a file path), PostgreSQL when opened with a postgres:// URL; the
+// deployments, rollouts, experiments, experiment assignments and feedback, API keys, and an
+// append-only event log. SQLite by default (a file path), PostgreSQL when opened with a postgres:// URL; the
 // schema and the behaviour are the same. Every change is one transaction, so a process killed at
 // any moment leaves the registry as it was before or after the change, never in between.
 //
@@ -122,6 +122,20 @@ struct ArmCounts {
   double reward_sum = 0;
 };
 
+// An API key as the registry keeps it: never the key itself, only its SHA-256, so a copy of the
+// database lets no one call the server.
+struct ApiKeyRecord {
+  std::string id;                        // the key's public part (keys read "sk_<id>_<secret>"), unique
+  std::string name;                      // who or what it is for: the subject of requests made with it
+  std::string secret_sha256;             // 64 lowercase hex digits: SHA-256 of the whole key
+  std::vector<std::string> roles;        // "reader", "predictor", "admin"
+  std::vector<std::string> deployments;  // the names it may call; empty: any
+  std::string tenant;                    // empty: none
+  int64_t created_ms = 0;                // set by the registry when 0
+  int64_t expires_ms = 0;                // 0: never
+  int64_t revoked_ms = 0;                // 0: not revoked
+};
+
 // Everything one control-plane action changes, written in one transaction.
 struct RegistryChange {
   std::optional<DeploymentRecord> deployment;  // replaces the (name, environment) deployment
@@ -173,6 +187,12 @@ class Registry {
   // Events with id > after_id, oldest first, at most `limit`; `subject` filters when not empty.
   virtual Status list_events(int64_t after_id, int limit, const std::string& subject,
                              std::vector<EventRecord>& out) = 0;
+
+  // API keys. Creating one whose id exists is kConflict; revoking an unknown one is kNotFound, and
+  // revoking a revoked one keeps its first revocation time. Each appends `events` in its transaction.
+  virtual Status create_api_key(const ApiKeyRecord& key, const std::vector<EventRecord>& events = {}) = 0;
+  virtual Status revoke_api_key(const std::string& id, const std::vector<EventRecord>& events = {}) = 0;
+  virtual Status list_api_keys(std::vector<ApiKeyRecord>& out) = 0;  // oldest first, revoked ones included
 
   // Experiment assignments, written in batches (one transaction per call). A request id already
   // assigned keeps its first assignment.

@@ -127,6 +127,19 @@ const std::vector<Migration> kMigrations = {
            BEGIN RAISE EXCEPTION 'the event log is append-only'; END $body$)",
       R"(CREATE TRIGGER events_are_append_only BEFORE UPDATE OR DELETE ON events
            FOR EACH ROW EXECUTE FUNCTION seraph_refuse_event_change())"}},
+    // 3: API keys, stored as the SHA-256 of the key.
+    {{
+        R"(CREATE TABLE api_keys (
+             id TEXT NOT NULL PRIMARY KEY,
+             name TEXT NOT NULL,
+             secret_sha256 TEXT NOT NULL,
+             roles TEXT NOT NULL,
+             deployments TEXT NOT NULL,
+             tenant TEXT NOT NULL,
+             created_ms BIGINT NOT NULL,
+             expires_ms BIGINT NOT NULL,
+             revoked_ms BIGINT NOT NULL))",
+    }},
 };
 
 constexpr std::string_view kIdColumn = "ID_COLUMN";
@@ -151,6 +164,8 @@ const std::string kRolloutColumns =
 const std::string kExperimentColumns =
     "id, name, deployment, environment, variants, previous_json, state, started_ms, ends_ms, max_requests, reason";
 const std::string kEventColumns = "id, time_ms, actor, kind, subject, details_json";
+const std::string kApiKeyColumns =
+    "id, name, secret_sha256, roles, deployments, tenant, created_ms, expires_ms, revoked_ms";
 
 // ---- JSON columns
 
@@ -307,6 +322,21 @@ EventRecord event_from_row(const SqlRow& row) {
   record.kind = column.text();
   record.subject = column.text();
   record.details_json = column.text();
+  return record;
+}
+
+ApiKeyRecord api_key_from_row(const SqlRow& row) {
+  RowReader column(row);
+  ApiKeyRecord record;
+  record.id = column.text();
+  record.name = column.text();
+  record.secret_sha256 = column.text();
+  if (Status s = tags_from_json(column.text(), record.roles); !s.is_ok()) malformed("roles", s);
+  if (Status s = tags_from_json(column.text(), record.deployments); !s.is_ok()) malformed("deployments", s);
+  record.tenant = column.text();
+  record.created_ms = column.integer();
+  record.expires_ms = column.integer();
+  record.revoked_ms = column.integer();
   return record;
 }
 
@@ -472,6 +502,40 @@ class SqlRegistry final : public Registry {
                                         : db_->execute(select + " AND subject = $3 ORDER BY id LIMIT $2",
                                                        {after_id, int64_t{limit}, subject});
       out = records(rows, event_from_row);
+      return Status::ok();
+    });
+  }
+
+  Status create_api_key(const ApiKeyRecord& key, const std::vector<EventRecord>& events) override {
+    if (!is_sha256_hex(key.secret_sha256)) return invalid_argument("secret_sha256 must be 64 lowercase hex digits");
+    return write("create_api_key", [&] {
+      const auto inserted = db_->execute(
+          "INSERT INTO api_keys (" + kApiKeyColumns +
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id",
+          {key.id, key.name, key.secret_sha256, tags_to_json(key.roles), tags_to_json(key.deployments), key.tenant,
+           or_now(key.created_ms), key.expires_ms, key.revoked_ms});
+      if (inserted.empty()) return conflict("API key " + key.id + " exists");
+      append_events(events);
+      return Status::ok();
+    });
+  }
+
+  Status revoke_api_key(const std::string& id, const std::vector<EventRecord>& events) override {
+    return write("revoke_api_key", [&] {
+      const auto revoked = db_->execute(
+          "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2 ELSE revoked_ms END WHERE id = $1"
+          " RETURNING id",
+          {id, now_ms()});
+      if (revoked.empty()) return not_found("no API key " + id);
+      append_events(events);
+      return Status::ok();
+    });
+  }
+
+  Status list_api_keys(std::vector<ApiKeyRecord>& out) override {
+    return read("list_api_keys", [&] {
+      out = records(db_->execute("SELECT " + kApiKeyColumns + " FROM api_keys ORDER BY created_ms, id", {}),
+                    api_key_from_row);
       return Status::ok();
     });
   }

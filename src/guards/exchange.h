@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/headers.h"
 #include "core/inference.h"
+#include "core/principal.h"
 #include "core/status.h"
 #include "observe/request_observer.h"
 
@@ -70,7 +71,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string query;
   HeaderMap headers;
   Handler handler = Handler::kNotFound;
-  std::string request_id;   // set by the request-id guard
+  Role required_role = Role::kNone;  // what the route asks of the caller (the auth guard checks it)
+  std::string client_address;        // the peer's IP address
+  std::string request_id;            // set by the request-id guard
+  Principal principal;               // set by the auth guard; anonymous when auth is off
 
   // Inference: the decoded request (immutable, shared with retries, shadows and the backend), its
   // deadline, and what routing chose.

@@ -1,10 +1,13 @@
 #include "guards/guard_table.h"
 
+#include "guards/access_guard.h"
+#include "guards/auth_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
 #include "guards/request_id_guard.h"
 #include "guards/route_guard.h"
 #include "guards/validation_guard.h"
+#include "observe/metrics.h"
 
 namespace seraph {
 namespace {
@@ -16,31 +19,42 @@ std::unique_ptr<Guard> make_plain(const GuardContext&) {
 
 constexpr GuardRow kGuards[] = {
     // Endpoint stage: every HTTP request.
-    {"request_id", Stage::kEndpoint, false, make_plain<RequestIdGuard>},
+    {"request_id", Stage::kEndpoint, "request_id", Switch::kAlways, make_plain<RequestIdGuard>},
+    {"auth", Stage::kEndpoint, "auth", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<AuthGuard>(
+           c.settings.auth, c.api_keys,
+           c.metrics.counter("seraph_auth_requests_total", "Requests the auth guard saw, by outcome."));
+     }},
     // Inference stage, in DESIGN.md's order.
-    {"deadline", Stage::kInference, false,
+    {"deadline", Stage::kInference, "deadline", Switch::kAlways,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<DeadlineGuard>(c.request_timeout);
      }},
-    {"route", Stage::kInference, false,
+    {"access", Stage::kInference, "auth", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> { return std::make_unique<AccessGuard>(c.settings.auth); }},
+    {"route", Stage::kInference, "route", Switch::kAlways,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
-    {"validation", Stage::kInference, false, make_plain<ValidationGuard>},
-    {"fault_injection", Stage::kInference, true, make_plain<FaultInjectionGuard>},
+    {"validation", Stage::kInference, "validation", Switch::kAlways, make_plain<ValidationGuard>},
+    {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };
 
 }  // namespace
 
 std::span<const GuardRow> guard_table() { return kGuards; }
 
-std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context,
-                                                 const std::map<std::string, bool, std::less<>>& enabled) {
+bool is_enabled(const GuardRow& row, const GuardSettings& settings) {
+  if (row.on == Switch::kAlways) return true;
+  if (auto it = settings.enabled.find(row.section); it != settings.enabled.end()) return it->second;
+  return row.on == Switch::kOnByDefault;
+}
+
+std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context) {
   std::vector<std::unique_ptr<Guard>> guards;
   for (const GuardRow& row : kGuards) {
-    if (row.stage != stage) continue;
-    if (auto it = enabled.find(row.name); row.optional && it != enabled.end() && !it->second) continue;
-    guards.push_back(row.make(context));
+    if (row.stage == stage && is_enabled(row, context.settings)) guards.push_back(row.make(context));
   }
   return guards;
 }

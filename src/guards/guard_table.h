@@ -1,8 +1,8 @@
 #pragma once
-// The one table every guard is listed in: its name (which is also its config section,
-// guards.<name>), its stage, whether it may be switched off, and its factory. Chains are built from
-// it in table order; a guard switched off is not in the chain and costs nothing. A new guard is one
-// file in guards/ and one row here.
+// The one table every guard is listed in: its name, its stage, the config section that switches it
+// (guards.<section>.enabled; guards that work as one share a section), whether it is on when the
+// config says nothing, and its factory. Chains are built from it in table order; a guard switched
+// off is not in the chain and costs nothing. A new guard is one file in guards/ and one row here.
 #include <chrono>
 #include <map>
 #include <memory>
@@ -12,32 +12,43 @@
 #include <vector>
 
 #include "guards/guard_chain.h"
+#include "guards/guard_settings.h"
 
 namespace seraph {
 
+class ApiKeys;
 class BackendDirectory;
 class Deployments;
+class MetricsRegistry;
 class ModelManager;
 
 // What guards may be built with.
 struct GuardContext {
   ModelManager& models;
   const Deployments& deployments;
+  MetricsRegistry& metrics;
+  const GuardSettings& settings;
+  const ApiKeys& api_keys;
   std::chrono::milliseconds request_timeout{30000};
   const BackendDirectory* backends = nullptr;  // remote backends variants may name; null: none
 };
 
+enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };
+
 struct GuardRow {
   std::string_view name;
   Stage stage;
-  bool optional;  // may be switched off with guards.<name>.enabled: false
+  std::string_view section;  // guards.<section>.enabled switches it
+  Switch on;
   std::unique_ptr<Guard> (*make)(const GuardContext& context);
 };
 
 std::span<const GuardRow> guard_table();
 
-// The guards of `stage`, in table order, leaving out those `enabled` switches off.
-std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context,
-                                                 const std::map<std::string, bool, std::less<>>& enabled);
+// The guards of `stage`, in table order, leaving out those switched off.
+std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context);
+
+// Whether the row's guard is in the chain under `settings`.
+bool is_enabled(const GuardRow& row, const GuardSettings& settings);
 
 }  // namespace seraph

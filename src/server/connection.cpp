@@ -62,6 +62,10 @@ Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared,
       timer_(socket_.get_executor()) {
   error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  // Read once: guards key rate limits and allow lists on it. A peer gone already leaves it empty,
+  // and its first read fails.
+  error_code peer_error;
+  if (auto peer = socket_.remote_endpoint(peer_error); !peer_error) peer_address_ = peer.address().to_string();
   std::lock_guard lock(shared_.connections_mutex);
   shared_.connections.insert(this);
 }
@@ -186,7 +190,8 @@ void Connection::parse() {
   answering_ = true;
   requests_in_progress_.fetch_add(1, std::memory_order_acq_rel);
   auto self = shared_from_this();
-  shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), self, self);
+  shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), peer_address_, self,
+                       self);
 }
 
 // --- writing -----------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class Connection final : public Responder, public ExchangeLoop, public std::enab
   boost::asio::ip::tcp::socket socket_;
   HttpServer::Shared& shared_;
   std::atomic<int64_t>& requests_in_progress_;
+  std::string peer_address_;
   RequestParser parser_;
   std::vector<char> buffer_;
   size_t begin_ = 0, end_ = 0;       // unparsed bytes in buffer_

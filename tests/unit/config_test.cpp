@@ -243,10 +243,10 @@ TEST_F(LoadConfigTest, ARelativeRegistryFileIsNextToTheConfigAndAPostgresUrlIsKe
 
 TEST_F(LoadConfigTest, AGuardThatMayBeSwitchedOffIsSwitchedOffByItsSection) {
   EXPECT_THAT(load("guards:\n  fault_injection:\n    enabled: false\n"), IsEmpty());
-  EXPECT_FALSE(config_.guards_enabled.at("fault_injection"));
+  EXPECT_FALSE(config_.guards.enabled.at("fault_injection"));
   testing::ScopedEnv on("SERAPH_GUARDS_FAULT_INJECTION_ENABLED", "true");
   EXPECT_THAT(load("guards:\n  fault_injection:\n    enabled: false\n"), IsEmpty());
-  EXPECT_TRUE(config_.guards_enabled.at("fault_injection")) << "the environment overrides the file";
+  EXPECT_TRUE(config_.guards.enabled.at("fault_injection")) << "the environment overrides the file";
 }
 
 TEST_F(LoadConfigTest, AGuardThePipelineNeedsOrThatDoesNotExistIsAnUnknownKey) {

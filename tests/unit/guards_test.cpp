@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "control/api_keys.h"
 #include "control/deployments.h"
 #include "guard_fixture.h"
 #include "guards/deadline_guard.h"
@@ -265,19 +266,32 @@ TEST_F(RoutingGuardsTest, NoFaultWithoutAVariant) {
 // --- the table -----------------------------------------------------------------------------------
 
 TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffGuards) {
-  GuardContext context{*models_, deployments_, 30s};
+  std::string error;
+  auto store = Registry::open((repo_->path() / "table-registry.db").string(), error);
+  ASSERT_TRUE(store) << error;
+  ApiKeys keys(*store);
+  GuardSettings settings;
+  GuardContext context{*models_, deployments_, metrics_, settings, keys, 30s};
   auto names = [](const std::vector<std::unique_ptr<Guard>>& guards) {
     std::vector<std::string_view> out;
     for (const auto& g : guards) out.push_back(g->name());
     return out;
   };
-  EXPECT_EQ(names(build_guards(Stage::kEndpoint, context, {})), (std::vector<std::string_view>{"request_id"}));
-  EXPECT_EQ(names(build_guards(Stage::kInference, context, {})),
+  EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id"}))
+      << "auth is off unless the config switches it on";
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "route", "validation", "fault_injection"}));
-  EXPECT_EQ(names(build_guards(Stage::kInference, context, {{"fault_injection", false}})),
+  settings.enabled = {{"fault_injection", false}};
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "route", "validation"}));
+  // One switch turns on the guards that work together: auth's check of the caller and of what it calls.
+  settings.enabled = {{"auth", true}};
+  EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id", "auth"}));
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)),
+            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fault_injection"}));
   // Guards the pipeline cannot do without stay whatever the config says.
-  EXPECT_EQ(names(build_guards(Stage::kInference, context, {{"route", false}})).size(), 4u);
+  settings.enabled = {{"route", false}};
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 4u);
 }
 
 }  // namespace

@@ -739,6 +739,54 @@ TEST_P(RegistryTest, ARequestIdKeepsItsFirstAssignment) {
   EXPECT_EQ(counts[1].requests, 1);
 }
 
+// --- API keys ----------------------------------------------------------------------------------------
+
+ApiKeyRecord sample_key(const std::string& id) {
+  return {id, "billing-service", std::string(64, 'b'), {"predictor", "reader"}, {"sentiment"}, "acme", 0, 0, 0};
+}
+
+TEST_P(RegistryTest, ApiKeysAreStoredWithTheirHashAndListedOldestFirst) {
+  ASSERT_TRUE(registry_->create_api_key(sample_key("k2"), {{0, 0, "admin", "api_key.created", "api_key/k2", "{}"}}).is_ok());
+  ApiKeyRecord later = sample_key("k1");
+  later.created_ms = now_ms() + 1000;
+  later.expires_ms = 1'900'000'000'000;
+  ASSERT_TRUE(registry_->create_api_key(later).is_ok());
+  std::vector<ApiKeyRecord> keys;
+  ASSERT_TRUE(registry_->list_api_keys(keys).is_ok());
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].id, "k2");
+  EXPECT_EQ(keys[0].secret_sha256, std::string(64, 'b'));
+  EXPECT_EQ(keys[0].roles, (std::vector<std::string>{"predictor", "reader"}));
+  EXPECT_EQ(keys[0].deployments, (std::vector<std::string>{"sentiment"}));
+  EXPECT_EQ(keys[0].tenant, "acme");
+  EXPECT_GT(keys[0].created_ms, 0) << "the registry stamps the creation time";
+  EXPECT_EQ(keys[1].expires_ms, 1'900'000'000'000);
+  std::vector<EventRecord> events;
+  ASSERT_TRUE(registry_->list_events(0, kAllEvents, "api_key/k2", events).is_ok());
+  EXPECT_EQ(events.size(), 1u) << "the event is written with the key";
+}
+
+TEST_P(RegistryTest, AnApiKeyIdIsUniqueAndItsHashMustBeWellFormed) {
+  ASSERT_TRUE(registry_->create_api_key(sample_key("k1")).is_ok());
+  EXPECT_EQ(registry_->create_api_key(sample_key("k1")).code(), StatusCode::kConflict);
+  ApiKeyRecord bad = sample_key("k2");
+  bad.secret_sha256 = "not a digest";
+  EXPECT_EQ(registry_->create_api_key(bad).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(RegistryTest, RevokingAKeyKeepsItsFirstRevocationTime) {
+  ASSERT_TRUE(registry_->create_api_key(sample_key("k1")).is_ok());
+  EXPECT_EQ(registry_->revoke_api_key("nope").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(registry_->revoke_api_key("k1").is_ok());
+  std::vector<ApiKeyRecord> keys;
+  ASSERT_TRUE(registry_->list_api_keys(keys).is_ok());
+  const int64_t first = keys.at(0).revoked_ms;
+  EXPECT_GT(first, 0);
+  ASSERT_TRUE(registry_->revoke_api_key("k1").is_ok());
+  ASSERT_TRUE(registry_->list_api_keys(keys).is_ok());
+  EXPECT_EQ(keys.at(0).revoked_ms, first);
+}
+
 TEST_P(RegistryTest, FeedbackForAnUnassignedRequestIsNotFound) {
   const Status status = registry_->record_feedback({"nobody", "positive", {}, 0});
   EXPECT_EQ(status.code(), StatusCode::kNotFound);

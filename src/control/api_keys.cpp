@@ -1,0 +1,134 @@
+#include "control/api_keys.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "control/records_json.h"
+#include "core/model_name.h"
+
+namespace seraph {
+namespace {
+
+constexpr size_t kIdBytes = 8;
+constexpr size_t kSecretBytes = 32;  // 256 bits: a plain hash is enough, there is nothing to guess
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string hex(const unsigned char* bytes, size_t size) {
+  std::string out(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+Status random_hex(size_t bytes, std::string& out) {
+  std::array<unsigned char, kSecretBytes> buffer{};
+  if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) return internal_error("the random generator failed");
+  out = hex(buffer.data(), bytes);
+  return {};
+}
+
+std::array<unsigned char, 32> sha256(std::string_view text) {
+  std::array<unsigned char, 32> digest{};
+  unsigned size = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  return digest;
+}
+
+// 64 hex digits back to 32 bytes (the registry checked the form).
+std::string unhex(std::string_view digits) {
+  std::string bytes(digits.size() / 2, '\0');
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(nibble(digits[2 * i]) << 4 | nibble(digits[2 * i + 1]));
+  return bytes;
+}
+
+RoleSet roles_of(const std::vector<std::string>& names) {
+  RoleSet roles = 0;
+  for (const std::string& name : names) {
+    if (auto role = parse_role(name)) roles |= static_cast<RoleSet>(*role);
+  }
+  return roles;
+}
+
+}  // namespace
+
+ApiKeys::ApiKeys(Registry& registry) : registry_(registry), table_(std::make_shared<const Table>()) {}
+
+void ApiKeys::publish(const std::vector<ApiKeyRecord>& records) {
+  auto table = std::make_shared<Table>();
+  for (const ApiKeyRecord& r : records) {
+    Entry& e = (*table)[r.id];
+    e.secret_sha256 = unhex(r.secret_sha256);
+    e.principal = {Principal::Method::kApiKey, r.name, r.tenant, roles_of(r.roles), r.deployments};
+    e.expires_ms = r.expires_ms;
+    e.revoked = r.revoked_ms != 0;
+  }
+  table_.publish(std::move(table));
+}
+
+Status ApiKeys::refresh() {
+  std::vector<ApiKeyRecord> records;
+  if (Status s = registry_.list_api_keys(records); !s.is_ok()) return s;
+  publish(records);
+  return {};
+}
+
+Status ApiKeys::create(const ApiKeyRequest& request, std::string_view actor, std::string& key, ApiKeyRecord& record) {
+  if (request.name.empty() || request.name.size() > 128) return invalid_argument("name must be 1 to 128 characters");
+  if (request.roles.empty()) return invalid_argument("roles must name at least one of reader, predictor, admin");
+  for (const std::string& role : request.roles) {
+    if (!parse_role(role)) return invalid_argument(fmt::format("unknown role '{}': use reader, predictor or admin", role));
+  }
+  for (const std::string& name : request.deployments) {
+    if (!is_valid_model_name(name)) return invalid_argument(fmt::format("'{}' is not a valid deployment name", name));
+  }
+  if (request.expires_ms < 0) return invalid_argument("expires_ms must be a Unix time in milliseconds");
+  std::string id, secret;
+  if (Status s = random_hex(kIdBytes, id); !s.is_ok()) return s;
+  if (Status s = random_hex(kSecretBytes, secret); !s.is_ok()) return s;
+  const std::string full = fmt::format("sk_{}_{}", id, secret);
+  const auto digest = sha256(full);
+  ApiKeyRecord r{id, request.name, hex(digest.data(), digest.size()), request.roles, request.deployments,
+                 request.tenant, 0, request.expires_ms, 0};
+  const EventRecord event{0, 0, std::string(actor), "api_key.created", "api_key/" + id,
+                          json_object({{"name", r.name}, {"roles", fmt::format("{}", fmt::join(r.roles, ","))}})};
+  if (Status s = registry_.create_api_key(r, {event}); !s.is_ok()) return s;
+  if (Status s = refresh(); !s.is_ok()) return s;
+  key = full;
+  record = std::move(r);
+  return {};
+}
+
+Status ApiKeys::revoke(const std::string& id, std::string_view actor) {
+  const EventRecord event{0, 0, std::string(actor), "api_key.revoked", "api_key/" + id, "{}"};
+  if (Status s = registry_.revoke_api_key(id, {event}); !s.is_ok()) return s;
+  return refresh();
+}
+
+Status ApiKeys::authenticate(std::string_view presented, int64_t now_ms, Principal& out) const {
+  // sk_ + id + _ + secret, each of a fixed length.
+  constexpr size_t kLength = 3 + 2 * kIdBytes + 1 + 2 * kSecretBytes;
+  if (!is_api_key(presented) || presented.size() != kLength || presented[3 + 2 * kIdBytes] != '_') {
+    return {StatusCode::kUnauthenticated, "malformed API key"};
+  }
+  const Table& table = table_.read();
+  const auto it = table.find(std::string(presented.substr(3, 2 * kIdBytes)));
+  // Unknown ids still pay for the hash, so timing tells nothing about which ids exist.
+  const auto digest = sha256(presented);
+  const bool matches = it != table.end() && CRYPTO_memcmp(digest.data(), it->second.secret_sha256.data(), 32) == 0;
+  if (!matches) return {StatusCode::kUnauthenticated, "unknown API key"};
+  const Entry& entry = it->second;
+  if (entry.revoked) return {StatusCode::kUnauthenticated, "the API key was revoked"};
+  if (entry.expires_ms != 0 && now_ms >= entry.expires_ms) return {StatusCode::kUnauthenticated, "the API key has expired"};
+  out = entry.principal;
+  return {};
+}
+
+}  // namespace seraph

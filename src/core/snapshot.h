@@ -1,0 +1,58 @@
+#pragma once
+// A value every request reads and a control thread replaces now and then (the accepted API keys,
+// say). Readers keep a per-thread copy of the pointer and fetch the shared one only when the
+// generation has moved, so the hot path takes no lock (libstdc++ 12's atomic shared_ptr is a spin
+// lock) and writes no shared cache line.
+//
+// A thread's copy keeps the value it last read alive until that thread reads a Snapshot<T> again:
+// T must own everything it refers to.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace seraph {
+
+template <class T>
+class Snapshot {
+ public:
+  explicit Snapshot(std::shared_ptr<const T> initial) : value_(std::move(initial)) {}
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  void publish(std::shared_ptr<const T> next) {
+    value_.store(std::move(next), std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
+  // The shared value itself, for writers and for readers that keep it.
+  std::shared_ptr<const T> load() const { return value_.load(std::memory_order_acquire); }
+
+  // The current value, valid until this thread's next read() of any Snapshot<T>.
+  const T& read() const {
+    struct Cached {
+      uint64_t owner = 0;
+      uint64_t generation = 0;
+      std::shared_ptr<const T> value;
+    };
+    thread_local Cached cached;
+    const uint64_t generation = generation_.load(std::memory_order_acquire);
+    if (cached.owner != id_ || cached.generation != generation || !cached.value) {
+      cached.value = load();
+      cached.owner = id_;
+      cached.generation = generation;
+    }
+    return *cached.value;
+  }
+
+ private:
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> ids{0};
+    return ids.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
+  const uint64_t id_ = next_id();  // never reused, so a thread's copy never passes for another's
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<std::shared_ptr<const T>> value_;
+};
+
+}  // namespace seraph

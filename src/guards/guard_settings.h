@@ -1,0 +1,26 @@
+#pragma once
+// What the config says about guards: which are switched on (guards.<name>.enabled) and each
+// guard's own section. Read by the config loader, handed to the chain's table.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace seraph {
+
+// Who may call one deployment (or model, by the name requests call it), beside the roles.
+struct AllowList {
+  std::vector<std::string> subjects;
+  std::vector<std::string> tenants;
+};
+
+struct AuthSettings {
+  std::vector<std::string> open_paths;  // paths anyone may call, beside the probes that always are
+  std::map<std::string, AllowList, std::less<>> deployments;  // a name listed here admits only its callers
+};
+
+struct GuardSettings {
+  std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
+  AuthSettings auth;
+};
+
+}  // namespace seraph
