@@ -1,4 +1,4 @@
-// The seraph command line: serve, check-config, version.
+// The seraph command line: serve, check-config, api-key, version.
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
 
 #include <csignal>
@@ -75,6 +75,10 @@ int serve(const std::string& config_file) {
                                   backends.names());
   seraph::ControlPlane control(*registry, deployments, models, metrics,
                                std::chrono::milliseconds(config.control.tick_interval_ms));
+  if (seraph::Status s = control.api_keys().set_configured(config.api_keys); !s.is_ok()) {
+    spdlog::critical(seraph::json_object({{"msg", "bad API key in the config"}, {"error", s.message()}}));
+    return 2;
+  }
   if (seraph::Status s = control.start(config.deployments); !s.is_ok()) {
     spdlog::critical(seraph::json_object({{"msg", "cannot start the control plane"}, {"error", s.message()}}));
     return 2;
@@ -121,6 +125,62 @@ int serve(const std::string& config_file) {
   return 0;
 }
 
+// `seraph api-key create|list|revoke`: manages the registry's keys directly, for the first admin key
+// (with auth on, the admin API needs one) and for scripts. A running server sees the change on its
+// next tick.
+struct ApiKeyCommand {
+  std::string config_file;
+  std::string id;
+  seraph::ApiKeyRequest request;
+  int64_t expires_in_days = 0;
+};
+
+int api_key(const std::string& action, const ApiKeyCommand& command) {
+  seraph::Config config;
+  if (!load_or_report(command.config_file, config)) return 2;
+  spdlog::set_level(spdlog::level::warn);
+  std::string error;
+  auto registry = seraph::Registry::open(config.registry.location, error);
+  if (!registry) {
+    std::cerr << "cannot open the registry " << config.registry.location << ": " << error << "\n";
+    return 2;
+  }
+  seraph::ApiKeys keys(*registry);
+  if (action == "list") {
+    std::vector<seraph::ApiKeyRecord> records;
+    if (seraph::Status s = registry->list_api_keys(records); !s.is_ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
+    for (const auto& r : records) {
+      rapidjson::StringBuffer buffer;
+      seraph::RecordWriter w(buffer);
+      seraph::write_api_key(w, r);
+      std::cout << buffer.GetString() << "\n";
+    }
+    return 0;
+  }
+  if (action == "revoke") {
+    if (seraph::Status s = keys.revoke(command.id, "cli"); !s.is_ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "revoked " << command.id << "\n";
+    return 0;
+  }
+  seraph::ApiKeyRequest request = command.request;
+  if (command.expires_in_days > 0) request.expires_ms = seraph::unix_ms() + command.expires_in_days * 86'400'000;
+  std::string key;
+  seraph::ApiKeyRecord record;
+  if (seraph::Status s = keys.create(request, "cli", key, record); !s.is_ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
+  std::cout << key << "\n";  // shown this once
+  std::cerr << "created API key " << record.id << " (" << record.name << "); the registry keeps only its hash\n";
+  return 0;
+}
+
 int check_config(const std::string& file) {
   seraph::Config config;
   if (!load_or_report(file, config)) return 2;
@@ -146,9 +206,25 @@ int main(int argc, char** argv) {
 
   auto* version_cmd = app.add_subcommand("version", "Print the version");
 
+  ApiKeyCommand key_command;
+  auto* key_cmd = app.add_subcommand("api-key", "Create, list or revoke API keys in the configured registry");
+  key_cmd->require_subcommand(1);
+  key_cmd->fallthrough();  // -c may come after the action too
+  key_cmd->add_option("-c,--config", key_command.config_file, "YAML config file naming the registry")->required();
+  auto* key_create = key_cmd->add_subcommand("create", "Create a key and print it (shown once)");
+  key_create->add_option("--name", key_command.request.name, "Who the key is for")->required();
+  key_create->add_option("--role", key_command.request.roles, "reader, predictor or admin (repeatable)")->required();
+  key_create->add_option("--deployment", key_command.request.deployments, "A deployment it may call (repeatable; none: any)");
+  key_create->add_option("--tenant", key_command.request.tenant, "Its tenant");
+  key_create->add_option("--expires-in-days", key_command.expires_in_days, "Days until it expires (none: never)");
+  auto* key_list = key_cmd->add_subcommand("list", "List the keys (never the keys themselves)");
+  auto* key_revoke = key_cmd->add_subcommand("revoke", "Revoke a key by id");
+  key_revoke->add_option("id", key_command.id, "The key's id")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (*serve_cmd) return serve(serve_config);
   if (*check_cmd) return check_config(check_file);
+  if (*key_cmd) return api_key(*key_create ? "create" : *key_list ? "list" : "revoke", key_command);
   if (*version_cmd) {
     std::cout << "seraph " << SERAPH_VERSION << "\n";
     return 0;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "control/api_keys.h"
 #include "control/deployments.h"
 #include "guards/guard_table.h"
 #include "models/model_manager.h"
@@ -298,6 +299,25 @@ void read_allow_lists(const YAML::Node& map, const std::string& where, Config& c
   }
 }
 
+// guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
+void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
+  for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
+    ApiKeyRecord key;
+    for (const auto& field : node) {
+      const std::string name = field.first.as<std::string>();
+      const std::string path = at + "." + name;
+      if (name == "id") read_scalar(field.second, path, key.id, errors);
+      else if (name == "name") read_scalar(field.second, path, key.name, errors);
+      else if (name == "sha256") read_scalar(field.second, path, key.secret_sha256, errors);
+      else if (name == "roles") read_scalar(field.second, path, key.roles, errors);
+      else if (name == "deployments") read_scalar(field.second, path, key.deployments, errors);
+      else if (name == "tenant") read_scalar(field.second, path, key.tenant, errors);
+      else errors.push_back(fmt::format("{}: unknown key (use id, name, sha256, roles, deployments, tenant)", path));
+    }
+    config.api_keys.push_back(std::move(key));
+  });
+}
+
 }  // namespace
 
 std::vector<std::string> load_config(const std::filesystem::path& file, Config& config) {
@@ -325,6 +345,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         const std::string path = prefix + "." + entry.first.as<std::string>();
         if (path == "guards.auth.deployments") {
           read_allow_lists(entry.second, path, config, errors);
+          continue;
+        }
+        if (path == "guards.auth.keys") {
+          read_api_keys(entry.second, path, config, errors);
           continue;
         }
         const Key* key = find_key(path);
@@ -390,6 +414,11 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   const auto& environments = config.routing.environments;
   if (std::find(environments.begin(), environments.end(), config.routing.default_environment) == environments.end()) {
     errors.push_back(fmt::format("routing.default_environment: '{}' is not one of routing.environments", config.routing.default_environment));
+  }
+  for (size_t i = 0; i < config.api_keys.size(); ++i) {
+    if (Status s = check_configured_api_key(config.api_keys[i]); !s.is_ok()) {
+      errors.push_back(fmt::format("guards.auth.keys[{}]: {}", i, s.message()));
+    }
   }
   std::vector<std::string> backend_names;
   for (const RemoteBackendConfig& b : config.backends) backend_names.push_back(b.name);

@@ -45,6 +45,8 @@ struct Config {
   // guards.<section>.enabled for the guards that may be switched off (guards/guard_table.h), and
   // the guards' own sections.
   GuardSettings guards;
+  // guards.auth.keys: API keys accepted beside the registry's, each by id and SHA-256.
+  std::vector<ApiKeyRecord> api_keys;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off
     bool access_log = true;

@@ -10,6 +10,7 @@
 
 #include "control/records_json.h"
 #include "core/model_name.h"
+#include "models/artifact_digest.h"
 
 namespace seraph {
 namespace {
@@ -57,20 +58,53 @@ RoleSet roles_of(const std::vector<std::string>& names) {
   return roles;
 }
 
+Status check_request(const ApiKeyRequest& request) {
+  if (request.name.empty() || request.name.size() > 128) return invalid_argument("name must be 1 to 128 characters");
+  if (request.roles.empty()) return invalid_argument("roles must name at least one of reader, predictor, admin");
+  for (const std::string& role : request.roles) {
+    if (!parse_role(role)) return invalid_argument(fmt::format("unknown role '{}': use reader, predictor or admin", role));
+  }
+  for (const std::string& name : request.deployments) {
+    if (!is_valid_model_name(name)) return invalid_argument(fmt::format("'{}' is not a valid deployment name", name));
+  }
+  if (request.expires_ms < 0) return invalid_argument("expires_ms must be a Unix time in milliseconds");
+  return {};
+}
+
 }  // namespace
 
 ApiKeys::ApiKeys(Registry& registry) : registry_(registry), table_(std::make_shared<const Table>()) {}
 
 void ApiKeys::publish(const std::vector<ApiKeyRecord>& records) {
   auto table = std::make_shared<Table>();
-  for (const ApiKeyRecord& r : records) {
+  for (const std::vector<ApiKeyRecord>* list : {&records, static_cast<const std::vector<ApiKeyRecord>*>(&configured_)}) {
+    for (const ApiKeyRecord& r : *list) {
     Entry& e = (*table)[r.id];
     e.secret_sha256 = unhex(r.secret_sha256);
     e.principal = {Principal::Method::kApiKey, r.name, r.tenant, roles_of(r.roles), r.deployments};
     e.expires_ms = r.expires_ms;
     e.revoked = r.revoked_ms != 0;
+    }
   }
   table_.publish(std::move(table));
+}
+
+Status check_configured_api_key(const ApiKeyRecord& k) {
+  if (k.id.size() != 2 * kIdBytes || k.id.find_first_not_of(kHex) != std::string::npos) {
+    return invalid_argument(fmt::format("id must be {} lowercase hex digits (the part after sk_)", 2 * kIdBytes));
+  }
+  if (!is_sha256_hex(k.secret_sha256)) return invalid_argument("sha256 must be 64 lowercase hex digits: the whole key's SHA-256");
+  return check_request({k.name, k.roles, k.deployments, k.tenant, k.expires_ms});
+}
+
+Status ApiKeys::set_configured(std::vector<ApiKeyRecord> keys) {
+  for (const ApiKeyRecord& k : keys) {
+    if (Status s = check_configured_api_key(k); !s.is_ok()) {
+      return invalid_argument(fmt::format("key '{}': {}", k.name, s.message()));
+    }
+  }
+  configured_ = std::move(keys);
+  return {};
 }
 
 Status ApiKeys::refresh() {
@@ -81,15 +115,7 @@ Status ApiKeys::refresh() {
 }
 
 Status ApiKeys::create(const ApiKeyRequest& request, std::string_view actor, std::string& key, ApiKeyRecord& record) {
-  if (request.name.empty() || request.name.size() > 128) return invalid_argument("name must be 1 to 128 characters");
-  if (request.roles.empty()) return invalid_argument("roles must name at least one of reader, predictor, admin");
-  for (const std::string& role : request.roles) {
-    if (!parse_role(role)) return invalid_argument(fmt::format("unknown role '{}': use reader, predictor or admin", role));
-  }
-  for (const std::string& name : request.deployments) {
-    if (!is_valid_model_name(name)) return invalid_argument(fmt::format("'{}' is not a valid deployment name", name));
-  }
-  if (request.expires_ms < 0) return invalid_argument("expires_ms must be a Unix time in milliseconds");
+  if (Status s = check_request(request); !s.is_ok()) return s;
   std::string id, secret;
   if (Status s = random_hex(kIdBytes, id); !s.is_ok()) return s;
   if (Status s = random_hex(kSecretBytes, secret); !s.is_ok()) return s;

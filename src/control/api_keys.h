@@ -29,9 +29,17 @@ struct ApiKeyRequest {
   int64_t expires_ms = 0;  // Unix time; 0: never
 };
 
+// The rules a key from the config file must meet (its id and hash well formed, its roles known).
+Status check_configured_api_key(const ApiKeyRecord& key);
+
 class ApiKeys {
  public:
   explicit ApiKeys(Registry& registry);
+
+  // Keys from the config file (by id and hash, so the file holds no secret), accepted beside the
+  // registry's; they cannot be revoked through the admin API, only by removing them from the file.
+  // Checks each record; call before the first refresh.
+  Status set_configured(std::vector<ApiKeyRecord> keys);
 
   // Re-reads the registry's keys. When it cannot, the table in use stays and the error returns.
   Status refresh();
@@ -60,6 +68,7 @@ class ApiKeys {
   void publish(const std::vector<ApiKeyRecord>& records);
 
   Registry& registry_;
+  std::vector<ApiKeyRecord> configured_;
   Snapshot<Table> table_;
 };
 
