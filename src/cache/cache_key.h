@@ -28,7 +28,7 @@ struct CacheKeyHash {
 //
 // What does not change the answer is left out: the request's id and the model and version it named
 // (the caller passes what routing chose), input and output order (V2 gives it no meaning),
-// and the parameters in kAnswerNeutralParameters. JSON key order and spacing, and JSON vs binary
+// and the parameters is_answer_neutral_parameter names. JSON key order and spacing, and JSON vs binary
 // encodings of one tensor, decode to the same InferRequest, so they give the same key.
 CacheKey cache_key(std::string_view deployment, std::string_view model, int64_t version, const InferRequest& request,
                    std::string_view tenant);

@@ -14,7 +14,8 @@
 // The leader MUST call finish() with its ticket, whatever happens to its request: answered, failed,
 // cancelled by its deadline, or dropped while the server drains. A leader that never finishes
 // strands its waiters until their own deadlines release them, and every later miss for the key
-// queues behind it too. Store the answer in the cache before finish(), so a miss arriving just after finds it.
+// queues behind it too. Store the answer in the cache before finish(), so a miss arriving just
+// after finds it.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
