@@ -1,5 +1,5 @@
 // Micro-benchmarks of the per-request work that is ours: decoding the bodies, running the guard
-// chain, parsing the HTTP request, and recording metrics. Run: build/release/bench/micro/seraph_micro_bench
+// chain, parsing the HTTP request, recording metrics, and the response cache's key and lookup. Run: build/release/bench/micro/seraph_micro_bench
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "api/predict_adapter.h"
+#include "cache/cache_key.h"
+#include "cache/response_cache.h"
 #include "guards/guard_chain.h"
 #include "observe/metrics.h"
 #include "server/request_parser.h"
@@ -110,6 +112,34 @@ void BM_HistogramObserve(benchmark::State& state) {
   for (auto _ : state) histogram.observe(0.0007);
 }
 BENCHMARK(BM_HistogramObserve)->Threads(1)->Threads(2);
+
+// The key of a /predict request: one BYTES input of 60 characters.
+void BM_CacheKeyOfPredictRequest(benchmark::State& state) {
+  PredictRequest predict;
+  if (!parse_predict_body(kPredictBody, predict).is_ok()) state.SkipWithError("the /predict body did not parse");
+  for (auto _ : state) benchmark::DoNotOptimize(cache_key("sentiment", "sentiment", 1, predict.request, ""));
+}
+BENCHMARK(BM_CacheKeyOfPredictRequest);
+
+void BM_ResponseCacheLookupHit(benchmark::State& state) {
+  ResponseCache cache({});
+  PredictRequest predict;
+  if (!parse_predict_body(kPredictBody, predict).is_ok()) state.SkipWithError("the /predict body did not parse");
+  const CacheKey key = cache_key("sentiment", "sentiment", 1, predict.request, "");
+  InferResponse response;
+  response.model = "sentiment";
+  response.version = 1;
+  const std::vector<float> scores = {0.9F, 0.1F};
+  response.outputs.push_back(Tensor::of<float>("probabilities", DataType::kFp32, {1, 2}, scores));
+  const TimePoint now = Clock::now();
+  cache.store(key, std::move(response), now);
+  for (auto _ : state) {
+    std::shared_ptr<const CachedAnswer> hit;
+    benchmark::DoNotOptimize(cache.lookup(key, now, hit));
+    benchmark::DoNotOptimize(hit);
+  }
+}
+BENCHMARK(BM_ResponseCacheLookupHit);
 
 }  // namespace
 }  // namespace seraph
