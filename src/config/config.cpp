@@ -118,6 +118,11 @@ std::vector<Key> keys() {
     bool_key(fmt::format("guards.{}.enabled", row.section),
              [name = std::string(row.section)](Config& c) -> bool& { return c.guards.enabled[name]; });
   }
+  int_key("guards.cache.max_bytes", [](Config& c) -> int64_t& { return c.guards.cache.max_bytes; }, 0, int64_t{1} << 40);
+  int_key("guards.cache.ttl_ms", [](Config& c) -> int& { return c.guards.cache.ttl_ms; }, 1, 7 * 86400000);
+  int_key("guards.cache.stale_while_revalidate_ms",
+          [](Config& c) -> int& { return c.guards.cache.stale_while_revalidate_ms; }, 0, 86400000);
+  bool_key("guards.cache.per_tenant", [](Config& c) -> bool& { return c.guards.cache.per_tenant; });
   k.push_back({"guards.auth.open_paths", [](Config& c, const std::string& text) -> std::string {
                  std::vector<std::string> paths;
                  std::stringstream in(text);
@@ -299,6 +304,33 @@ void read_allow_lists(const YAML::Node& map, const std::string& where, Config& c
   }
 }
 
+// guards.cache.deployments: {<name>: {enabled, ttl_ms}}.
+void read_cache_deployments(const YAML::Node& map, const std::string& where, Config& config,
+                            std::vector<std::string>& errors) {
+  if (!map.IsMap()) {
+    errors.push_back(where + ": must be a mapping of deployment names to {enabled, ttl_ms}");
+    return;
+  }
+  for (const auto& entry : map) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string at = where + "." + name;
+    if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
+    if (!entry.second.IsMap()) {
+      errors.push_back(at + ": must be a mapping with enabled and/or ttl_ms");
+      continue;
+    }
+    CacheSettings::Deployment d;
+    for (const auto& field : entry.second) {
+      const std::string key = field.first.as<std::string>();
+      if (key == "enabled") read_scalar(field.second, at + ".enabled", d.enabled, errors);
+      else if (key == "ttl_ms") read_scalar(field.second, at + ".ttl_ms", d.ttl_ms, errors);
+      else errors.push_back(fmt::format("{}.{}: unknown key (use enabled or ttl_ms)", at, key));
+    }
+    if (d.ttl_ms < 0) errors.push_back(fmt::format("{}.ttl_ms: must not be negative, got {}", at, d.ttl_ms));
+    config.guards.cache.deployments[name] = d;
+  }
+}
+
 // guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
@@ -345,6 +377,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         const std::string path = prefix + "." + entry.first.as<std::string>();
         if (path == "guards.auth.deployments") {
           read_allow_lists(entry.second, path, config, errors);
+          continue;
+        }
+        if (path == "guards.cache.deployments") {
+          read_cache_deployments(entry.second, path, config, errors);
           continue;
         }
         if (path == "guards.auth.keys") {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/cache_key.h"
 #include "core/clock.h"
 #include "core/headers.h"
 #include "core/inference.h"
@@ -95,6 +96,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Status status;
   InferResponse response;
   std::vector<std::pair<std::string, std::string>> response_headers;  // added by guards
+
+  // The response cache's part (guards/cache_guard.h): what this request does with the answer.
+  struct CacheRole {
+    enum Kind : uint8_t { kNone, kLead, kWait, kStore } kind = kNone;
+    CacheKey key;
+    uint64_t ticket = 0;  // kLead: for SingleFlight::finish; kWait: for SingleFlight::leave
+  } cache;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

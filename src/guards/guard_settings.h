@@ -1,6 +1,7 @@
 #pragma once
 // What the config says about guards: which are switched on (guards.<name>.enabled) and each
 // guard's own section. Read by the config loader, handed to the chain's table.
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,9 +19,23 @@ struct AuthSettings {
   std::map<std::string, AllowList, std::less<>> deployments;  // a name listed here admits only its callers
 };
 
+// The response cache (guards.cache): in-process by default.
+struct CacheSettings {
+  int64_t max_bytes = 256 << 20;
+  int ttl_ms = 60000;
+  int stale_while_revalidate_ms = 0;  // an expired answer may be served this long while one call refreshes it
+  bool per_tenant = false;            // the caller's tenant is part of the key: tenants never share answers
+  struct Deployment {
+    bool enabled = true;
+    int ttl_ms = 0;                   // 0: the cache's
+  };
+  std::map<std::string, Deployment, std::less<>> deployments;  // by the name requests call; absent: cached
+};
+
 struct GuardSettings {
   std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
   AuthSettings auth;
+  CacheSettings cache;
 };
 
 }  // namespace seraph

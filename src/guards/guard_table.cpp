@@ -2,6 +2,7 @@
 
 #include "guards/access_guard.h"
 #include "guards/auth_guard.h"
+#include "guards/cache_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
 #include "guards/request_id_guard.h"
@@ -38,6 +39,10 @@ constexpr GuardRow kGuards[] = {
        return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
     {"validation", Stage::kInference, "validation", Switch::kAlways, make_plain<ValidationGuard>},
+    {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<CacheGuard>(c.settings.cache, c.metrics);
+     }},
     {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };
 
