@@ -42,18 +42,6 @@ struct RateDecision {
   std::string rule;
 };
 
-// Rejects rules GCRA cannot apply, with a message for the config's author.
-inline Status validate_rate_limit_rule(const RateLimitRule& rule) {
-  if (rule.name.empty() || rule.name.find(':') != std::string::npos) {
-    return invalid_argument("a rate limit rule needs a name without ':' (got '" + rule.name + "')");
-  }
-  if (rule.limit < 1) return invalid_argument("rate limit rule " + rule.name + ": the limit must be at least 1");
-  if (rule.period.count() < 1)
-    return invalid_argument("rate limit rule " + rule.name + ": the period must be positive");
-  if (rule.burst < 0) return invalid_argument("rate limit rule " + rule.name + ": the burst cannot be negative");
-  return Status::ok();
-}
-
 // A rule in GCRA's terms, in whole ticks of the clock that applies it (nanoseconds in process,
 // microseconds in Redis): integers, so nothing drifts.
 struct GcraRule {
@@ -67,6 +55,27 @@ GcraRule gcra_rule(const RateLimitRule& rule) {
   const int64_t period = std::chrono::duration_cast<Tick>(rule.period).count();
   const int64_t interval = (period + rule.limit - 1) / rule.limit;
   return {interval > 0 ? interval : 1, rule.burst > 0 ? rule.burst : rule.limit};
+}
+
+// Rejects rules GCRA cannot apply, with a message for the config's author. The bounds keep every
+// time in range: nanoseconds in an int64, microseconds exact in Redis's Lua doubles.
+inline Status validate_rate_limit_rule(const RateLimitRule& rule) {
+  constexpr std::chrono::hours kLongestPeriod{24 * 366};
+  constexpr int64_t kLongestTolerance = int64_t{10} * 366 * 24 * 3600 * 1000000000;  // ten years of nanoseconds
+  if (rule.name.empty() || rule.name.find(':') != std::string::npos) {
+    return invalid_argument("a rate limit rule needs a name without ':' (got '" + rule.name + "')");
+  }
+  if (rule.limit < 1) return invalid_argument("rate limit rule " + rule.name + ": the limit must be at least 1");
+  if (rule.period.count() < 1 || rule.period > kLongestPeriod) {
+    return invalid_argument("rate limit rule " + rule.name + ": the period must be positive and at most a year");
+  }
+  if (rule.burst < 0) return invalid_argument("rate limit rule " + rule.name + ": the burst cannot be negative");
+  const GcraRule gcra = gcra_rule<std::chrono::nanoseconds>(rule);
+  int64_t tolerance = 0;
+  if (__builtin_mul_overflow(gcra.interval, gcra.burst, &tolerance) || tolerance > kLongestTolerance) {
+    return invalid_argument("rate limit rule " + rule.name + ": the burst is worth more than ten years at the limit");
+  }
+  return Status::ok();
 }
 
 }  // namespace seraph

@@ -213,15 +213,22 @@ class RedisClient::Driver {
     });
   }
 
+  // Called from inside hiredis's connect handling, which goes on using the context afterwards: a
+  // failure here is left to the connect timeout, which frees the context from outside hiredis.
   void start_handshake(redisAsyncContext* context) {
     handshake_replies_left_ = 0;
     if (!options_.password.empty()) {
-      redisAsyncCommand(context, &Driver::on_handshake_reply, nullptr, "AUTH %b", options_.password.data(),
-                        options_.password.size());
+      if (redisAsyncCommand(context, &Driver::on_handshake_reply, nullptr, "AUTH %b", options_.password.data(),
+                            options_.password.size()) != REDIS_OK) {
+        return;
+      }
       ++handshake_replies_left_;
     }
     if (options_.database != 0) {
-      redisAsyncCommand(context, &Driver::on_handshake_reply, nullptr, "SELECT %d", options_.database);
+      if (redisAsyncCommand(context, &Driver::on_handshake_reply, nullptr, "SELECT %d", options_.database) !=
+          REDIS_OK) {
+        return;
+      }
       ++handshake_replies_left_;
     }
     if (handshake_replies_left_ == 0) become_ready();

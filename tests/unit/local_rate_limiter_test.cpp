@@ -212,6 +212,9 @@ TEST(RateLimitRuleTest, RulesGcraCannotApplyAreRejected) {
   EXPECT_EQ(validate_rate_limit_rule(rule("per_second", 0, 1s)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(validate_rate_limit_rule(rule("per_second", 10, 0ms)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(validate_rate_limit_rule(rule("per_second", 10, 1s, -1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(validate_rate_limit_rule(rule("per_decade", 10, std::chrono::hours(24 * 3660))).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(validate_rate_limit_rule(rule("per_second", 1, 1s, int64_t{1} << 40)).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include "store/redis_client.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
@@ -227,6 +230,36 @@ TEST(RedisClientAuthTest, AuthenticatesAndSelectsTheConfiguredDatabase) {
   const Answer info = run(client, {"CLIENT", "INFO"});
   ASSERT_EQ(info.reply.type, RedisReply::Type::kString) << info.reply.text;
   EXPECT_NE(info.reply.text.find(" db=3 "), std::string::npos) << info.reply.text;
+}
+
+TEST(RedisClientAuthTest, AServerThatNeverAnswersAuthIsGivenUpOnByTheConnectTimeout) {
+  // A listening socket that accepts and never says a word.
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  RedisOptions options = options_for(ntohs(address.sin_port));
+  options.password = "secret";
+  options.connect_timeout = 100ms;
+  std::vector<int> accepted;
+  {
+    RedisClient client(options);
+    // The client gives up on each connection after 100 ms and, after its backoff, tries again.
+    EXPECT_TRUE(testing::eventually(
+        [&] {
+          for (int fd; (fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) accepted.push_back(fd);
+          return accepted.size() >= 3;
+        },
+        5s));
+    EXPECT_FALSE(client.connected());
+  }
+  for (int fd : accepted) close(fd);
+  close(listener);
 }
 
 TEST(RedisClientAuthTest, AWrongPasswordNeverCountsAsConnected) {
