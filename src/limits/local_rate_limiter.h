@@ -30,8 +30,8 @@ class LocalRateLimiter {
   LocalRateLimiter& operator=(const LocalRateLimiter&) = delete;
 
   // All rules must admit `cost` (>= 0; 0 only looks); if any refuses, none is charged (atomic over
-  // the set). The (rule name, key) pairs must be distinct. Throws std::invalid_argument on a negative
-  // cost.
+  // the set). The rules must pass validate_rate_limit_rule and the (rule name, key) pairs be
+  // distinct. Throws std::invalid_argument on a negative cost.
   RateDecision check(std::span<const RateCheck> checks, int64_t cost, TimePoint now);
 
   size_t key_count() const;  // (rule, key) pairs held now

@@ -27,7 +27,8 @@ class RedisRateLimiter {
   RedisRateLimiter(RedisClient& redis, std::string key_prefix);
 
   using Callback = std::function<void(Status, RateDecision)>;
-  // All rules must admit `cost` (>= 0; 0 only looks); if any refuses, none is charged. `done` is
+  // All rules must admit `cost` (>= 0; 0 only looks); if any refuses, none is charged. The rules
+  // must pass validate_rate_limit_rule; they are copied, so they need not outlive the call. `done` is
   // called once, on the Redis client's thread, with a decision or the failure (kUnavailable when
   // Redis cannot answer by the client's command timeout; twice that when the script had to be
   // sent whole). The guard decides what a failure means: fail open, closed, or check locally.

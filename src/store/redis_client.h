@@ -15,13 +15,15 @@
 namespace seraph {
 
 struct RedisOptions {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  // a name is resolved at each connect, blocking only the client's own thread
   int port = 6379;
   std::string password;                            // AUTH after connecting when not empty
   int database = 0;                                // SELECT after connecting when not 0
   std::chrono::milliseconds connect_timeout{200};  // connecting, AUTH and SELECT together
   std::chrono::milliseconds command_timeout{50};   // each command's reply must arrive by then
-  size_t max_pending = 10000;                      // past it, commands fail at once (kUnavailable)
+  // Commands in flight, timed-out ones still waiting for their reply included: past it, commands
+  // fail at once (kUnavailable).
+  size_t max_pending = 10000;
 };
 
 struct RedisReply {
