@@ -1,5 +1,6 @@
 // Micro-benchmarks of the per-request work that is ours: decoding the bodies, running the guard
-// chain, parsing the HTTP request, recording metrics, and the response cache's key and lookup. Run: build/release/bench/micro/seraph_micro_bench
+// chain, parsing the HTTP request, checking rate limits, recording metrics, and the response cache's
+// key and lookup. Run: build/release/bench/micro/seraph_micro_bench
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "cache/cache_key.h"
 #include "cache/response_cache.h"
 #include "guards/guard_chain.h"
+#include "limits/local_rate_limiter.h"
 #include "observe/metrics.h"
 #include "server/request_parser.h"
 #include "wire/v2_infer.h"
@@ -100,6 +102,22 @@ void BM_GuardChainOfFourGuards(benchmark::State& state) {
   for (auto _ : state) chain.run(*exchange);
 }
 BENCHMARK(BM_GuardChainOfFourGuards);
+
+// One rule on one of 1000 keys (an API key, say), on a clock that moves a microsecond a check.
+void BM_LocalRateLimiterCheck(benchmark::State& state) {
+  LocalRateLimiter limiter;
+  const RateLimitRule per_second{"per_second", 1000000, std::chrono::seconds(1)};
+  std::vector<RateCheck> checks;
+  for (int i = 0; i < 1000; ++i) checks.push_back({&per_second, "api-key-" + std::to_string(i)});
+  TimePoint now = Clock::now();
+  size_t next = 0;
+  for (auto _ : state) {
+    now += std::chrono::microseconds(1);
+    benchmark::DoNotOptimize(limiter.check({&checks[next], 1}, 1, now));
+    next = next == checks.size() - 1 ? 0 : next + 1;
+  }
+}
+BENCHMARK(BM_LocalRateLimiterCheck);
 
 void BM_CounterAddFromTwoThreads(benchmark::State& state) {
   static Counter counter;

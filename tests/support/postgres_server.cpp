@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "child_process.h"
+
 namespace seraph::testing {
 namespace {
 
@@ -29,49 +31,6 @@ using namespace std::chrono_literals;
 
 const fs::path kBinaries = "/usr/lib/postgresql/15/bin";
 constexpr int kPortAttempts = 5;
-
-std::runtime_error system_error(const std::string& what) {
-  return std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-// A port nothing listens on now. Another process may take it before the server binds it:
-// start_server() notices and the constructor tries another.
-uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw system_error("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  if (!ok) {
-    const auto error = system_error("cannot find a free port");
-    close(fd);
-    throw error;
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// The wait status of `pid`, or nullopt when it is still running at `deadline`.
-std::optional<int> wait_until(pid_t pid, Clock::time_point deadline) {
-  while (true) {
-    int status = 0;
-    const pid_t waited = waitpid(pid, &status, WNOHANG);
-    if (waited == pid) return status;
-    if (waited < 0) return -1;
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-// Between fork and exec only async-signal-safe calls: no std::string, no allocation.
-[[noreturn]] void child_failed(const char* what) {
-  const ssize_t ignored = write(STDERR_FILENO, what, std::strlen(what));
-  (void)ignored;
-  _exit(127);
-}
 
 struct ConnectionCloser {
   void operator()(PGconn* connection) const { PQfinish(connection); }

@@ -2,6 +2,7 @@
 // Small helpers shared by the unit tests: scratch directories, files, the demo model repository.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace seraph::testing {
 
@@ -33,6 +35,17 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Polls `condition` until it holds or `deadline` has passed; true when it held.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
 
 inline void write_file(const std::filesystem::path& file, const std::string& contents) {
   std::filesystem::create_directories(file.parent_path());
