@@ -148,7 +148,7 @@ Status check_time(dom::object claims, const JwtPolicy& policy, int64_t now, int6
   if (exp && at >= *exp + skew) return refused("expired");
   if (nbf && at + skew < *nbf) return refused("not yet valid (nbf)");
   constexpr double kLatest = static_cast<double>(std::numeric_limits<int64_t>::max() / 2);
-  expires_at = exp ? static_cast<int64_t>(std::clamp(std::floor(*exp), 1.0, kLatest)) : 0;
+  expires_at = exp ? static_cast<int64_t>(std::clamp(std::ceil(*exp), 1.0, kLatest)) : 0;
   return {};
 }
 

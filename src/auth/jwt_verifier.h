@@ -31,7 +31,7 @@ struct VerifiedJwt {
   std::string tenant;
   std::string kid;  // of the key that verified the token; empty for a key without kid
   std::vector<std::string> roles;
-  int64_t expires_at = 0;  // unix seconds; 0 if none
+  int64_t expires_at = 0;  // exp in unix seconds, a fraction rounded up; 0 if none
 };
 
 // Ok and `out` filled when the token is valid at `now_unix_seconds`. Otherwise kUnauthenticated with
