@@ -10,7 +10,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -85,6 +84,7 @@ bool es256_signature_to_der(std::string_view raw, std::string& der) {
 }  // namespace
 
 void EvpPkeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+void EvpMacContextFree::operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
 
 std::optional<JwtAlgorithm> parse_jwt_algorithm(std::string_view name) {
   if (name == "HS256") return JwtAlgorithm::kHs256;
@@ -107,7 +107,17 @@ Status JwtKey::from_secret(std::string kid, std::string_view secret, std::option
     return invalid_argument(fmt::format("{}: an HS256 secret needs at least {} bytes, it has {}", describe(kid),
                                         kMinHmacSecretBytes, secret.size()));
   }
-  out.emplace(JwtKey(std::move(kid), JwtAlgorithm::kHs256, std::string(secret), nullptr));
+  std::unique_ptr<EVP_MAC, Freer<EVP_MAC, EVP_MAC_free>> hmac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+  EvpMacContextPtr keyed(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
+  char digest[] = OSSL_DIGEST_NAME_SHA2_256;
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!keyed ||
+      EVP_MAC_init(keyed.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1) {
+    ERR_clear_error();
+    return internal_error("HMAC-SHA256 is unavailable");
+  }
+  out.emplace(JwtKey(std::move(kid), JwtAlgorithm::kHs256, std::move(keyed), nullptr));
   return {};
 }
 
@@ -162,10 +172,12 @@ Status JwtKey::verify(std::string_view signing_input, std::string_view signature
 
 Status JwtKey::verify_hmac(std::string_view signing_input, std::string_view signature) const {
   std::array<unsigned char, EVP_MAX_MD_SIZE> expected;
-  unsigned int length = 0;
-  if (!HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-            reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), expected.data(),
-            &length)) {
+  size_t length = 0;
+  const EvpMacContextPtr hmac(EVP_MAC_CTX_dup(keyed_hmac_.get()));
+  if (!hmac ||
+      EVP_MAC_update(hmac.get(), reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) !=
+          1 ||
+      EVP_MAC_final(hmac.get(), expected.data(), &length, expected.size()) != 1) {
     ERR_clear_error();
     return internal_error("HMAC-SHA256 is unavailable");
   }

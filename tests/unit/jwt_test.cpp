@@ -3,7 +3,9 @@
 // identity provider would sign them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <openssl/ec.h>
@@ -109,6 +111,25 @@ TEST_F(JwtTest, Es256TokenIsVerified) {
   EXPECT_EQ(verified_.tenant, "acme");
   EXPECT_EQ(verified_.roles.size(), 2u);
   EXPECT_EQ(verified_.kid, "es");
+}
+
+TEST_F(JwtTest, ThreadsVerifyWithOneKeySetAtOnce) {
+  const auto keys = key_set(three_keys());
+  const std::vector<std::string> tokens = {hs256_token(header("HS256", "hs"), claims(), kSecret),
+                                           signed_token(header("RS256", "rs"), claims(), rsa_),
+                                           signed_token(header("ES256", "es"), claims(), ec_)};
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 150; ++i) {
+        VerifiedJwt out;
+        if (verify_jwt(tokens[i % 3], *keys, policy_, kNow, out).is_ok() && out.subject == "alice") ++verified;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(verified.load(), 4 * 150);
 }
 
 // --- signatures and algorithms
@@ -305,6 +326,18 @@ TEST_F(JwtTest, NonCanonicalBase64urlIsRefused) {
   EXPECT_TRUE(base64url_decode("QQ", decoded));      // "A"
   EXPECT_FALSE(base64url_decode("QR", decoded));     // the same byte with non-zero trailing bits
   EXPECT_FALSE(base64url_decode("QUJDR", decoded));  // a length no byte count encodes to
+}
+
+TEST_F(JwtTest, Base64urlRoundTripsEveryLength) {
+  std::string bytes;
+  for (int length = 0; length < 70; ++length) {
+    const std::string text = base64url_encode(bytes);
+    EXPECT_EQ(text.find_first_of("+/="), std::string::npos);
+    std::string decoded;
+    ASSERT_TRUE(base64url_decode(text, decoded)) << text;
+    EXPECT_EQ(decoded, bytes);
+    bytes.push_back(static_cast<char>(length * 37 + 251));
+  }
 }
 
 TEST_F(JwtTest, BadJsonIsRefused) {
