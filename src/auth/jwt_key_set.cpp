@@ -1,5 +1,7 @@
 #include "auth/jwt_key_set.h"
 
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include "auth/jwks.h"
@@ -35,7 +37,9 @@ const JwtKey* JwtKeySet::find(std::string_view kid) const {
 
 Status build_jwt_key_set(const std::vector<JwtKeyConfig>& keys, std::string_view jwks_json,
                          std::shared_ptr<const JwtKeySet>& out) {
+  static std::atomic<uint64_t> last_generation{0};
   auto set = std::make_shared<JwtKeySet>();
+  set->generation_ = last_generation.fetch_add(1, std::memory_order_relaxed) + 1;
   for (const JwtKeyConfig& config : keys) {
     std::optional<JwtKey> key;
     if (Status status = configured_key(config, key); !status.is_ok()) return status;

@@ -2,6 +2,7 @@
 // The keys a JWT may be verified with, by kid: the configured keys plus those of a JWKS document.
 // Immutable once built, so request threads share one set without locking; a change of keys builds
 // a new set (JwtKeyStore).
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,9 @@ class JwtKeySet {
   size_t size() const { return keys_.size(); }
   // JWKS keys skipped as not for us (encryption keys, other algorithms), each with the reason.
   const std::vector<std::string>& ignored_keys() const { return ignored_; }
+  // Distinct for every set built in this process (never a reused address): caches of verified
+  // tokens tell by it that the keys changed.
+  uint64_t generation() const { return generation_; }
 
  private:
   friend Status build_jwt_key_set(const std::vector<JwtKeyConfig>& keys, std::string_view jwks_json,
@@ -40,6 +44,7 @@ class JwtKeySet {
   std::map<std::string, const JwtKey*, std::less<>> by_kid_;
   std::vector<const JwtKey*> without_kid_;
   std::vector<std::string> ignored_;
+  uint64_t generation_ = 0;
 };
 
 // Builds a set from the configured keys (using secret or public_key_pem) and a JWKS document

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "auth/base64url.h"
+#include "auth/cached_jwt_verifier.h"
 #include "auth/jwt_key_store.h"
 #include "auth/jwt_verifier.h"
 #include "jwt_signer.h"
@@ -577,6 +578,92 @@ TEST_F(JwtKeyStoreTest, ReloadIfChangedPicksUpARewrittenPemFile) {
   std::filesystem::rename(dir_ / "key.pem.new", dir_ / "key.pem");
   ASSERT_TRUE(store.reload_if_changed().is_ok());
   EXPECT_TRUE(verify(signed_token(header("RS256", "rs"), claims(), other_rsa_), *store.current()).is_ok());
+}
+
+// --- the cache of verified tokens
+
+TEST_F(JwtTest, CachedVerifierAnswersARepeatedTokenFromTheCache) {
+  CachedJwtVerifier cache(policy_);
+  const auto keys = key_set(three_keys());
+  const std::string token = signed_token(header("RS256", "rs"), claims(), rsa_);
+  ASSERT_TRUE(cache.verify(token, *keys, kNow, verified_).is_ok());
+  EXPECT_EQ(cache.hits(), 0u);
+  VerifiedJwt again;
+  ASSERT_TRUE(cache.verify(token, *keys, kNow + 1, again).is_ok());
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(again.subject, "alice");
+  EXPECT_EQ(again.roles, verified_.roles);
+  EXPECT_EQ(again.tenant, "acme");
+  EXPECT_EQ(again.kid, "rs");
+}
+
+TEST_F(JwtTest, CachedVerifierNeverServesAnEntryAtOrPastExp) {
+  CachedJwtVerifier cache(policy_);
+  const auto keys = key_set(three_keys());
+  const std::string token = hs256_token(header("HS256", "hs"), claims(10), kSecret);
+  ASSERT_TRUE(cache.verify(token, *keys, kNow, verified_).is_ok());
+  // At exp the verifier itself still accepts (within the skew), but not from the cache.
+  EXPECT_TRUE(cache.verify(token, *keys, kNow + 10, verified_).is_ok());
+  EXPECT_EQ(cache.hits(), 0u);
+  expect_refused(cache.verify(token, *keys, kNow + 40, verified_), "expired");
+  EXPECT_EQ(cache.hits(), 0u);
+}
+
+TEST_F(JwtTest, CachedVerifierDropsItsEntriesWhenTheKeySetChanges) {
+  CachedJwtVerifier cache(policy_);
+  const std::string token = signed_token(header("RS256", "rs"), claims(), rsa_);
+  ASSERT_TRUE(cache.verify(token, *key_set(three_keys()), kNow, verified_).is_ok());
+  ASSERT_EQ(cache.size(), 1u);
+  // The new set no longer holds the key the token was verified with.
+  const auto rotated = key_set({{"rs", JwtAlgorithm::kRs256, "", public_key_pem(other_rsa_), ""}});
+  expect_refused(cache.verify(token, *rotated, kNow, verified_), "signature does not match");
+  EXPECT_EQ(cache.hits(), 0u);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(JwtTest, CachedVerifierDoesNotCacheRefusals) {
+  CachedJwtVerifier cache(policy_);
+  const auto keys = key_set(three_keys());
+  const std::string token = signed_token(header("RS256", "rs"), claims(), other_rsa_);
+  expect_refused(cache.verify(token, *keys, kNow, verified_), "signature does not match");
+  expect_refused(cache.verify(token, *keys, kNow, verified_), "signature does not match");
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(JwtTest, CachedVerifierHoldsAtMostItsCapacity) {
+  CachedJwtVerifier cache(policy_, 128);
+  const auto keys = key_set(three_keys());
+  for (int i = 0; i < 1000; ++i) {
+    const std::string token = hs256_token(header("HS256", "hs"), claims(3600 + i), kSecret);
+    ASSERT_TRUE(cache.verify(token, *keys, kNow, verified_).is_ok());
+  }
+  EXPECT_EQ(cache.capacity(), 128u);
+  EXPECT_LE(cache.size(), 128u);
+  EXPECT_GT(cache.size(), 64u);
+}
+
+TEST_F(JwtTest, CachedVerifierServesThreadsAtOnce) {
+  CachedJwtVerifier cache(policy_);
+  const auto keys = key_set(three_keys());
+  const std::vector<std::string> tokens = {
+      hs256_token(header("HS256", "hs"), claims(), kSecret), signed_token(header("RS256", "rs"), claims(), rsa_),
+      signed_token(header("ES256", "es"), claims(), ec_), signed_token(header("RS256", "rs"), claims(), other_rsa_)};
+  std::atomic<int> verified{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        VerifiedJwt out;
+        const Status status = cache.verify(tokens[i % 4], *keys, kNow, out);
+        if (status.is_ok() && out.subject == "alice") ++verified;
+        if (status.code() == StatusCode::kUnauthenticated) ++refused;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(verified.load(), 4 * 150);
+  EXPECT_EQ(refused.load(), 4 * 50);
+  EXPECT_GE(cache.hits(), 4u * 150 - 3 * 4);  // at most each thread's first sight of each token misses
 }
 
 }  // namespace
