@@ -15,7 +15,7 @@ namespace seraph {
 
 namespace {
 
-constexpr size_t kMaxPemBytes = 64 * 1024;
+constexpr size_t kMaxPemBytes = size_t{64} << 10;
 
 Status read_bounded_file(const std::string& path, size_t limit, std::string& out) {
   std::ifstream in(path, std::ios::binary);

@@ -14,7 +14,7 @@
 
 namespace seraph {
 
-inline constexpr size_t kMaxJwtBytes = 8 * 1024;
+inline constexpr size_t kMaxJwtBytes = size_t{8} << 10;
 
 struct JwtPolicy {
   std::string issuer;                  // empty: not checked
