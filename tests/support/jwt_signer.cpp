@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "auth/base64url.h"
 
@@ -83,6 +84,24 @@ EvpPkeyPtr generate_p256_key() {
 std::string public_key_pem(EVP_PKEY* key) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
   check(bio && PEM_write_bio_PUBKEY(bio.get(), key) == 1, "PEM_write_bio_PUBKEY");
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
+std::string self_signed_certificate_pem(EVP_PKEY* key) {
+  std::unique_ptr<X509, decltype(&X509_free)> certificate(X509_new(), X509_free);
+  check(certificate && X509_set_version(certificate.get(), 2) == 1 &&
+            ASN1_INTEGER_set(X509_get_serialNumber(certificate.get()), 1) == 1 &&
+            X509_gmtime_adj(X509_getm_notBefore(certificate.get()), 0) != nullptr &&
+            X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 3600) != nullptr &&
+            X509_NAME_add_entry_by_txt(X509_get_subject_name(certificate.get()), "CN", MBSTRING_ASC,
+                                       reinterpret_cast<const unsigned char*>("seraph-test"), -1, -1, 0) == 1 &&
+            X509_set_issuer_name(certificate.get(), X509_get_subject_name(certificate.get())) == 1 &&
+            X509_set_pubkey(certificate.get(), key) == 1 && X509_sign(certificate.get(), key, EVP_sha256()) > 0,
+        "self-signed certificate");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  check(bio && PEM_write_bio_X509(bio.get(), certificate.get()) == 1, "PEM_write_bio_X509");
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(size));

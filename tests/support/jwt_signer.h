@@ -13,6 +13,8 @@ EvpPkeyPtr generate_rsa_key(unsigned bits = 2048);
 EvpPkeyPtr generate_p256_key();
 
 std::string public_key_pem(EVP_PKEY* key);
+// A self-signed PEM certificate holding the public half of `key`, as some providers publish keys.
+std::string self_signed_certificate_pem(EVP_PKEY* key);
 // The public key as a JWK object: kty RSA (n, e) or EC (crv P-256, x, y), with `extra_members`
 // (e.g. R"("kid":"a","alg":"RS256")") spliced in.
 std::string public_key_jwk(EVP_PKEY* key, std::string_view extra_members);

@@ -397,6 +397,13 @@ TEST_F(JwtTest, ParsesTheThreeAlgorithmNames) {
   EXPECT_FALSE(parse_jwt_algorithm("none"));
 }
 
+TEST_F(JwtTest, KeyMayBeGivenAsACertificate) {
+  const auto set = key_set({{"rs", JwtAlgorithm::kRs256, "", testing::self_signed_certificate_pem(rsa_), ""},
+                            {"es", JwtAlgorithm::kEs256, "", testing::self_signed_certificate_pem(ec_), ""}});
+  EXPECT_TRUE(verify(signed_token(header("RS256", "rs"), claims(), rsa_), *set).is_ok());
+  EXPECT_TRUE(verify(signed_token(header("ES256", "es"), claims(), ec_), *set).is_ok());
+}
+
 TEST_F(JwtTest, WeakOrMismatchedConfiguredKeysAreRefused) {
   auto build = [](JwtKeyConfig key) {
     std::shared_ptr<const JwtKeySet> set;
