@@ -10,9 +10,11 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/router.h"
+#include "auth/jwt_key_store.h"
 #include "control/control_plane.h"
 #include "control/deployments.h"
 #include "control/records_json.h"
@@ -83,10 +85,20 @@ int serve(const std::string& config_file) {
     spdlog::critical(seraph::json_object({{"msg", "cannot start the control plane"}, {"error", s.message()}}));
     return 2;
   }
+  // JWT keys: loaded now (a bad key is a config error), re-read when their files change or on SIGHUP.
+  std::unique_ptr<seraph::JwtKeyStore> jwt_keys;
+  if (config.guards.auth.jwt.enabled) {
+    jwt_keys = std::make_unique<seraph::JwtKeyStore>(config.guards.auth.jwt.keys, config.guards.auth.jwt.jwks_file);
+    if (seraph::Status s = jwt_keys->load(); !s.is_ok()) {
+      spdlog::critical(seraph::json_object({{"msg", "cannot load the JWT keys"}, {"error", s.message()}}));
+      return 2;
+    }
+  }
   seraph::VariantRecorder variant_recorder;
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
-                            config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends});
+                            config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
+                            jwt_keys.get()});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();
@@ -108,9 +120,37 @@ int serve(const std::string& config_file) {
   // progress finish (up to the drain timeout), then the models unload.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  // Key files: checked for changes every second, read again at once on SIGHUP. A broken file keeps
+  // the keys in use and is logged.
+  boost::asio::signal_set reload_signal(signals_io, SIGHUP);
+  boost::asio::steady_timer reload_timer(signals_io);
+  auto report_reload = [](const seraph::Status& s) {
+    if (!s.is_ok()) spdlog::error(seraph::json_object({{"msg", "cannot reload the JWT keys"}, {"error", s.message()}}));
+  };
+  std::function<void()> watch_keys = [&] {
+    if (!jwt_keys) return;
+    reload_timer.expires_after(std::chrono::seconds(1));
+    reload_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      report_reload(jwt_keys->reload_if_changed());
+      watch_keys();
+    });
+  };
+  std::function<void()> on_hangup = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info(R"({"msg":"SIGHUP: reloading key files"})");
+      if (jwt_keys) report_reload(jwt_keys->reload());
+      on_hangup();
+    });
+  };
+  watch_keys();
+  on_hangup();
   signals.async_wait([&](const boost::system::error_code&, int signal) {
     spdlog::info(R"({{"msg":"draining","signal":{},"drain_timeout_ms":{}}})", signal, config.server.drain_timeout_ms);
     router.set_draining();
+    reload_timer.cancel();
+    reload_signal.cancel();
   });
   signals_io.run();
 

@@ -24,6 +24,7 @@
 namespace seraph {
 
 class BackendDirectory;
+class JwtKeyStore;
 
 struct ApiOptions {
   std::string default_model;  // served by /predict when the request names none
@@ -33,6 +34,7 @@ struct ApiOptions {
   GuardSettings guards;                     // which guards run, and their settings
   size_t max_body_bytes = 8 * 1024 * 1024;  // also the limit on a body once decompressed
   const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
+  const JwtKeyStore* jwt_keys = nullptr;                    // when the auth guard accepts JWTs
 };
 
 class ApiRouter {

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -123,6 +124,30 @@ std::vector<Key> keys() {
   int_key("guards.cache.stale_while_revalidate_ms",
           [](Config& c) -> int& { return c.guards.cache.stale_while_revalidate_ms; }, 0, 86400000);
   bool_key("guards.cache.per_tenant", [](Config& c) -> bool& { return c.guards.cache.per_tenant; });
+  bool_key("guards.auth.jwt.enabled", [](Config& c) -> bool& { return c.guards.auth.jwt.enabled; });
+  string_key("guards.auth.jwt.issuer", [](Config& c) -> std::string& { return c.guards.auth.jwt.policy.issuer; }, nullptr);
+  k.push_back({"guards.auth.jwt.audiences", [](Config& c, const std::string& text) -> std::string {
+                 std::vector<std::string> audiences;
+                 std::stringstream in(text);
+                 for (std::string audience; std::getline(in, audience, ',');) audiences.push_back(audience);
+                 c.guards.auth.jwt.policy.audiences = std::move(audiences);
+                 return "";
+               },
+               true});
+  k.push_back({"guards.auth.jwt.clock_skew_s", [](Config& c, const std::string& text) -> std::string {
+                 int64_t seconds = 0;
+                 std::string error = set_int(seconds, text, 0, 3600);
+                 if (error.empty()) c.guards.auth.jwt.policy.clock_skew = std::chrono::seconds(seconds);
+                 return error;
+               }});
+  for (auto [name, field] : {std::pair{"subject_claim", &JwtPolicy::subject_claim}, std::pair{"roles_claim", &JwtPolicy::roles_claim},
+                             std::pair{"tenant_claim", &JwtPolicy::tenant_claim}}) {
+    string_key(fmt::format("guards.auth.jwt.{}", name),
+               [field](Config& c) -> std::string& { return c.guards.auth.jwt.policy.*field; },
+               [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
+  }
+  bool_key("guards.auth.jwt.require_expiry", [](Config& c) -> bool& { return c.guards.auth.jwt.policy.require_expiry; });
+  string_key("guards.auth.jwt.jwks_file", [](Config& c) -> std::string& { return c.guards.auth.jwt.jwks_file; }, nullptr);
   k.push_back({"guards.auth.open_paths", [](Config& c, const std::string& text) -> std::string {
                  std::vector<std::string> paths;
                  std::stringstream in(text);
@@ -331,6 +356,52 @@ void read_cache_deployments(const YAML::Node& map, const std::string& where, Con
   }
 }
 
+// guards.auth.jwt.keys: [{kid, alg, secret_file | secret_env | public_key_file}]; a secret is never
+// written in the config itself. Relative files are taken from `base`, the config file's directory.
+void read_jwt_keys(const YAML::Node& list, const std::string& where, const std::filesystem::path& base, Config& config,
+                   std::vector<std::string>& errors) {
+  for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
+    JwtKeyConfig key;
+    std::string alg, secret_file, secret_env;
+    for (const auto& field : node) {
+      const std::string name = field.first.as<std::string>();
+      const std::string path = at + "." + name;
+      if (name == "kid") read_scalar(field.second, path, key.kid, errors);
+      else if (name == "alg") read_scalar(field.second, path, alg, errors);
+      else if (name == "secret_file") read_scalar(field.second, path, secret_file, errors);
+      else if (name == "secret_env") read_scalar(field.second, path, secret_env, errors);
+      else if (name == "public_key_file") read_scalar(field.second, path, key.public_key_file, errors);
+      else errors.push_back(fmt::format("{}: unknown key (use kid, alg, secret_file, secret_env, public_key_file)", path));
+    }
+    const auto algorithm = parse_jwt_algorithm(alg);
+    if (!algorithm) {
+      errors.push_back(fmt::format("{}.alg: must be HS256, RS256 or ES256, got '{}'", at, alg));
+      return;
+    }
+    key.algorithm = *algorithm;
+    const bool hmac = key.algorithm == JwtAlgorithm::kHs256;
+    if (hmac != (!secret_file.empty() || !secret_env.empty()) || hmac == !key.public_key_file.empty()) {
+      errors.push_back(at + ": HS256 takes secret_file or secret_env; RS256 and ES256 take public_key_file");
+      return;
+    }
+    if (!secret_env.empty()) {
+      const char* value = std::getenv(secret_env.c_str());
+      if (!value) errors.push_back(fmt::format("{}.secret_env: {} is not set", at, secret_env));
+      else key.secret = value;
+    }
+    if (!secret_file.empty()) {
+      std::ifstream in(base / secret_file, std::ios::binary);
+      std::stringstream content;
+      content << in.rdbuf();
+      if (!in) errors.push_back(fmt::format("{}.secret_file: cannot read {}", at, (base / secret_file).string()));
+      key.secret = content.str();
+      while (!key.secret.empty() && (key.secret.back() == '\n' || key.secret.back() == '\r')) key.secret.pop_back();
+    }
+    if (!key.public_key_file.empty()) key.public_key_file = (base / key.public_key_file).string();
+    config.guards.auth.jwt.keys.push_back(std::move(key));
+  });
+}
+
 // guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
@@ -381,6 +452,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         }
         if (path == "guards.cache.deployments") {
           read_cache_deployments(entry.second, path, config, errors);
+          continue;
+        }
+        if (path == "guards.auth.jwt.keys") {
+          read_jwt_keys(entry.second, path, std::filesystem::absolute(file).parent_path(), config, errors);
           continue;
         }
         if (path == "guards.auth.keys") {
@@ -442,6 +517,12 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     }
   }
   config.models.repository = std::filesystem::absolute(config.models.repository);
+  if (std::string& jwks = config.guards.auth.jwt.jwks_file; !jwks.empty() && !file.empty()) {
+    jwks = (std::filesystem::absolute(file).parent_path() / jwks).string();
+  }
+  if (config.guards.auth.jwt.enabled && config.guards.auth.jwt.keys.empty() && config.guards.auth.jwt.jwks_file.empty()) {
+    errors.push_back("guards.auth.jwt: enabled, but names no keys and no jwks_file");
+  }
   if (!is_postgres_url(config.registry.location)) {
     std::filesystem::path location = config.registry.location;
     if (location.is_relative() && !file.empty()) location = std::filesystem::absolute(file).parent_path() / location;

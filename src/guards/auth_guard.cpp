@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/jwt_key_store.h"
 #include "control/api_keys.h"
 
 namespace seraph {
@@ -35,15 +36,23 @@ std::string_view credential_of(const HeaderMap& headers, bool& malformed) {
   return token;
 }
 
+uint64_t next_guard_id() {
+  static std::atomic<uint64_t> ids{0};
+  return ids.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 }  // namespace
 
 bool is_probe_path(std::string_view path) {
   return path == "/healthz" || path == "/readyz" || path == "/v2/health/live" || path == "/v2/health/ready";
 }
 
-AuthGuard::AuthGuard(AuthSettings settings, const ApiKeys& keys, Family<Counter>& outcomes)
+AuthGuard::AuthGuard(AuthSettings settings, const ApiKeys& keys, const JwtKeyStore* jwt_keys, Family<Counter>& outcomes)
     : settings_(std::move(settings)),
       keys_(keys),
+      jwt_keys_(jwt_keys),
+      jwt_verifier_(jwt_keys ? std::make_unique<CachedJwtVerifier>(settings_.jwt.policy) : nullptr),
+      id_(next_guard_id()),
       open_(outcomes.get({{"outcome", "open"}})),
       allowed_(outcomes.get({{"outcome", "allowed"}})),
       missing_(outcomes.get({{"outcome", "missing_credential"}})),
@@ -53,6 +62,32 @@ AuthGuard::AuthGuard(AuthSettings settings, const ApiKeys& keys, Family<Counter>
 bool AuthGuard::is_open(std::string_view path) const {
   return is_probe_path(path) ||
          std::find(settings_.open_paths.begin(), settings_.open_paths.end(), path) != settings_.open_paths.end();
+}
+
+const JwtKeySet* AuthGuard::jwt_key_set() const {
+  struct Copy {
+    uint64_t guard = 0;
+    uint64_t version = 0;
+    std::shared_ptr<const JwtKeySet> keys;
+  };
+  thread_local Copy copy;
+  const uint64_t version = jwt_keys_->version();
+  if (copy.guard != id_ || copy.version != version) copy = {id_, version, jwt_keys_->current()};
+  return copy.keys.get();
+}
+
+Status AuthGuard::authenticate_jwt(std::string_view token, Principal& out) {
+  const JwtKeySet* keys = jwt_key_set();
+  if (!keys) return {StatusCode::kUnavailable, "no JWT keys are loaded"};
+  VerifiedJwt jwt;
+  const int64_t now_s = unix_now_ms() / 1000;
+  if (Status s = jwt_verifier_->verify(token, *keys, now_s, jwt); !s.is_ok()) return s;
+  RoleSet roles = 0;
+  for (const std::string& name : jwt.roles) {
+    if (auto role = parse_role(name)) roles |= static_cast<RoleSet>(*role);
+  }
+  out = {Principal::Method::kJwt, std::move(jwt.subject), std::move(jwt.tenant), roles, {}};
+  return {};
 }
 
 RequestVerdict AuthGuard::refuse(Exchange& exchange, Status status, Counter& counter) {
@@ -86,7 +121,8 @@ RequestVerdict AuthGuard::on_request(Exchange& exchange) {
   }
   Principal principal;
   Status status = ApiKeys::is_api_key(credential) ? keys_.authenticate(credential, unix_now_ms(), principal)
-                                                   : Status{StatusCode::kUnauthenticated, "unknown kind of credential"};
+                  : jwt_keys_                     ? authenticate_jwt(credential, principal)
+                                                  : Status{StatusCode::kUnauthenticated, "unknown kind of credential"};
   if (!status.is_ok()) return refuse(exchange, std::move(status), invalid_);
   if (!grants(principal.roles, exchange.required_role)) {
     const std::string held = role_list(principal.roles);

@@ -5,8 +5,11 @@
 // open for probes, and whatever else the config opens. Refusals are 401 with WWW-Authenticate for a
 // missing or bad credential and 403 for a role the caller lacks, each naming the problem and never
 // the credential.
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "auth/cached_jwt_verifier.h"
 
 #include "guards/guard.h"
 #include "guards/guard_settings.h"
@@ -15,20 +18,27 @@
 namespace seraph {
 
 class ApiKeys;
+class JwtKeyStore;
 
 class AuthGuard final : public Guard {
  public:
-  // `outcomes`: seraph_auth_requests_total, counted by outcome.
-  AuthGuard(AuthSettings settings, const ApiKeys& keys, Family<Counter>& outcomes);
+  // `jwt_keys`: null when JWTs are not accepted. `outcomes`: seraph_auth_requests_total, by outcome.
+  AuthGuard(AuthSettings settings, const ApiKeys& keys, const JwtKeyStore* jwt_keys, Family<Counter>& outcomes);
   std::string_view name() const override { return "auth"; }
   RequestVerdict on_request(Exchange& exchange) override;
 
  private:
   bool is_open(std::string_view path) const;
+  Status authenticate_jwt(std::string_view token, Principal& out);
+  // The JWT key set, from this thread's copy while the store's version holds.
+  const JwtKeySet* jwt_key_set() const;
   RequestVerdict refuse(Exchange& exchange, Status status, Counter& counter);
 
   const AuthSettings settings_;
   const ApiKeys& keys_;
+  const JwtKeyStore* const jwt_keys_;
+  std::unique_ptr<CachedJwtVerifier> jwt_verifier_;  // with jwt_keys_
+  const uint64_t id_;  // tells this guard's per-thread key-set copies from another's
   Counter& open_;
   Counter& allowed_;
   Counter& missing_;

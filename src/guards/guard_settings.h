@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/jwt_key_set.h"
+#include "auth/jwt_verifier.h"
+
 namespace seraph {
 
 // Who may call one deployment (or model, by the name requests call it), beside the roles.
@@ -14,9 +17,18 @@ struct AllowList {
   std::vector<std::string> tenants;
 };
 
+// JWTs as bearer tokens (guards.auth.jwt): the keys they may be signed with and the claims checked.
+struct JwtSettings {
+  bool enabled = false;
+  JwtPolicy policy;
+  std::vector<JwtKeyConfig> keys;  // each pinned to one algorithm
+  std::string jwks_file;           // a JWKS document, re-read when it changes; empty: none
+};
+
 struct AuthSettings {
   std::vector<std::string> open_paths;  // paths anyone may call, beside the probes that always are
   std::map<std::string, AllowList, std::less<>> deployments;  // a name listed here admits only its callers
+  JwtSettings jwt;
 };
 
 // The response cache (guards.cache): in-process by default.

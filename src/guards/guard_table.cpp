@@ -24,7 +24,7 @@ constexpr GuardRow kGuards[] = {
     {"auth", Stage::kEndpoint, "auth", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<AuthGuard>(
-           c.settings.auth, c.api_keys,
+           c.settings.auth, c.api_keys, c.jwt_keys,
            c.metrics.counter("seraph_auth_requests_total", "Requests the auth guard saw, by outcome."));
      }},
     // Inference stage, in DESIGN.md's order.

@@ -18,6 +18,7 @@ namespace seraph {
 
 class ApiKeys;
 class BackendDirectory;
+class JwtKeyStore;
 class Deployments;
 class MetricsRegistry;
 class ModelManager;
@@ -31,6 +32,7 @@ struct GuardContext {
   const ApiKeys& api_keys;
   std::chrono::milliseconds request_timeout{30000};
   const BackendDirectory* backends = nullptr;  // remote backends variants may name; null: none
+  const JwtKeyStore* jwt_keys = nullptr;       // when JWTs are accepted
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };

@@ -11,6 +11,8 @@
 #include "guard_fixture.h"
 #include "guards/access_guard.h"
 #include "guards/auth_guard.h"
+#include "auth/jwt_key_store.h"
+#include "jwt_signer.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -170,7 +172,9 @@ class AuthGuardTest : public ApiKeysTest {
     admin_key_ = create({"ops", {"admin"}, {}, "", 0}, *keys_);
   }
 
-  AuthGuard guard(AuthSettings settings = {}) { return AuthGuard(std::move(settings), *keys_, outcomes_); }
+  AuthGuard guard(AuthSettings settings = {}, const JwtKeyStore* jwt_keys = nullptr) {
+    return AuthGuard(std::move(settings), *keys_, jwt_keys, outcomes_);
+  }
 
   std::shared_ptr<Exchange> request(std::string path, Role role, std::vector<std::pair<std::string, std::string>> headers) {
     auto ex = make_exchange(scope_.loop, std::move(headers));
@@ -249,7 +253,9 @@ TEST_F(AuthGuardTest, AdminMayCallEveryRoute) {
 }
 
 TEST_F(AuthGuardTest, ProbesAndConfiguredPathsAreOpenEverythingElseIsNot) {
-  auto g = guard({{"/metrics"}, {}});
+  AuthSettings settings;
+  settings.open_paths = {"/metrics"};
+  auto g = guard(settings);
   for (const char* open : {"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/metrics"}) {
     auto ex = request(open, Role::kReader, {});
     EXPECT_EQ(g.on_request(*ex), RequestVerdict::kContinue) << open;
@@ -258,6 +264,45 @@ TEST_F(AuthGuardTest, ProbesAndConfiguredPathsAreOpenEverythingElseIsNot) {
   auto unknown = request("/no/such/path", Role::kNone, {});
   EXPECT_EQ(g.on_request(*unknown), RequestVerdict::kRespond) << "an unknown path is not a way around auth";
   EXPECT_EQ(unknown->status.code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthGuardTest, AValidJwtNamesItsSubjectTenantAndRoles) {
+  const std::string secret(40, 's');
+  JwtKeyStore store({{"k1", JwtAlgorithm::kHs256, secret, "", ""}}, "");
+  ASSERT_TRUE(store.load().is_ok());
+  AuthSettings settings;
+  settings.jwt.enabled = true;
+  settings.jwt.policy.audiences = {"seraph"};
+  auto g = guard(settings, &store);
+  const int64_t exp = now_ms() / 1000 + 600;
+  const std::string token = testing::hs256_token(
+      R"({"alg":"HS256","kid":"k1"})",
+      R"({"sub":"alice","tenant":"acme","roles":["predictor","unknown"],"aud":"seraph","exp":)" + std::to_string(exp) + "}",
+      secret);
+  auto ex = request("/predict", Role::kPredictor, {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(g.on_request(*ex), RequestVerdict::kContinue) << ex->status.message();
+  EXPECT_EQ(ex->principal.method, Principal::Method::kJwt);
+  EXPECT_EQ(ex->principal.subject, "alice");
+  EXPECT_EQ(ex->principal.tenant, "acme");
+  EXPECT_EQ(ex->principal.roles, static_cast<RoleSet>(Role::kPredictor)) << "unknown role names grant nothing";
+
+  auto admin_route = request("/admin/v1/events", Role::kAdmin, {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(g.on_request(*admin_route), RequestVerdict::kRespond);
+  EXPECT_EQ(admin_route->status.code(), StatusCode::kPermissionDenied);
+
+  const std::string wrong_audience = testing::hs256_token(
+      R"({"alg":"HS256","kid":"k1"})", R"({"sub":"alice","aud":"other","exp":)" + std::to_string(exp) + "}", secret);
+  auto refused = request("/predict", Role::kPredictor, {{"Authorization", "Bearer " + wrong_audience}});
+  EXPECT_EQ(g.on_request(*refused), RequestVerdict::kRespond);
+  EXPECT_EQ(refused->status.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(header(*refused, "WWW-Authenticate"), R"(Bearer realm="seraph", error="invalid_token")");
+}
+
+TEST_F(AuthGuardTest, WithoutJwtsConfiguredATokenIsNotACredential) {
+  auto g = guard();
+  auto ex = request("/models", Role::kReader, {{"Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}});
+  EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnauthenticated);
 }
 
 // --- the access guard --------------------------------------------------------------------------------
