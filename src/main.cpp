@@ -15,6 +15,7 @@
 
 #include "api/router.h"
 #include "auth/jwt_key_store.h"
+#include "store/redis_client.h"
 #include "control/control_plane.h"
 #include "control/deployments.h"
 #include "control/records_json.h"
@@ -94,11 +95,25 @@ int serve(const std::string& config_file) {
       return 2;
     }
   }
+  // Redis, when configured: connects in the background and reconnects by itself; guards that use it
+  // decide what to do while it is away.
+  std::unique_ptr<seraph::RedisClient> redis;
+  if (!config.redis.address.empty()) {
+    seraph::RedisOptions options;
+    std::string port;
+    seraph::split_host_port(config.redis.address, options.host, port);
+    options.port = std::stoi(port);
+    options.password = config.redis.password;
+    options.database = config.redis.database;
+    options.connect_timeout = std::chrono::milliseconds(config.redis.connect_timeout_ms);
+    options.command_timeout = std::chrono::milliseconds(config.redis.command_timeout_ms);
+    redis = std::make_unique<seraph::RedisClient>(options);
+  }
   seraph::VariantRecorder variant_recorder;
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
                             config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
-                            jwt_keys.get()});
+                            jwt_keys.get(), redis.get()});
   seraph::HttpServer server(config.server, router);
   try {
     server.start();
@@ -155,6 +170,7 @@ int serve(const std::string& config_file) {
   signals_io.run();
 
   const int64_t abandoned = server.stop(std::chrono::milliseconds(config.server.drain_timeout_ms));
+  redis.reset();  // its last commands complete now, while the guards waiting on them still exist
   loader.join();
   control.stop();
   backends.stop();

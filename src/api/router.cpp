@@ -121,12 +121,14 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
       endpoint_chain_(
           Stage::kEndpoint,
           build_guards(Stage::kEndpoint, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
-                                          options_.request_timeout, options_.backends, options_.jwt_keys}),
+                                          options_.request_timeout, options_.backends, options_.jwt_keys,
+                                          options_.redis}),
           [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
       inference_chain_(
           Stage::kInference,
           build_guards(Stage::kInference, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
-                                           options_.request_timeout, options_.backends, options_.jwt_keys}),
+                                           options_.request_timeout, options_.backends, options_.jwt_keys,
+                                          options_.redis}),
           [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }

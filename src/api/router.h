@@ -25,6 +25,7 @@ namespace seraph {
 
 class BackendDirectory;
 class JwtKeyStore;
+class RedisClient;
 
 struct ApiOptions {
   std::string default_model;  // served by /predict when the request names none
@@ -35,6 +36,7 @@ struct ApiOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;  // also the limit on a body once decompressed
   const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
   const JwtKeyStore* jwt_keys = nullptr;                    // when the auth guard accepts JWTs
+  RedisClient* redis = nullptr;                             // shared state between replicas, when configured
 };
 
 class ApiRouter {

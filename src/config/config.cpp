@@ -14,6 +14,7 @@
 #include "guards/guard_table.h"
 #include "models/model_manager.h"
 #include "models/remote/remote_config.h"
+#include "limits/rate_limit.h"
 #include "models/version_policy.h"
 
 namespace seraph {
@@ -148,6 +149,28 @@ std::vector<Key> keys() {
   }
   bool_key("guards.auth.jwt.require_expiry", [](Config& c) -> bool& { return c.guards.auth.jwt.policy.require_expiry; });
   string_key("guards.auth.jwt.jwks_file", [](Config& c) -> std::string& { return c.guards.auth.jwt.jwks_file; }, nullptr);
+  string_key("redis.address", [](Config& c) -> std::string& { return c.redis.address; }, [](const std::string& v) {
+    std::string host, port;
+    return v.empty() || split_host_port(v, host, port) ? std::string() : fmt::format("'{}' is not host:port", v);
+  });
+  string_key("redis.password", [](Config& c) -> std::string& { return c.redis.password; }, nullptr);
+  int_key("redis.database", [](Config& c) -> int& { return c.redis.database; }, 0, 1000);
+  int_key("redis.connect_timeout_ms", [](Config& c) -> int& { return c.redis.connect_timeout_ms; }, 1, 60000);
+  int_key("redis.command_timeout_ms", [](Config& c) -> int& { return c.redis.command_timeout_ms; }, 1, 60000);
+  k.push_back({"guards.rate_limit.store", [](Config& c, const std::string& v) -> std::string {
+                 if (v == "local") c.guards.rate_limit.store = RateLimitSettings::Store::kLocal;
+                 else if (v == "redis") c.guards.rate_limit.store = RateLimitSettings::Store::kRedis;
+                 else return fmt::format("must be local or redis, got '{}'", v);
+                 return "";
+               }});
+  k.push_back({"guards.rate_limit.on_redis_failure", [](Config& c, const std::string& v) -> std::string {
+                 using F = RateLimitSettings::OnRedisFailure;
+                 if (v == "open") c.guards.rate_limit.on_redis_failure = F::kOpen;
+                 else if (v == "closed") c.guards.rate_limit.on_redis_failure = F::kClosed;
+                 else if (v == "local") c.guards.rate_limit.on_redis_failure = F::kLocal;
+                 else return fmt::format("must be open, closed or local, got '{}'", v);
+                 return "";
+               }});
   k.push_back({"guards.auth.open_paths", [](Config& c, const std::string& text) -> std::string {
                  std::vector<std::string> paths;
                  std::stringstream in(text);
@@ -402,6 +425,47 @@ void read_jwt_keys(const YAML::Node& list, const std::string& where, const std::
   });
 }
 
+// guards.rate_limit.rules: [{name, limit, period_ms, burst, key, cost, deployments}].
+void read_rate_limit_rules(const YAML::Node& list, const std::string& where, Config& config,
+                           std::vector<std::string>& errors) {
+  for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
+    RateLimitRuleSettings r;
+    std::string key = "client", cost = "request";
+    int64_t period_ms = 1000;
+    for (const auto& field : node) {
+      const std::string name = field.first.as<std::string>();
+      const std::string path = at + "." + name;
+      if (name == "name") read_scalar(field.second, path, r.rule.name, errors);
+      else if (name == "limit") read_scalar(field.second, path, r.rule.limit, errors);
+      else if (name == "period_ms") read_scalar(field.second, path, period_ms, errors);
+      else if (name == "burst") read_scalar(field.second, path, r.rule.burst, errors);
+      else if (name == "key") read_scalar(field.second, path, key, errors);
+      else if (name == "cost") read_scalar(field.second, path, cost, errors);
+      else if (name == "deployments") read_scalar(field.second, path, r.deployments, errors);
+      else errors.push_back(fmt::format("{}: unknown key (use name, limit, period_ms, burst, key, cost, deployments)", path));
+    }
+    r.rule.period = std::chrono::milliseconds(period_ms);
+    using Key = RateLimitRuleSettings::Key;
+    if (key == "client") r.key = Key::kClient;
+    else if (key == "subject") r.key = Key::kSubject;
+    else if (key == "tenant") r.key = Key::kTenant;
+    else if (key == "deployment") r.key = Key::kDeployment;
+    else if (key.rfind("header:", 0) == 0 && key.size() > 7) {
+      r.key = Key::kHeader;
+      r.header = key.substr(7);
+    } else {
+      errors.push_back(fmt::format("{}.key: must be client, subject, tenant, deployment or header:<Name>, got '{}'", at, key));
+    }
+    if (cost != "request" && cost != "rows") errors.push_back(fmt::format("{}.cost: must be request or rows, got '{}'", at, cost));
+    r.cost_rows = cost == "rows";
+    if (Status s = validate_rate_limit_rule(r.rule); !s.is_ok()) errors.push_back(fmt::format("{}: {}", at, s.message()));
+    for (const RateLimitRuleSettings& other : config.guards.rate_limit.rules) {
+      if (other.rule.name == r.rule.name) errors.push_back(fmt::format("{}.name: '{}' is used twice", at, r.rule.name));
+    }
+    config.guards.rate_limit.rules.push_back(std::move(r));
+  });
+}
+
 // guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
@@ -456,6 +520,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         }
         if (path == "guards.auth.jwt.keys") {
           read_jwt_keys(entry.second, path, std::filesystem::absolute(file).parent_path(), config, errors);
+          continue;
+        }
+        if (path == "guards.rate_limit.rules") {
+          read_rate_limit_rules(entry.second, path, config, errors);
           continue;
         }
         if (path == "guards.auth.keys") {
@@ -531,6 +599,17 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   const auto& environments = config.routing.environments;
   if (std::find(environments.begin(), environments.end(), config.routing.default_environment) == environments.end()) {
     errors.push_back(fmt::format("routing.default_environment: '{}' is not one of routing.environments", config.routing.default_environment));
+  }
+  const auto& limits = config.guards.rate_limit;
+  if (limits.store == RateLimitSettings::Store::kRedis && config.redis.address.empty()) {
+    errors.push_back("guards.rate_limit.store: redis needs redis.address");
+  }
+  const auto inference_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.per_inference(); });
+  const auto row_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.cost_rows; });
+  if (row_rules > 0 && row_rules != inference_rules) {
+    errors.push_back(
+        "guards.rate_limit.rules: rules costing rows are checked together with every other per-deployment rule, "
+        "at one cost; make all per-deployment rules cost rows, or none");
   }
   for (size_t i = 0; i < config.api_keys.size(); ++i) {
     if (Status s = check_configured_api_key(config.api_keys[i]); !s.is_ok()) {

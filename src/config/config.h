@@ -47,6 +47,14 @@ struct Config {
   GuardSettings guards;
   // guards.auth.keys: API keys accepted beside the registry's, each by id and SHA-256.
   std::vector<ApiKeyRecord> api_keys;
+  // Redis, for state replicas share (rate limits); an empty address: none.
+  struct Redis {
+    std::string address;  // host:port
+    std::string password;
+    int database = 0;
+    int connect_timeout_ms = 200;
+    int command_timeout_ms = 50;
+  } redis;
   struct Log {
     std::string level = "info";              // trace, debug, info, warn, error, off
     bool access_log = true;

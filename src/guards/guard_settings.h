@@ -8,6 +8,7 @@
 
 #include "auth/jwt_key_set.h"
 #include "auth/jwt_verifier.h"
+#include "limits/rate_limit.h"
 
 namespace seraph {
 
@@ -44,10 +45,29 @@ struct CacheSettings {
   std::map<std::string, Deployment, std::less<>> deployments;  // by the name requests call; absent: cached
 };
 
+// Rate limits (guards.rate_limit): GCRA rules, in process or shared through Redis.
+struct RateLimitRuleSettings {
+  RateLimitRule rule;                    // name, limit per period, burst
+  enum class Key : uint8_t { kClient, kSubject, kTenant, kHeader, kDeployment } key = Key::kClient;
+  std::string header;                    // for Key::kHeader
+  bool cost_rows = false;                // a request costs its batch's rows, not 1
+  std::vector<std::string> deployments;  // applies only to these (by the name requests call); empty: all
+  // Needs the decoded request (a deployment, its rows): checked in the inference stage.
+  bool per_inference() const { return key == Key::kDeployment || cost_rows || !deployments.empty(); }
+};
+
+struct RateLimitSettings {
+  enum class Store : uint8_t { kLocal, kRedis } store = Store::kLocal;
+  // When Redis does not answer in time: admit, refuse (503), or ask the in-process limiter.
+  enum class OnRedisFailure : uint8_t { kOpen, kClosed, kLocal } on_redis_failure = OnRedisFailure::kLocal;
+  std::vector<RateLimitRuleSettings> rules;
+};
+
 struct GuardSettings {
   std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
   AuthSettings auth;
   CacheSettings cache;
+  RateLimitSettings rate_limit;
 };
 
 }  // namespace seraph

@@ -5,6 +5,7 @@
 #include "guards/cache_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
+#include "guards/rate_limit_guard.h"
 #include "guards/request_id_guard.h"
 #include "guards/route_guard.h"
 #include "guards/validation_guard.h"
@@ -18,6 +19,18 @@ std::unique_ptr<Guard> make_plain(const GuardContext&) {
   return std::make_unique<G>();
 }
 
+// The rate-limit guard of one stage, with the rules that belong there; none: no guard.
+template <Stage kStage>
+std::unique_ptr<Guard> make_rate_limit(const GuardContext& c) {
+  std::vector<RateLimitRuleSettings> rules;
+  for (const RateLimitRuleSettings& r : c.settings.rate_limit.rules) {
+    if (r.per_inference() == (kStage == Stage::kInference)) rules.push_back(r);
+  }
+  if (rules.empty()) return nullptr;
+  return std::make_unique<RateLimitGuard>(kStage == Stage::kEndpoint ? "rate_limit" : "deployment_rate_limit", kStage,
+                                          c.settings.rate_limit, std::move(rules), c.redis, c.metrics);
+}
+
 constexpr GuardRow kGuards[] = {
     // Endpoint stage: every HTTP request.
     {"request_id", Stage::kEndpoint, "request_id", Switch::kAlways, make_plain<RequestIdGuard>},
@@ -27,6 +40,7 @@ constexpr GuardRow kGuards[] = {
            c.settings.auth, c.api_keys, c.jwt_keys,
            c.metrics.counter("seraph_auth_requests_total", "Requests the auth guard saw, by outcome."));
      }},
+    {"rate_limit", Stage::kEndpoint, "rate_limit", Switch::kOffByDefault, make_rate_limit<Stage::kEndpoint>},
     // Inference stage, in DESIGN.md's order.
     {"deadline", Stage::kInference, "deadline", Switch::kAlways,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
@@ -34,6 +48,7 @@ constexpr GuardRow kGuards[] = {
      }},
     {"access", Stage::kInference, "auth", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> { return std::make_unique<AccessGuard>(c.settings.auth); }},
+    {"deployment_rate_limit", Stage::kInference, "rate_limit", Switch::kOffByDefault, make_rate_limit<Stage::kInference>},
     {"route", Stage::kInference, "route", Switch::kAlways,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
@@ -59,7 +74,8 @@ bool is_enabled(const GuardRow& row, const GuardSettings& settings) {
 std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context) {
   std::vector<std::unique_ptr<Guard>> guards;
   for (const GuardRow& row : kGuards) {
-    if (row.stage == stage && is_enabled(row, context.settings)) guards.push_back(row.make(context));
+    if (row.stage != stage || !is_enabled(row, context.settings)) continue;
+    if (auto guard = row.make(context)) guards.push_back(std::move(guard));
   }
   return guards;
 }

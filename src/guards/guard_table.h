@@ -19,6 +19,7 @@ namespace seraph {
 class ApiKeys;
 class BackendDirectory;
 class JwtKeyStore;
+class RedisClient;
 class Deployments;
 class MetricsRegistry;
 class ModelManager;
@@ -33,6 +34,7 @@ struct GuardContext {
   std::chrono::milliseconds request_timeout{30000};
   const BackendDirectory* backends = nullptr;  // remote backends variants may name; null: none
   const JwtKeyStore* jwt_keys = nullptr;       // when JWTs are accepted
+  RedisClient* redis = nullptr;                // shared state between replicas, when configured
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };
@@ -42,12 +44,13 @@ struct GuardRow {
   Stage stage;
   std::string_view section;  // guards.<section>.enabled switches it
   Switch on;
-  std::unique_ptr<Guard> (*make)(const GuardContext& context);
+  std::unique_ptr<Guard> (*make)(const GuardContext& context);  // null: nothing to do under this config
 };
 
 std::span<const GuardRow> guard_table();
 
-// The guards of `stage`, in table order, leaving out those switched off.
+// The guards of `stage`, in table order, leaving out those switched off and those a factory found
+// nothing to do for (it returned null).
 std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context);
 
 // Whether the row's guard is in the chain under `settings`.

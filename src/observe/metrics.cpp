@@ -37,25 +37,40 @@ Histogram::Snapshot Histogram::snapshot() const {
   return snap;
 }
 
+namespace {
+
+// The family named `name`, made on first use: one metric name is one family (one TYPE line), however
+// many places record into it.
+template <class Series, class... Args>
+Family<Series>& family(std::deque<Family<Series>>& families, const std::string& name, const std::string& help,
+                       Args&&... args) {
+  for (Family<Series>& f : families) {
+    if (f.name() == name) return f;
+  }
+  return families.emplace_back(name, help, std::forward<Args>(args)...);
+}
+
+}  // namespace
+
 Family<Counter>& MetricsRegistry::counter(const std::string& name, const std::string& help) {
   std::lock_guard lock(mutex_);
-  return counters_.emplace_back(name, help);
+  return family(counters_, name, help);
 }
 
 Family<Gauge>& MetricsRegistry::gauge(const std::string& name, const std::string& help) {
   std::lock_guard lock(mutex_);
-  return gauges_.emplace_back(name, help);
+  return family(gauges_, name, help);
 }
 
 Family<Histogram>& MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                               std::vector<double> bounds) {
   std::lock_guard lock(mutex_);
-  return histograms_.emplace_back(name, help, std::move(bounds));
+  return family(histograms_, name, help, std::move(bounds));
 }
 
 Family<Gauge>& MetricsRegistry::sampled_counter(const std::string& name, const std::string& help) {
   std::lock_guard lock(mutex_);
-  return sampled_counters_.emplace_back(name, help);
+  return family(sampled_counters_, name, help);
 }
 
 void MetricsRegistry::on_collect(std::function<void()> refresh) {

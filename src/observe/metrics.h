@@ -125,6 +125,7 @@ class Family {
 
 class MetricsRegistry {
  public:
+  // The family of that name, made on the first call (with `help`); later calls return the same one.
   Family<Counter>& counter(const std::string& name, const std::string& help);
   Family<Gauge>& gauge(const std::string& name, const std::string& help);
   Family<Histogram>& histogram(const std::string& name, const std::string& help, std::vector<double> bounds);
