@@ -318,5 +318,129 @@ deployments:
       ElementsAre(HasSubstr("deployments[0] (resnet): variants[0].backend 'nowhere' is not a configured backend")));
 }
 
+// --- guards: auth, JWT, cache, rate limits, Redis ----------------------------------------------------
+
+TEST_F(LoadConfigTest, ReadsTheAuthSectionWithKeysAllowListsAndJwt) {
+  testing::write_file(dir_ / "hs.secret", std::string(40, 'k') + "\n");
+  testing::write_file(dir_ / "rsa.pem", "not read until the key store loads");
+  const Errors errors = load(R"(
+guards:
+  auth:
+    enabled: true
+    open_paths: [/metrics]
+    keys:
+      - {id: 00000000000000aa, name: demo, sha256: )" + std::string(64, 'a') + R"(, roles: [reader, predictor], tenant: acme}
+    deployments:
+      fraud: {subjects: [risk-team], tenants: [acme]}
+    jwt:
+      enabled: true
+      issuer: https://id.example
+      audiences: [seraph, api]
+      clock_skew_s: 10
+      roles_claim: scope
+      jwks_file: jwks.json
+      keys:
+        - {kid: h1, alg: HS256, secret_file: hs.secret}
+        - {kid: r1, alg: RS256, public_key_file: rsa.pem}
+)");
+  ASSERT_THAT(errors, IsEmpty());
+  const AuthSettings& auth = config_.guards.auth;
+  EXPECT_TRUE(config_.guards.enabled.at("auth"));
+  EXPECT_EQ(auth.open_paths, (std::vector<std::string>{"/metrics"}));
+  ASSERT_EQ(config_.api_keys.size(), 1u);
+  EXPECT_EQ(config_.api_keys[0].roles, (std::vector<std::string>{"reader", "predictor"}));
+  EXPECT_EQ(auth.deployments.at("fraud").subjects, (std::vector<std::string>{"risk-team"}));
+  EXPECT_TRUE(auth.jwt.enabled);
+  EXPECT_EQ(auth.jwt.policy.audiences, (std::vector<std::string>{"seraph", "api"}));
+  EXPECT_EQ(auth.jwt.policy.clock_skew, std::chrono::seconds(10));
+  EXPECT_EQ(auth.jwt.policy.roles_claim, "scope");
+  EXPECT_EQ(auth.jwt.jwks_file, (dir_ / "jwks.json").string()) << "relative to the config file";
+  ASSERT_EQ(auth.jwt.keys.size(), 2u);
+  EXPECT_EQ(auth.jwt.keys[0].secret, std::string(40, 'k')) << "read from its file, the line break dropped";
+  EXPECT_EQ(auth.jwt.keys[1].public_key_file, (dir_ / "rsa.pem").string());
+}
+
+TEST_F(LoadConfigTest, AuthMistakesNameTheirKey) {
+  EXPECT_THAT(load("guards:\n  auth:\n    keys:\n      - {id: xyz, name: a, sha256: abc, roles: [reader]}\n"),
+              ElementsAre(HasSubstr("guards.auth.keys[0]: id must be 16 lowercase hex digits")));
+  EXPECT_THAT(load("guards:\n  auth:\n    open_paths: [metrics]\n"), ElementsAre(HasSubstr("guards.auth.open_paths")));
+  EXPECT_THAT(load("guards:\n  auth:\n    jwt:\n      keys:\n        - {kid: a, alg: none, secret_env: X}\n"),
+              ElementsAre(HasSubstr("guards.auth.jwt.keys[0].alg: must be HS256, RS256 or ES256")));
+  EXPECT_THAT(load("guards:\n  auth:\n    jwt:\n      keys:\n        - {kid: a, alg: RS256, secret_env: X}\n"),
+              ElementsAre(HasSubstr("RS256 and ES256 take public_key_file")));
+  EXPECT_THAT(load("guards:\n  auth:\n    jwt:\n      enabled: true\n"), ElementsAre(HasSubstr("names no keys")));
+  EXPECT_THAT(load("guards:\n  auth:\n    deployments:\n      fraud: {}\n"),
+              ElementsAre(HasSubstr("guards.auth.deployments.fraud: lists no subjects and no tenants")));
+}
+
+TEST_F(LoadConfigTest, ReadsTheCacheSection) {
+  ASSERT_THAT(load(R"(
+guards:
+  cache:
+    enabled: true
+    max_bytes: 1048576
+    ttl_ms: 5000
+    stale_while_revalidate_ms: 1000
+    per_tenant: true
+    deployments:
+      fraud: {enabled: false}
+      sentiment: {ttl_ms: 200}
+)"),
+              IsEmpty());
+  const CacheSettings& cache = config_.guards.cache;
+  EXPECT_EQ(cache.max_bytes, 1048576);
+  EXPECT_EQ(cache.ttl_ms, 5000);
+  EXPECT_EQ(cache.stale_while_revalidate_ms, 1000);
+  EXPECT_TRUE(cache.per_tenant);
+  EXPECT_FALSE(cache.deployments.at("fraud").enabled);
+  EXPECT_EQ(cache.deployments.at("sentiment").ttl_ms, 200);
+  EXPECT_THAT(load("guards:\n  cache:\n    deployments:\n      x: {ttl: 5}\n"),
+              ElementsAre(HasSubstr("guards.cache.deployments.x.ttl: unknown key")));
+}
+
+TEST_F(LoadConfigTest, ReadsRateLimitRulesAndRedis) {
+  ASSERT_THAT(load(R"(
+redis:
+  address: 127.0.0.1:6379
+  command_timeout_ms: 20
+guards:
+  rate_limit:
+    enabled: true
+    store: redis
+    on_redis_failure: open
+    rules:
+      - {name: per_client, key: client, limit: 100, period_ms: 1000}
+      - {name: per_tenant, key: "header:X-Tenant", limit: 1000, period_ms: 60000, burst: 50}
+      - {name: rows, key: deployment, limit: 5000, period_ms: 1000, cost: rows, deployments: [dense]}
+)"),
+              IsEmpty());
+  const RateLimitSettings& limits = config_.guards.rate_limit;
+  EXPECT_EQ(config_.redis.address, "127.0.0.1:6379");
+  EXPECT_EQ(config_.redis.command_timeout_ms, 20);
+  EXPECT_EQ(limits.store, RateLimitSettings::Store::kRedis);
+  EXPECT_EQ(limits.on_redis_failure, RateLimitSettings::OnRedisFailure::kOpen);
+  ASSERT_EQ(limits.rules.size(), 3u);
+  EXPECT_EQ(limits.rules[1].key, RateLimitRuleSettings::Key::kHeader);
+  EXPECT_EQ(limits.rules[1].header, "X-Tenant");
+  EXPECT_EQ(limits.rules[1].rule.burst, 50);
+  EXPECT_FALSE(limits.rules[0].per_inference());
+  EXPECT_TRUE(limits.rules[2].per_inference());
+  EXPECT_TRUE(limits.rules[2].cost_rows);
+}
+
+TEST_F(LoadConfigTest, RateLimitMistakesNameTheirKey) {
+  EXPECT_THAT(load("guards:\n  rate_limit:\n    store: redis\n"), ElementsAre(HasSubstr("redis needs redis.address")));
+  EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 0, period_ms: 1000}\n"),
+              ElementsAre(HasSubstr("guards.rate_limit.rules[0]")));
+  EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5, key: ip}\n"),
+              ElementsAre(HasSubstr("guards.rate_limit.rules[0].key: must be client, subject, tenant, deployment or header:<Name>")));
+  EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5}\n      - {name: a, limit: 6}\n"),
+              ElementsAre(HasSubstr("guards.rate_limit.rules[1].name: 'a' is used twice")));
+  EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5, key: deployment}\n"
+                   "      - {name: b, limit: 5, key: deployment, cost: rows}\n"),
+              ElementsAre(HasSubstr("make all per-deployment rules cost rows, or none")));
+  EXPECT_THAT(load("redis:\n  address: nowhere\n"), ElementsAre(HasSubstr("redis.address: 'nowhere' is not host:port")));
+}
+
 }  // namespace
 }  // namespace seraph
