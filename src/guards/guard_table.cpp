@@ -2,6 +2,7 @@
 
 #include "guards/access_guard.h"
 #include "guards/auth_guard.h"
+#include "guards/content_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
 #include "guards/request_id_guard.h"
@@ -38,6 +39,12 @@ constexpr GuardRow kGuards[] = {
        return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
     {"validation", Stage::kInference, "validation", Switch::kAlways, make_plain<ValidationGuard>},
+    {"content", Stage::kInference, "content", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<ContentGuard>(
+           c.settings.content,
+           c.metrics.counter("seraph_content_checks_total", "Content checks by deployment, check and outcome."));
+     }},
     {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };
 
