@@ -5,6 +5,7 @@
 #include <span>
 #include <type_traits>
 
+#include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
 
 namespace seraph {
@@ -119,8 +120,7 @@ Status validate_request(const ModelConfig& config, std::shared_ptr<const InferRe
   }
   // For each of the config's inputs the request sends, the request's input that feeds it: a
   // prefix of the config's inputs, since runtimes take them by position.
-  std::vector<size_t> source;
-  source.reserve(request.inputs.size());
+  boost::container::small_vector<size_t, 8> source;  // no allocation per request for up to 8 inputs
   bool in_order = true;
   int64_t batch = -1;
   for (size_t i = 0; i < config.inputs.size(); ++i) {
