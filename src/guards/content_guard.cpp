@@ -4,8 +4,20 @@
 #include <spdlog/spdlog.h>
 
 #include "guards/content_rules.h"
+#include "models/model_config.h"
 
 namespace seraph {
+namespace {
+
+// /predict's input has no name of its own: it is the serving model's input at that position.
+std::string input_name(const Exchange& exchange, size_t position) {
+  const Tensor& input = exchange.request->inputs[position];
+  if (!input.name.empty()) return input.name;
+  if (exchange.contract && position < exchange.contract->inputs.size()) return exchange.contract->inputs[position].name;
+  return fmt::format("#{}", position);
+}
+
+}  // namespace
 
 ContentGuard::ContentGuard(const ContentSettings& settings, Family<Counter>& checks) {
   for (const auto& [name, rules] : settings.deployments) {
@@ -35,7 +47,8 @@ const ContentGuard::Deployment* ContentGuard::find(const Exchange& exchange) con
 RequestVerdict ContentGuard::on_request(Exchange& exchange) {
   const Deployment* d = find(exchange);
   if (!d || !d->rules->checks_inputs()) return RequestVerdict::kContinue;
-  for (const Tensor& input : exchange.request->inputs) {
+  for (size_t position = 0; position < exchange.request->inputs.size(); ++position) {
+    const Tensor& input = exchange.request->inputs[position];
     if (input.datatype != DataType::kBytes) continue;
     for (size_t i = 0; i < input.strings.size(); ++i) {
       const RefusalPattern* match = nullptr;
@@ -54,7 +67,8 @@ RequestVerdict ContentGuard::on_request(Exchange& exchange) {
           R"({{"msg":"content check refused a request","deployment":"{}","check":"{}","pattern":"{}","element":{},"request_id":"{}"}})",
           exchange.request->model, match->check, match->name, i, exchange.request_id);
       exchange.status = invalid_argument(fmt::format("input '{}' element {} was refused by content check {} (pattern {})",
-                                                     input.name, i, match->check, match->name));
+                                                     input_name(exchange, position), i, match->check,
+                                                     match->name));
       return RequestVerdict::kRespond;
     }
   }
