@@ -66,9 +66,9 @@ RequestVerdict ContentGuard::on_request(Exchange& exchange) {
       spdlog::warn(
           R"({{"msg":"content check refused a request","deployment":"{}","check":"{}","pattern":"{}","element":{},"request_id":"{}"}})",
           exchange.request->model, match->check, match->name, i, exchange.request_id);
-      exchange.status = invalid_argument(fmt::format("input '{}' element {} was refused by content check {} (pattern {})",
-                                                     input_name(exchange, position), i, match->check,
-                                                     match->name));
+      exchange.status =
+          invalid_argument(fmt::format("input '{}' element {} was refused by content check {} (pattern {})",
+                                       input_name(exchange, position), i, match->check, match->name));
       return RequestVerdict::kRespond;
     }
   }
@@ -84,7 +84,8 @@ ResponseVerdict ContentGuard::on_response(Exchange& exchange) {
   for (Tensor& output : exchange.response.outputs) {
     if (output.datatype != DataType::kBytes) continue;
     for (std::string& text : output.strings) {
-      for (PersonalData kind : d->rules->redact_outputs()) redacted[static_cast<size_t>(kind)] += redact_personal_data(kind, text);
+      for (PersonalData kind : d->rules->redact_outputs())
+        redacted[static_cast<size_t>(kind)] += redact_personal_data(kind, text);
     }
   }
   if (redacted[0] + redacted[1] + redacted[2] == 0) return ResponseVerdict::kPass;

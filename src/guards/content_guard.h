@@ -30,10 +30,10 @@ class ContentGuard final : public Guard {
   // One deployment's rules and its counters, made when the guard is built (off the hot path).
   struct Deployment {
     std::shared_ptr<const ContentRules> rules;
-    Counter* passed = nullptr;            // check="input", outcome="passed"
-    Counter* prompt_injection = nullptr;  // check="prompt_injection", outcome="refused"
-    Counter* deny = nullptr;              // check="deny", outcome="refused"
-    Counter* unscanned = nullptr;         // check="input", outcome="error"
+    Counter* passed = nullptr;                   // check="input", outcome="passed"
+    Counter* prompt_injection = nullptr;         // check="prompt_injection", outcome="refused"
+    Counter* deny = nullptr;                     // check="deny", outcome="refused"
+    Counter* unscanned = nullptr;                // check="input", outcome="error"
     Counter* redacted[kPersonalDataKinds] = {};  // check="email"|"phone"|"card", outcome="redacted"
   };
   const Deployment* find(const Exchange& exchange) const;

@@ -90,14 +90,13 @@ TEST_F(ContentAndRules, APromptInjectionIsRefusedNamingTheCheckNotTheText) {
   Response r = client.post("/predict", R"({"text":")" + text + R"("})");
   EXPECT_EQ(r.status, 400u);
   EXPECT_NE(error_of(r).find("input 'text' element 0 was refused by content check prompt_injection (pattern "
-                            "prompt_injection[0])"),
+                             "prompt_injection[0])"),
             std::string::npos)
       << r.body;
   EXPECT_EQ(r.body.find("Ignore all"), std::string::npos);
-  EXPECT_TRUE(eventually([&] {
-    return metric(server_->port(),
-                  R"(seraph_content_checks_total\{deployment="sentiment",check="prompt_injection",outcome="refused"\})") >= 1;
-  }));
+  const std::string refused =
+      R"(seraph_content_checks_total\{deployment="sentiment",check="prompt_injection",outcome="refused"\})";
+  EXPECT_TRUE(eventually([&] { return metric(server_->port(), refused) >= 1; }));
   EXPECT_NE(server_->log().find(R"("check":"prompt_injection","pattern":"prompt_injection[0]")"), std::string::npos);
   EXPECT_EQ(server_->log().find("Ignore all"), std::string::npos) << "the text stays out of the log";
 }
