@@ -7,7 +7,7 @@ packages=(
   libboost-dev libboost-system-dev rapidjson-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev libhttp-parser-dev
   libfasttext-dev libxgboost-dev xgboost libtorch-dev libopenblas0-serial
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev libpqxx-dev postgresql libssl-dev zlib1g-dev libxxhash-dev libhiredis-dev redis-server
+  libsqlite3-dev libpqxx-dev postgresql libssl-dev zlib1g-dev libxxhash-dev libhiredis-dev redis-server libre2-dev
   prometheus nginx-light wrk curl bc valgrind
   python3-scipy
 )

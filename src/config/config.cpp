@@ -11,6 +11,7 @@
 
 #include "control/api_keys.h"
 #include "control/deployments.h"
+#include "guards/content_rules.h"
 #include "guards/guard_table.h"
 #include "models/model_manager.h"
 #include "models/remote/remote_config.h"
@@ -466,6 +467,54 @@ void read_rate_limit_rules(const YAML::Node& list, const std::string& where, Con
   });
 }
 
+// guards.content.deployments: {<name>: {prompt_injection, extra_patterns, deny, redact_outputs}},
+// compiled here so that a bad pattern is a config error naming its key.
+void read_content_rules(const YAML::Node& map, const std::string& where, Config& config,
+                        std::vector<std::string>& errors) {
+  if (!map.IsMap()) {
+    errors.push_back(where + ": must be a mapping of deployment names to content rules");
+    return;
+  }
+  for (const auto& entry : map) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string at = where + "." + name;
+    const size_t errors_before = errors.size();
+    if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
+    if (!entry.second.IsMap()) {
+      errors.push_back(at + ": must be a mapping (prompt_injection, extra_patterns, deny, redact_outputs)");
+      continue;
+    }
+    ContentRulesSpec spec;
+    for (const auto& field : entry.second) {
+      const std::string key = field.first.as<std::string>();
+      const std::string path = at + "." + key;
+      if (key == "prompt_injection") {
+        read_scalar(field.second, path, spec.prompt_injection, errors);
+      } else if (key == "extra_patterns") {
+        read_scalar(field.second, path, spec.extra_patterns, errors);
+      } else if (key == "deny") {
+        read_scalar(field.second, path, spec.deny, errors);
+      } else if (key == "redact_outputs") {
+        std::vector<std::string> kinds;
+        read_scalar(field.second, path, kinds, errors);
+        for (size_t i = 0; i < kinds.size(); ++i) {
+          if (auto kind = parse_personal_data(kinds[i])) spec.redact_outputs.push_back(*kind);
+          else errors.push_back(fmt::format("{}[{}]: unknown kind '{}' (use email, phone, card)", path, i, kinds[i]));
+        }
+      } else {
+        errors.push_back(fmt::format("{}: unknown key (use prompt_injection, extra_patterns, deny, redact_outputs)", path));
+      }
+    }
+    if (errors.size() != errors_before) continue;
+    std::shared_ptr<const ContentRules> rules;
+    if (Status s = ContentRules::compile(spec, at, rules); !s.is_ok()) {
+      errors.push_back(s.message());
+      continue;
+    }
+    config.guards.content.deployments[name] = std::move(rules);
+  }
+}
+
 // guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
@@ -524,6 +573,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         }
         if (path == "guards.rate_limit.rules") {
           read_rate_limit_rules(entry.second, path, config, errors);
+          continue;
+        }
+        if (path == "guards.content.deployments") {
+          read_content_rules(entry.second, path, config, errors);
           continue;
         }
         if (path == "guards.auth.keys") {

@@ -3,6 +3,7 @@
 // guard's own section. Read by the config loader, handed to the chain's table.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,11 +64,20 @@ struct RateLimitSettings {
   std::vector<RateLimitRuleSettings> rules;
 };
 
+class ContentRules;
+
+// guards.content.deployments: each deployment's content rules (guards/content_rules.h), compiled
+// when the config is read so that a bad pattern is a config error.
+struct ContentSettings {
+  std::map<std::string, std::shared_ptr<const ContentRules>, std::less<>> deployments;
+};
+
 struct GuardSettings {
   std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
   AuthSettings auth;
   CacheSettings cache;
   RateLimitSettings rate_limit;
+  ContentSettings content;
 };
 
 }  // namespace seraph

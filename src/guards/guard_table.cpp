@@ -3,6 +3,7 @@
 #include "guards/access_guard.h"
 #include "guards/auth_guard.h"
 #include "guards/cache_guard.h"
+#include "guards/content_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
 #include "guards/rate_limit_guard.h"
@@ -54,6 +55,14 @@ constexpr GuardRow kGuards[] = {
        return std::make_unique<RouteGuard>(c.models, c.deployments, c.backends);
      }},
     {"validation", Stage::kInference, "validation", Switch::kAlways, make_plain<ValidationGuard>},
+    // Before the cache: a hit passes the content checks' response half too (redaction), and a
+    // request refused by them is never looked up.
+    {"content", Stage::kInference, "content", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<ContentGuard>(
+           c.settings.content,
+           c.metrics.counter("seraph_content_checks_total", "Content checks by deployment, check and outcome."));
+     }},
     {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics);

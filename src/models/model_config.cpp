@@ -1,8 +1,10 @@
 #include "models/model_config.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 namespace seraph {
@@ -62,6 +64,36 @@ std::string required_string(const YAML::Node& node, const std::string& key, cons
   return value.as<std::string>();
 }
 
+bool is_bounded_numeric(DataType type) {
+  return type != DataType::kBool && type != DataType::kFp16 && type != DataType::kBf16 && type != DataType::kBytes;
+}
+
+// An input's validation keys (min, max, max_length, required); outputs take none of them.
+void parse_input_rules(const YAML::Node& node, bool is_input, const std::string& path, TensorSpec& spec) {
+  for (const char* key : {"min", "max", "max_length", "required"}) {
+    if (node[key] && !is_input) throw ConfigError{path + key, "applies to inputs only"};
+  }
+  for (const char* key : {"min", "max"}) {
+    const YAML::Node bound = node[key];
+    if (!bound) continue;
+    if (!is_bounded_numeric(spec.datatype)) {
+      throw ConfigError{path + key, "applies to integer, FP32 and FP64 inputs, not " + std::string(datatype_name(spec.datatype))};
+    }
+    const auto value = scalar<double>(bound, path + key, "a number");
+    if (!std::isfinite(value)) throw ConfigError{path + key, "must be a finite number, got '" + bound.Scalar() + "'"};
+    (std::strcmp(key, "min") == 0 ? spec.min : spec.max) = value;
+  }
+  if (spec.min && spec.max && *spec.min > *spec.max) {
+    throw ConfigError{path + "min", fmt::format("{} is above max {}", *spec.min, *spec.max)};
+  }
+  if (const YAML::Node length = node["max_length"]) {
+    if (spec.datatype != DataType::kBytes) throw ConfigError{path + "max_length", "applies to BYTES inputs only"};
+    spec.max_length = scalar<int64_t>(length, path + "max_length", "an integer");
+    if (*spec.max_length < 0) throw ConfigError{path + "max_length", "must not be negative"};
+  }
+  if (const YAML::Node required = node["required"]) spec.required = scalar<bool>(required, path + "required", "true or false");
+}
+
 std::vector<TensorSpec> parse_tensor_specs(const YAML::Node& node, const std::string& key) {
   const YAML::Node list = node[key];
   if (!list) throw ConfigError{key, "is required"};
@@ -90,7 +122,17 @@ std::vector<TensorSpec> parse_tensor_specs(const YAML::Node& node, const std::st
       spec.shape.push_back(dim);
     }
     if (spec.shape[0] != -1) throw ConfigError{path + "shape[0]", "is the batch dimension and must be -1"};
+    parse_input_rules(list[i], key == "inputs", path, spec);
     specs.push_back(std::move(spec));
+  }
+  if (key == "inputs") {
+    if (!specs[0].required) throw ConfigError{"inputs[0].required", "the first input carries the batch and must be required"};
+    for (size_t i = 1; i < specs.size(); ++i) {
+      if (specs[i].required && !specs[i - 1].required) {
+        throw ConfigError{"inputs[" + std::to_string(i) + "]",
+                          "a required input cannot follow an optional one (runtimes take inputs by position)"};
+      }
+    }
   }
   return specs;
 }
@@ -230,6 +272,10 @@ Status load_model_config(const std::filesystem::path& file, ModelConfig& config)
     if (const YAML::Node size = root["max_queue_size"]) {
       config.max_queue_size = scalar<int>(size, "max_queue_size", "an integer");
       if (config.max_queue_size < 1) throw ConfigError{"max_queue_size", "must be at least 1"};
+    }
+    if (const YAML::Node limit = root["max_request_batch"]) {
+      config.max_request_batch = scalar<int64_t>(limit, "max_request_batch", "an integer");
+      if (config.max_request_batch < 1) throw ConfigError{"max_request_batch", "must be at least 1"};
     }
     if (const YAML::Node batching = root["batching"]) {
       if (!batching.IsMap()) throw ConfigError{"batching", "must be a mapping"};

@@ -3,6 +3,7 @@
 // model's tensor contract.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,16 @@ struct TensorSpec {
   std::string name;
   DataType datatype = DataType::kFp32;
   Shape shape;  // first dimension is the batch (-1); -1 elsewhere means any size
+  // What a client's data must keep to (inputs only; model.yaml's validation keys). A bound on a
+  // numeric input applies to every element, and refuses NaN and infinities.
+  std::optional<double> min = std::nullopt;
+  std::optional<double> max = std::nullopt;
+  std::optional<int64_t> max_length = std::nullopt;  // BYTES: bytes per element
+  // Optional inputs come after the required ones: runtimes take inputs by position, so a request
+  // may leave out only a tail of them.
+  bool required = true;
+
+  bool has_value_rules() const { return min || max || max_length; }
 };
 
 struct ModelConfig {
@@ -32,6 +43,9 @@ struct ModelConfig {
   // Dynamic batching (batching: {max_batch_size, max_queue_delay_us}); 0 or 1 rows: no merging.
   int max_batch_size = 0;
   int64_t max_queue_delay_us = 0;
+  // The most rows (first dimension) a client may send in one request; 0: no limit. Not the
+  // batcher's max_batch_size, which bounds what the server merges.
+  int64_t max_request_batch = 0;
   int max_queue_size = 0;               // 0: the server's models.max_queue
   std::string load;                     // "eager" or "lazy"; empty: the server's models.load_policy
   // Where requests run: "queued" on the execution threads, "inline" on the I/O thread that read

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "guards/content_rules.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -25,7 +26,8 @@ class LoadConfigTest : public ::testing::Test {
                              "SERAPH_MODELS_REPOSITORY", "SERAPH_MODELS_DEFAULT_MODEL", "SERAPH_MODELS_MAX_QUEUE",
                              "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG", "SERAPH_REGISTRY_LOCATION",
                              "SERAPH_ROUTING_ENVIRONMENTS", "SERAPH_ROUTING_DEFAULT_ENVIRONMENT",
-                             "SERAPH_CONTROL_TICK_INTERVAL_MS", "SERAPH_GUARDS_FAULT_INJECTION_ENABLED"}) {
+                             "SERAPH_CONTROL_TICK_INTERVAL_MS", "SERAPH_GUARDS_FAULT_INJECTION_ENABLED",
+                             "SERAPH_GUARDS_CONTENT_ENABLED"}) {
       cleared_.push_back(std::make_unique<testing::ScopedEnv>(name, std::nullopt));
     }
   }
@@ -252,6 +254,57 @@ TEST_F(LoadConfigTest, AGuardThatMayBeSwitchedOffIsSwitchedOffByItsSection) {
 TEST_F(LoadConfigTest, AGuardThePipelineNeedsOrThatDoesNotExistIsAnUnknownKey) {
   EXPECT_THAT(load("guards:\n  route:\n    enabled: false\n"), ElementsAre("guards.route.enabled: unknown key"));
   EXPECT_THAT(load("guards:\n  teleport:\n    enabled: true\n"), ElementsAre("guards.teleport.enabled: unknown key"));
+}
+
+TEST_F(LoadConfigTest, ReadsAndCompilesEachDeploymentsContentRules) {
+  EXPECT_THAT(load(R"(
+guards:
+  content:
+    enabled: true
+    deployments:
+      sentiment:
+        prompt_injection: true
+        extra_patterns: ["(?i)reveal your system prompt"]
+        deny: ["(?i)\\bcredit card dump\\b"]
+        redact_outputs: [email, phone, card]
+      iris:
+        redact_outputs: [email]
+)"),
+              IsEmpty());
+  EXPECT_TRUE(config_.guards.enabled.at("content"));
+  ASSERT_EQ(config_.guards.content.deployments.size(), 2u);
+  const ContentRules& sentiment = *config_.guards.content.deployments.at("sentiment");
+  EXPECT_TRUE(sentiment.checks_inputs());
+  EXPECT_THAT(sentiment.redact_outputs(), ElementsAre(PersonalData::kEmail, PersonalData::kPhone, PersonalData::kCard));
+  const RefusalPattern* match = nullptr;
+  ASSERT_TRUE(sentiment.find_refusal("a CREDIT CARD DUMP here", match).is_ok());
+  ASSERT_NE(match, nullptr);
+  EXPECT_EQ(match->name, "deny[0]");
+  EXPECT_FALSE(config_.guards.content.deployments.at("iris")->checks_inputs());
+}
+
+TEST_F(LoadConfigTest, ContentGuardIsOffByDefault) {
+  EXPECT_THAT(load("server:\n  port: 8080\n"), IsEmpty());
+  EXPECT_FALSE(config_.guards.enabled.count("content"));
+  EXPECT_TRUE(config_.guards.content.deployments.empty());
+}
+
+TEST_F(LoadConfigTest, ContentRuleErrorsNameTheKey) {
+  const std::string prefix = "guards:\n  content:\n    deployments:\n      sentiment:\n        ";
+  EXPECT_THAT(load(prefix + "deny: [\"(oops\"]\n"),
+              ElementsAre(HasSubstr("guards.content.deployments.sentiment.deny[0]: '(oops' is not a valid pattern")));
+  EXPECT_THAT(load(prefix + "redact_outputs: [email, passport]\n"),
+              ElementsAre("guards.content.deployments.sentiment.redact_outputs[1]: unknown kind 'passport' (use email, "
+                          "phone, card)"));
+  EXPECT_THAT(load(prefix + "prompt_injection: sometimes\n"),
+              ElementsAre("guards.content.deployments.sentiment.prompt_injection: has the wrong type"));
+  EXPECT_THAT(load(prefix + "deny: \"not a list\"\n"),
+              ElementsAre("guards.content.deployments.sentiment.deny: has the wrong type"));
+  EXPECT_THAT(load(prefix + "redact: [email]\n"),
+              ElementsAre("guards.content.deployments.sentiment.redact: unknown key (use prompt_injection, "
+                          "extra_patterns, deny, redact_outputs)"));
+  EXPECT_THAT(load("guards:\n  content:\n    deployments: [sentiment]\n"),
+              ElementsAre("guards.content.deployments: must be a mapping of deployment names to content rules"));
 }
 
 TEST_F(LoadConfigTest, ReadsRemoteBackendsAndVariantsThatNameThem) {

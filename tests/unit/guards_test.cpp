@@ -289,6 +289,9 @@ TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffG
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id", "auth"}));
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fault_injection"}));
+  settings.enabled = {{"content", true}};
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)),
+            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "fault_injection"}));
   // Guards the pipeline cannot do without stay whatever the config says.
   settings.enabled = {{"route", false}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 4u);

@@ -262,5 +262,91 @@ TEST_F(ModelConfigTest, MissingFileIsAnError) {
   EXPECT_THAT(s.message(), HasSubstr("absent.yaml"));
 }
 
+// --- validation rules -----------------------------------------------------------------------------
+
+TEST_F(ModelConfigTest, ReadsEachInputsValidationRulesAndTheRequestBatchLimit) {
+  ASSERT_TRUE(load(R"(
+runtime: torchscript
+artifact: model.pt
+inputs:
+  - {name: age, datatype: INT32, shape: [-1, 1], min: 0, max: 150}
+  - {name: note, datatype: BYTES, shape: [-1, 1], max_length: 4096, required: false}
+outputs:
+  - {name: score, datatype: FP32, shape: [-1, 1]}
+max_request_batch: 64
+batching: {max_batch_size: 32}
+)")
+                  .is_ok());
+  const TensorSpec& age = config_.inputs[0];
+  EXPECT_EQ(age.min, 0.0);
+  EXPECT_EQ(age.max, 150.0);
+  EXPECT_FALSE(age.max_length);
+  EXPECT_TRUE(age.required);
+  const TensorSpec& note = config_.inputs[1];
+  EXPECT_EQ(note.max_length, 4096);
+  EXPECT_FALSE(note.required);
+  EXPECT_EQ(config_.max_request_batch, 64);
+  EXPECT_EQ(config_.max_batch_size, 32) << "the batcher's limit is another key";
+}
+
+TEST_F(ModelConfigTest, WithoutValidationKeysInputsAreRequiredAndUnbounded) {
+  ASSERT_TRUE(load(kMinimalTemplate).is_ok());
+  EXPECT_TRUE(config_.inputs[0].required);
+  EXPECT_FALSE(config_.inputs[0].has_value_rules());
+  EXPECT_EQ(config_.max_request_batch, 0);
+}
+
+TEST_F(ModelConfigTest, BadValidationValuesAreRefusedNamingTheKey) {
+  for (const auto& [to, error] : std::vector<std::pair<std::string, std::string>>{
+           {"min: 5, max: 3}", ": inputs[0].min: 5 is above max 3"},
+           {"max: 150x}", ": inputs[0].max: must be a number, got '150x'"},
+           {"min: abc}", ": inputs[0].min: must be a number, got 'abc'"},
+           {"max: .inf}", ": inputs[0].max: must be a finite number, got '.inf'"},
+           {"min: .nan}", ": inputs[0].min: must be a finite number, got '.nan'"},
+           {"max_length: 10}", ": inputs[0].max_length: applies to BYTES inputs only"},
+           {"required: maybe}", ": inputs[0].required: must be true or false, got 'maybe'"},
+           {"required: false}", ": inputs[0].required: the first input carries the batch and must be required"},
+       }) {
+    Status s = load_minimal_with("shape: [-1, 30]}", "shape: [-1, 30], " + to);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << to;
+    EXPECT_THAT(s.message(), HasSubstr(error)) << to;
+  }
+}
+
+TEST_F(ModelConfigTest, BadTextLengthsAreRefusedNamingTheKey) {
+  const std::string text_model = "inputs:\n  - {name: text, datatype: BYTES, shape: [-1], max_length: ";
+  for (const auto& [value, error] : std::vector<std::pair<std::string, std::string>>{
+           {"-1", ": inputs[0].max_length: must not be negative"},
+           {"4096x", ": inputs[0].max_length: must be an integer, got '4096x'"},
+       }) {
+    Status s = load_minimal_with("inputs:\n  - {name: features, datatype: FP32, shape: [-1, 30]}",
+                                 text_model + value + "}");
+    EXPECT_THAT(s.message(), HasSubstr(error)) << value;
+  }
+  Status bounds = load_minimal_with("inputs:\n  - {name: features, datatype: FP32, shape: [-1, 30]}",
+                                    "inputs:\n  - {name: text, datatype: BYTES, shape: [-1], max: 3}");
+  EXPECT_THAT(bounds.message(), HasSubstr(": inputs[0].max: applies to integer, FP32 and FP64 inputs, not BYTES"));
+}
+
+TEST_F(ModelConfigTest, ValidationKeysOnAnOutputAreRefused) {
+  Status s = load_minimal_with("shape: [-1, 2]}", "shape: [-1, 2], max: 1}");
+  EXPECT_THAT(s.message(), HasSubstr(": outputs[0].max: applies to inputs only"));
+}
+
+TEST_F(ModelConfigTest, ARequiredInputAfterAnOptionalOneIsRefused) {
+  Status s = load_minimal_with("inputs:\n  - {name: features, datatype: FP32, shape: [-1, 30]}",
+                               "inputs:\n  - {name: a, datatype: FP32, shape: [-1, 3]}\n"
+                               "  - {name: b, datatype: FP32, shape: [-1, 3], required: false}\n"
+                               "  - {name: c, datatype: FP32, shape: [-1, 3]}");
+  EXPECT_THAT(s.message(), HasSubstr(": inputs[2]: a required input cannot follow an optional one"));
+}
+
+TEST_F(ModelConfigTest, MaxRequestBatchMustBeAPositiveInteger) {
+  EXPECT_THAT(load(std::string(kMinimalTemplate) + "max_request_batch: 0\n").message(),
+              HasSubstr(": max_request_batch: must be at least 1"));
+  EXPECT_THAT(load(std::string(kMinimalTemplate) + "max_request_batch: 8x\n").message(),
+              HasSubstr(": max_request_batch: must be an integer, got '8x'"));
+}
+
 }  // namespace
 }  // namespace seraph
