@@ -78,6 +78,7 @@ RequestVerdict AuthGuard::on_request(Exchange& exchange) {
     return refuse(exchange, {StatusCode::kUnauthenticated, "the Authorization header must be 'Bearer <API key or JWT>'"},
                   invalid_);
   }
+  if (credential.empty() && !exchange.client_certificate_subject.empty()) return admit_client_certificate(exchange);
   if (credential.empty()) {
     return refuse(exchange,
                   {StatusCode::kUnauthenticated,
@@ -98,6 +99,29 @@ RequestVerdict AuthGuard::on_request(Exchange& exchange) {
   }
   allowed_.add();
   exchange.principal = std::move(principal);
+  return RequestVerdict::kContinue;
+}
+
+RequestVerdict AuthGuard::admit_client_certificate(Exchange& exchange) {
+  const auto& grants_listed = settings_.client_certificates;
+  const auto grant = std::find_if(grants_listed.begin(), grants_listed.end(), [&](const ClientCertificateGrant& g) {
+    return g.subject == exchange.client_certificate_subject;
+  });
+  if (grant == grants_listed.end()) {
+    return refuse(exchange, {StatusCode::kPermissionDenied, "this client certificate is not granted any role"},
+                  forbidden_);
+  }
+  if (!grants(grant->roles, exchange.required_role)) {
+    const std::string held = role_list(grant->roles);
+    return refuse(exchange,
+                  {StatusCode::kPermissionDenied,
+                   fmt::format("{} {} needs the {} role; this client certificate has {}", exchange.method,
+                               exchange.path, role_name(exchange.required_role), held.empty() ? "none" : held)},
+                  forbidden_);
+  }
+  allowed_.add();
+  exchange.principal = {Principal::Method::kClientCertificate, grant->subject, grant->tenant, grant->roles,
+                        grant->deployments};
   return RequestVerdict::kContinue;
 }
 

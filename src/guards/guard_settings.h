@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/principal.h"
+
 namespace seraph {
 
 // Who may call one deployment (or model, by the name requests call it), beside the roles.
@@ -13,9 +15,19 @@ struct AllowList {
   std::vector<std::string> tenants;
 };
 
+// A client certificate subject (its CN, or its RFC 2253 subject when it has no CN) and what the
+// verified certificate grants, as an API key would.
+struct ClientCertificateGrant {
+  std::string subject;
+  RoleSet roles = 0;
+  std::vector<std::string> deployments;  // empty: any
+  std::string tenant;
+};
+
 struct AuthSettings {
   std::vector<std::string> open_paths;  // paths anyone may call, beside the probes that always are
   std::map<std::string, AllowList, std::less<>> deployments;  // a name listed here admits only its callers
+  std::vector<ClientCertificateGrant> client_certificates;    // for mutual TLS (server.tls.client_ca_file)
 };
 
 struct GuardSettings {
