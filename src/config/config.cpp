@@ -74,10 +74,10 @@ std::vector<Key> keys() {
   int_key("server.request_timeout_ms", [](Config& c) -> int& { return c.server.request_timeout_ms; }, 1, 3600000);
   int_key("server.drain_timeout_ms", [](Config& c) -> int& { return c.server.drain_timeout_ms; }, 0, 3600000);
   int_key("server.idle_timeout_ms", [](Config& c) -> int& { return c.server.idle_timeout_ms; }, 1, 3600000);
-  string_key("server.tls.cert_file", [](Config& c) -> std::filesystem::path& { return c.server.tls.cert_file; }, nullptr);
-  string_key("server.tls.key_file", [](Config& c) -> std::filesystem::path& { return c.server.tls.key_file; }, nullptr);
-  string_key("server.tls.client_ca_file", [](Config& c) -> std::filesystem::path& { return c.server.tls.client_ca_file; },
-             nullptr);
+  using Path = std::filesystem::path;
+  string_key("server.tls.cert_file", [](Config& c) -> Path& { return c.server.tls.cert_file; }, nullptr);
+  string_key("server.tls.key_file", [](Config& c) -> Path& { return c.server.tls.key_file; }, nullptr);
+  string_key("server.tls.client_ca_file", [](Config& c) -> Path& { return c.server.tls.client_ca_file; }, nullptr);
   bool_key("server.tls.require_client_certificate",
            [](Config& c) -> bool& { return c.server.tls.require_client_certificate; });
   string_key("server.tls.min_version", [](Config& c) -> std::string& { return c.server.tls.min_version; },
@@ -326,7 +326,9 @@ void read_client_certificates(const YAML::Node& list, const std::string& where, 
     }
     if (grant.subject.empty()) errors.push_back(at + ".subject: must name the certificate's subject");
     for (const ClientCertificateGrant& other : config.guards.auth.client_certificates) {
-      if (other.subject == grant.subject) errors.push_back(fmt::format("{}.subject: '{}' is listed twice", at, grant.subject));
+      if (other.subject == grant.subject) {
+        errors.push_back(fmt::format("{}.subject: '{}' is listed twice", at, grant.subject));
+      }
     }
     if (roles.empty()) errors.push_back(at + ".roles: must list at least one role");
     for (const std::string& role : roles) {
@@ -382,7 +384,9 @@ void check_tls(ServerSettings::Tls& tls, std::vector<std::string>& errors) {
     if (path->empty()) continue;
     *path = std::filesystem::absolute(*path);
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(*path, ec)) errors.push_back(fmt::format("{}: no file at {}", key, path->string()));
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      errors.push_back(fmt::format("{}: no file at {}", key, path->string()));
+    }
   }
 }
 

@@ -173,7 +173,8 @@ template <class Stream>
 void Connection<Stream>::handshake() {
   if constexpr (kTls) {
     // A client that connects and never finishes the handshake is closed like one that never sends
-    // its headers; a graceful stop closes it too (nothing of a request has arrived).
+    // its headers (the same deadline covers both); a graceful stop closes it too (nothing of a
+    // request has arrived).
     waiting_for_request_ = true;
     set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.header_timeout_ms));
     stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
@@ -196,9 +197,12 @@ void Connection<Stream>::read_request() {
   if (shared_.draining.load(std::memory_order_acquire) && begin_ == end_) return close();
   waiting_for_request_ = true;
   parser_.reset();
-  // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
-  set_limit(coarse_now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
-                                                                    : shared_.config.idle_timeout_ms));
+  // A new connection gets the header timeout (with TLS, the handshake's, which its first request's
+  // headers share: a slow client gets no second allowance); a kept-alive one may idle for longer.
+  if (!(kTls && first_request_)) {
+    set_limit(coarse_now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
+                                                                      : shared_.config.idle_timeout_ms));
+  }
   if (begin_ < end_) return parse();  // a pipelined request is already here
   read_more();
 }
@@ -256,7 +260,7 @@ void Connection<Stream>::parse() {
   requests_in_progress_.fetch_add(1, std::memory_order_acq_rel);
   auto self = this->shared_from_this();
   shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), peer_address_,
-                       client_subject_, self, self);
+                        client_subject_, self, self);
 }
 
 // --- writing -----------------------------------------------------------------------------------------
@@ -310,7 +314,8 @@ void Connection<Stream>::write(HttpResponse r) {
   set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));
   const bool last = !keep_alive_;
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
-  asio::async_write(stream_, buffers, [self = this->shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });
+  asio::async_write(stream_, buffers,
+                    [self = this->shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });
 }
 
 template <class Stream>

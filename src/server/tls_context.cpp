@@ -2,13 +2,13 @@
 
 #include <sys/stat.h>
 
-#include <boost/asio/error.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 namespace seraph {
 
@@ -17,9 +17,9 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::string_view kFailureReasons[] = {"timeout",          "not_tls",       "no_client_certificate",
-                                                "client_certificate_rejected",       "protocol_version",
-                                                "client_alert",     "disconnected",  "other"};
+constexpr std::string_view kFailureReasons[] = {
+    "timeout",          "not_tls",      "no_client_certificate", "client_certificate_rejected",
+    "protocol_version", "client_alert", "disconnected",          "other"};
 
 // OpenSSL's reason for what went wrong last on this thread, for a message.
 std::string openssl_reason(const error_code& ec) {
@@ -43,18 +43,17 @@ Status make_tls_context(const ServerSettings::Tls& settings, std::shared_ptr<ssl
   error_code ec;
   context->use_certificate_chain_file(settings.cert_file.string(), ec);
   if (ec) {
-    return {StatusCode::kInvalidArgument,
-            fmt::format("server.tls.cert_file {}: cannot load the certificate: {}", settings.cert_file.string(), ec.message())};
+    return {StatusCode::kInvalidArgument, fmt::format("server.tls.cert_file {}: cannot load the certificate: {}",
+                                                      settings.cert_file.string(), ec.message())};
   }
   context->use_private_key_file(settings.key_file.string(), ssl::context::pem, ec);
   if (ec) {
-    return {StatusCode::kInvalidArgument,
-            fmt::format("server.tls.key_file {}: cannot load the private key: {}", settings.key_file.string(), ec.message())};
+    return {StatusCode::kInvalidArgument, fmt::format("server.tls.key_file {}: cannot load the private key: {}",
+                                                      settings.key_file.string(), ec.message())};
   }
   if (SSL_CTX_check_private_key(native) != 1) {
-    return {StatusCode::kInvalidArgument,
-            fmt::format("server.tls.key_file {}: does not match the certificate: {}", settings.key_file.string(),
-                        openssl_reason({}))};
+    return {StatusCode::kInvalidArgument, fmt::format("server.tls.key_file {}: does not match the certificate: {}",
+                                                      settings.key_file.string(), openssl_reason({}))};
   }
   if (!settings.client_ca_file.empty()) {
     context->load_verify_file(settings.client_ca_file.string(), ec);
@@ -69,9 +68,8 @@ Status make_tls_context(const ServerSettings::Tls& settings, std::shared_ptr<ssl
                                                         settings.client_ca_file.string(), openssl_reason({}))};
     }
     SSL_CTX_set_client_CA_list(native, names);
-    context->set_verify_mode(settings.require_client_certificate
-                                 ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
-                                 : ssl::verify_peer);
+    context->set_verify_mode(settings.require_client_certificate ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                                                                 : ssl::verify_peer);
     // A resumed session keeps the client's verified identity; OpenSSL refuses to resume one
     // without a session id context when peers are verified.
     static constexpr unsigned char kSessionContext[] = "seraph";
@@ -113,17 +111,12 @@ std::string_view handshake_failure_reason(const error_code& ec, bool timed_out) 
     case SSL_R_HTTP_REQUEST:
     case SSL_R_HTTPS_PROXY_REQUEST:
     case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_PACKET_LENGTH_TOO_LONG:
-      return "not_tls";
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-      return "no_client_certificate";
-    case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      return "client_certificate_rejected";
+    case SSL_R_PACKET_LENGTH_TOO_LONG: return "not_tls";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return "no_client_certificate";
+    case SSL_R_CERTIFICATE_VERIFY_FAILED: return "client_certificate_rejected";
     case SSL_R_UNSUPPORTED_PROTOCOL:
-    case SSL_R_VERSION_TOO_LOW:
-      return "protocol_version";
-    default:
-      return reason >= SSL_AD_REASON_OFFSET ? "client_alert" : "other";
+    case SSL_R_VERSION_TOO_LOW: return "protocol_version";
+    default: return reason >= SSL_AD_REASON_OFFSET ? "client_alert" : "other";
   }
 }
 
@@ -173,8 +166,9 @@ void TlsContextSource::reload_if_changed() {
   std::shared_ptr<ssl::context> fresh;
   if (Status s = make_tls_context(settings_, fresh); !s.is_ok()) {
     reload_failed_.add();
-    spdlog::error(R"({{"msg":"TLS files changed but do not load: new connections keep the previous certificate","error":"{}"}})",
-                  s.message());
+    spdlog::error(
+        R"({{"msg":"TLS files changed but do not load: new connections keep the previous certificate","error":"{}"}})",
+        s.message());
     return;
   }
   {

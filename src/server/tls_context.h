@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include <openssl/ssl.h>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
-#include <openssl/ssl.h>
 
 #include "core/status.h"
 #include "observe/metrics.h"

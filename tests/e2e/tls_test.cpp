@@ -45,7 +45,8 @@ class Certificates {
  public:
   Certificates() : dir_(make_temp_dir("seraph-tls")) {
     run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=Seraph Test CA' "
-        "-keyout " + path("ca.key") + " -out " + path("ca.pem"));
+        "-keyout " +
+        path("ca.key") + " -out " + path("ca.pem"));
     write_file(dir_ / "server.ext", "subjectAltName=IP:127.0.0.1\n");
   }
 
@@ -53,8 +54,8 @@ class Certificates {
   void issue(const std::string& name, const std::string& subject, int serial, const std::string& extfile = "") {
     run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '" + subject + "' -keyout " +
         path(name + ".key") + " -out " + path(name + ".csr"));
-    run("openssl x509 -req -days 2 -in " + path(name + ".csr") + " -CA " + path("ca.pem") + " -CAkey " + path("ca.key") +
-        " -set_serial " + std::to_string(serial) + " -out " + path(name + ".pem") +
+    run("openssl x509 -req -days 2 -in " + path(name + ".csr") + " -CA " + path("ca.pem") + " -CAkey " +
+        path("ca.key") + " -set_serial " + std::to_string(serial) + " -out " + path(name + ".pem") +
         (extfile.empty() ? "" : " -extfile " + path(extfile)));
   }
   void issue_server(const std::string& name, const std::string& subject, int serial) {
@@ -77,8 +78,8 @@ class Certificates {
 };
 
 struct CurlResult {
-  int exit = -1;           // curl's exit status: 0 when the exchange completed
-  unsigned status = 0;     // the HTTP status; 0 when none came
+  int exit = -1;        // curl's exit status: 0 when the exchange completed
+  unsigned status = 0;  // the HTTP status; 0 when none came
   std::string body;
 };
 
@@ -202,6 +203,20 @@ TEST_F(Tls, AClientThatNeverFinishesTheHandshakeIsClosedByTheHeaderTimeout) {
   EXPECT_EQ(curl(certs_, server->port(), "/readyz").status, 200u) << "and the server serves on";
 }
 
+TEST_F(Tls, AClientThatShakesHandsButSendsNoRequestIsClosedByTheHeaderTimeout) {
+  auto server = start_tls_server(certs_, {{"SERAPH_SERVER_HEADER_TIMEOUT_MS", "1500"}});
+  const auto start = std::chrono::steady_clock::now();
+  // -ign_eof: s_client keeps the connection open after the handshake until the server closes it.
+  const CommandResult r =
+      shell("timeout 9 openssl s_client -ign_eof -connect 127.0.0.1:" + std::to_string(server->port()) + " -CAfile " +
+            certs_.path("ca.pem") + " </dev/null");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(r.status, 124) << "still open after 9 s: " << r.output;
+  EXPECT_NE(r.output.find("Verify return code: 0 (ok)"), std::string::npos) << r.output;
+  EXPECT_GE(elapsed, 1400ms);
+  EXPECT_LT(elapsed, 8s);
+}
+
 TEST_F(Tls, ARequiredClientCertificateMustBeSignedByTheClientCa) {
   auto server = start_tls_server(certs_,
                                  {{"SERAPH_SERVER_TLS_CLIENT_CA_FILE", certs_.path("ca.pem")},
@@ -234,7 +249,8 @@ TEST_F(Tls, AVerifiedClientCertificateIsGrantedTheRolesListedForItsSubject) {
   const CurlResult listed = curl(certs_, port, "/predict", "checkout", body);
   EXPECT_EQ(listed.status, 200u) << listed.body;
   const CurlResult by_subject = curl(certs_, port, "/predict", "batch", body);
-  EXPECT_EQ(by_subject.status, 200u) << "a certificate without a CN is known by its RFC 2253 subject: " << by_subject.body;
+  EXPECT_EQ(by_subject.status, 200u) << "a certificate without a CN is known by its RFC 2253 subject: "
+                                     << by_subject.body;
   const CurlResult wrong_role = curl(certs_, port, "/models", "checkout");
   EXPECT_EQ(wrong_role.status, 403u);
   EXPECT_NE(wrong_role.body.find("needs the reader role"), std::string::npos) << wrong_role.body;
@@ -266,6 +282,7 @@ TEST_F(Tls, ACertificateReplacedOnDiskServesNewConnections) {
   EXPECT_TRUE(eventually([&] { return tls_metric(certs_, port, failed) == failed_before + 1; })) << server->log();
   EXPECT_EQ(served_serial(certs_, port), "03EA") << "a broken file keeps the certificate that worked";
   EXPECT_NE(server->log().find("TLS files changed but do not load"), std::string::npos);
+  EXPECT_EQ(promtool_findings(curl(certs_, port, "/metrics").body), "");
 }
 
 }  // namespace

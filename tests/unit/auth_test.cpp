@@ -282,7 +282,8 @@ TEST_F(AuthGuardTest, AClientCertificateLackingTheRouteRoleIs403) {
   ex->client_certificate_subject = "checkout";
   EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
   EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(ex->status.message().find("needs the reader role; this client certificate has predictor"), std::string::npos)
+  EXPECT_NE(ex->status.message().find("needs the reader role; this client certificate has predictor"),
+            std::string::npos)
       << ex->status.message();
 }
 

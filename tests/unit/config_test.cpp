@@ -201,7 +201,9 @@ TEST_F(LoadConfigTest, TlsIsOffByDefault) {
 
 TEST_F(LoadConfigTest, TlsFilesAreTakenFromTheConfigFilesDirectory) {
   file_ = dir_ / "etc" / "seraph.yaml";
-  for (const char* name : {"server.pem", "server.key", "clients.pem"}) testing::write_file(dir_ / "etc" / "tls" / name, "x");
+  for (const char* name : {"server.pem", "server.key", "clients.pem"}) {
+    testing::write_file(dir_ / "etc" / "tls" / name, "x");
+  }
   EXPECT_THAT(load(R"(server:
   tls:
     cert_file: tls/server.pem
@@ -274,10 +276,11 @@ TEST_F(LoadConfigTest, ClientCertificateGrantErrorsNameTheKeyPath) {
       - {roles: [reader]}
       - {subject: checkout, roles: [reader], expires: 3}
 )"),
-              ElementsAre("guards.auth.client_certificates[0].roles: 'owner' is not a role (use reader, predictor, admin)",
-                          "guards.auth.client_certificates[1].subject: must name the certificate's subject",
-                          "guards.auth.client_certificates[2].expires: unknown key (use subject, roles, deployments, tenant)",
-                          "guards.auth.client_certificates[2].subject: 'checkout' is listed twice"));
+              ElementsAre(
+                  "guards.auth.client_certificates[0].roles: 'owner' is not a role (use reader, predictor, admin)",
+                  "guards.auth.client_certificates[1].subject: must name the certificate's subject",
+                  "guards.auth.client_certificates[2].expires: unknown key (use subject, roles, deployments, tenant)",
+                  "guards.auth.client_certificates[2].subject: 'checkout' is listed twice"));
 }
 
 // --- Deployments, routing and the registry ------------------------------------------------------
