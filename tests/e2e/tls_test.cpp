@@ -2,7 +2,10 @@
 // certificates made by the openssl command line; curl and openssl s_client as the clients. HTTPS is
 // answered, plain HTTP and silent clients are closed (never left hanging), client certificates are
 // required and verified, a certificate's subject is granted roles, and a certificate replaced on
-// disk reaches new connections.
+// disk reaches new connections. A small Asio client checks that the close after the last answer
+// does not wait long for a peer that never answers its close_notify.
+#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +20,12 @@
 #include <memory>
 #include <regex>
 #include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 
 #include "e2e_env.h"
 #include "server_process.h"
@@ -215,6 +224,44 @@ TEST_F(Tls, AClientThatShakesHandsButSendsNoRequestIsClosedByTheHeaderTimeout) {
   EXPECT_NE(r.output.find("Verify return code: 0 (ok)"), std::string::npos) << r.output;
   EXPECT_GE(elapsed, 1400ms);
   EXPECT_LT(elapsed, 8s);
+}
+
+TEST_F(Tls, AfterItsLastAnswerTheServerWaitsForThePeersCloseNotifyOnlyBriefly) {
+  auto server = start_tls_server(certs_, {{"SERAPH_SERVER_IDLE_TIMEOUT_MS", "30000"}});
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(certs_.path("ca.pem"));
+  context.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> stream(io, context);
+  stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  stream.handshake(asio::ssl::stream_base::client);
+  const std::string request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  asio::write(stream, asio::buffer(request));
+  std::string response;
+  boost::system::error_code read_error;
+  bool read_done = false;
+  asio::async_read(stream, asio::dynamic_buffer(response), [&](boost::system::error_code ec, size_t) {
+    read_error = ec;
+    read_done = true;
+  });
+  io.run_for(5s);
+  ASSERT_TRUE(read_done) << "no answer and close_notify within 5 s";
+  EXPECT_EQ(read_error, asio::error::eof) << "the answer ends with the server's close_notify: " << read_error.message();
+  EXPECT_NE(response.find("200 OK"), std::string::npos) << response;
+  // This client never answers the close_notify: the server closes the TCP connection anyway, long
+  // before the idle timeout.
+  const int fd = stream.next_layer().native_handle();
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - start < 10s) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    std::array<char, 256> buffer{};
+    closed = recv(fd, buffer.data(), buffer.size(), 0) <= 0;
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST_F(Tls, ARequiredClientCertificateMustBeSignedByTheClientCa) {
