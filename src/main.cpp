@@ -29,6 +29,7 @@
 #include "observe/process_metrics.h"
 #include "config/config.h"
 #include "server/http_server.h"
+#include "server/tls_context.h"
 
 namespace {
 
@@ -114,7 +115,14 @@ int serve(const std::string& config_file) {
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
                             config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
                             jwt_keys.get(), redis.get()});
-  seraph::HttpServer server(config.server, router);
+  std::unique_ptr<seraph::TlsContextSource> tls;
+  if (config.server.tls.enabled()) {
+    if (seraph::Status s = seraph::TlsContextSource::create(config.server.tls, metrics, tls); !s.is_ok()) {
+      spdlog::critical(seraph::json_object({{"msg", "cannot set up TLS"}, {"error", s.message()}}));
+      return 2;
+    }
+  }
+  seraph::HttpServer server(config.server, router, tls.get());
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -122,8 +130,8 @@ int serve(const std::string& config_file) {
                      config.server.port, e.what());
     return 1;
   }
-  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"repository":"{}"}})", config.server.host, server.port(),
-               config.models.repository.string());
+  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"tls":{},"repository":"{}"}})", config.server.host,
+               server.port(), config.server.tls.enabled(), config.models.repository.string());
 
   // Live at once; ready once the models have loaded in the background.
   std::thread loader([&models] {

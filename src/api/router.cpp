@@ -171,8 +171,8 @@ void ApiRouter::add_routes() {
 bool ApiRouter::ready() const { return !draining_.load(std::memory_order_acquire) && models_.all_ready(); }
 
 void ApiRouter::handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
-                       std::string_view client_address, std::shared_ptr<ExchangeLoop> loop,
-                       std::shared_ptr<Responder> responder) {
+                       std::string_view client_address, std::string_view client_certificate_subject,
+                       std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder) {
   auto call = std::make_shared<Call>(std::move(loop), std::move(responder));
   call->response_headers.reserve(6);  // request id, and what served: no regrowth on the way back
   call->http_method = method;
@@ -182,6 +182,7 @@ void ApiRouter::handle(Method method, std::string_view target, std::string_view 
   call->query = query;
   call->headers = std::move(headers);
   call->client_address = client_address;
+  if (!client_certificate_subject.empty()) call->client_certificate_subject = client_certificate_subject;
   call->body = body;
   // The route is found first: the endpoint stage's guards check what it asks of the caller.
   call->route = routes_.find(method, call->path, call->match);

@@ -48,10 +48,11 @@ class ApiRouter {
 
   // Answers through `responder`, exactly once, possibly later. `loop` is the connection's I/O
   // thread, on which this is called and the answer is sent.
-  // `target` and `body` stay valid until the answer is sent.
+  // `target` and `body` stay valid until the answer is sent. `client_certificate_subject`: the
+  // connection's verified TLS client certificate's subject, empty when it has none.
   void handle(Method method, std::string_view target, std::string_view body, HeaderMap headers,
-              std::string_view client_address, std::shared_ptr<ExchangeLoop> loop,
-              std::shared_ptr<Responder> responder);
+              std::string_view client_address, std::string_view client_certificate_subject,
+              std::shared_ptr<ExchangeLoop> loop, std::shared_ptr<Responder> responder);
 
   // Readiness: every model loaded, and not draining.
   bool ready() const;

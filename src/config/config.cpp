@@ -77,6 +77,16 @@ std::vector<Key> keys() {
   int_key("server.request_timeout_ms", [](Config& c) -> int& { return c.server.request_timeout_ms; }, 1, 3600000);
   int_key("server.drain_timeout_ms", [](Config& c) -> int& { return c.server.drain_timeout_ms; }, 0, 3600000);
   int_key("server.idle_timeout_ms", [](Config& c) -> int& { return c.server.idle_timeout_ms; }, 1, 3600000);
+  using Path = std::filesystem::path;
+  string_key("server.tls.cert_file", [](Config& c) -> Path& { return c.server.tls.cert_file; }, nullptr);
+  string_key("server.tls.key_file", [](Config& c) -> Path& { return c.server.tls.key_file; }, nullptr);
+  string_key("server.tls.client_ca_file", [](Config& c) -> Path& { return c.server.tls.client_ca_file; }, nullptr);
+  bool_key("server.tls.require_client_certificate",
+           [](Config& c) -> bool& { return c.server.tls.require_client_certificate; });
+  string_key("server.tls.min_version", [](Config& c) -> std::string& { return c.server.tls.min_version; },
+             [](const std::string& v) {
+               return v == "1.2" || v == "1.3" ? std::string() : fmt::format("must be \"1.2\" or \"1.3\", got '{}'", v);
+             });
   string_key("models.repository", [](Config& c) -> std::filesystem::path& { return c.models.repository; },
              [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
   string_key("models.default_model", [](Config& c) -> std::string& { return c.models.default_model; }, nullptr);
@@ -515,6 +525,41 @@ void read_content_rules(const YAML::Node& map, const std::string& where, Config&
   }
 }
 
+// guards.auth.client_certificates: [{subject, roles, deployments, tenant}].
+void read_client_certificates(const YAML::Node& list, const std::string& where, Config& config,
+                              std::vector<std::string>& errors) {
+  for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
+    ClientCertificateGrant grant;
+    std::vector<std::string> roles;
+    for (const auto& field : node) {
+      const std::string name = field.first.as<std::string>();
+      const std::string path = at + "." + name;
+      if (name == "subject") read_scalar(field.second, path, grant.subject, errors);
+      else if (name == "roles") read_scalar(field.second, path, roles, errors);
+      else if (name == "deployments") read_scalar(field.second, path, grant.deployments, errors);
+      else if (name == "tenant") read_scalar(field.second, path, grant.tenant, errors);
+      else errors.push_back(fmt::format("{}: unknown key (use subject, roles, deployments, tenant)", path));
+    }
+    if (grant.subject.empty()) errors.push_back(at + ".subject: must name the certificate's subject");
+    for (const ClientCertificateGrant& other : config.guards.auth.client_certificates) {
+      if (other.subject == grant.subject) {
+        errors.push_back(fmt::format("{}.subject: '{}' is listed twice", at, grant.subject));
+      }
+    }
+    if (roles.empty()) errors.push_back(at + ".roles: must list at least one role");
+    for (const std::string& role : roles) {
+      if (auto parsed = parse_role(role)) grant.roles |= static_cast<RoleSet>(*parsed);
+      else errors.push_back(fmt::format("{}.roles: '{}' is not a role (use reader, predictor, admin)", at, role));
+    }
+    for (const std::string& deployment : grant.deployments) {
+      if (!is_valid_model_name(deployment)) {
+        errors.push_back(fmt::format("{}.deployments: '{}' is not a valid deployment name", at, deployment));
+      }
+    }
+    config.guards.auth.client_certificates.push_back(std::move(grant));
+  });
+}
+
 // guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
@@ -532,6 +577,33 @@ void read_api_keys(const YAML::Node& list, const std::string& where, Config& con
     }
     config.api_keys.push_back(std::move(key));
   });
+}
+
+// server.tls: a certificate and its key go together, a client CA needs them, and every file named
+// must be there (its contents are checked when the server loads them).
+// Relative paths from the environment are taken from the working directory.
+void check_tls(ServerSettings::Tls& tls, std::vector<std::string>& errors) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    errors.push_back(tls.cert_file.empty() ? "server.tls.cert_file: must be set with server.tls.key_file"
+                                           : "server.tls.key_file: must be set with server.tls.cert_file");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    errors.push_back("server.tls.client_ca_file: needs server.tls.cert_file and server.tls.key_file");
+  }
+  if (tls.require_client_certificate && tls.client_ca_file.empty()) {
+    errors.push_back("server.tls.require_client_certificate: needs server.tls.client_ca_file to verify them against");
+  }
+  const std::pair<const char*, std::filesystem::path*> files[] = {
+      {"server.tls.cert_file", &tls.cert_file}, {"server.tls.key_file", &tls.key_file},
+      {"server.tls.client_ca_file", &tls.client_ca_file}};
+  for (const auto& [key, path] : files) {
+    if (path->empty()) continue;
+    *path = std::filesystem::absolute(*path);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      errors.push_back(fmt::format("{}: no file at {}", key, path->string()));
+    }
+  }
 }
 
 }  // namespace
@@ -577,6 +649,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         }
         if (path == "guards.content.deployments") {
           read_content_rules(entry.second, path, config, errors);
+          continue;
+        }
+        if (path == "guards.auth.client_certificates") {
+          read_client_certificates(entry.second, path, config, errors);
           continue;
         }
         if (path == "guards.auth.keys") {
@@ -629,6 +705,12 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   if (!file.empty() && config.models.repository.is_relative()) {
     config.models.repository = std::filesystem::absolute(file).parent_path() / config.models.repository;
   }
+  if (!file.empty()) {
+    for (std::filesystem::path* path : {&config.server.tls.cert_file, &config.server.tls.key_file,
+                                        &config.server.tls.client_ca_file}) {
+      if (!path->empty() && path->is_relative()) *path = std::filesystem::absolute(file).parent_path() / *path;
+    }
+  }
   for (const auto& key : settable) {
     const std::string name = env_name(key.path);
     if (const char* value = std::getenv(name.c_str())) {
@@ -638,6 +720,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     }
   }
   config.models.repository = std::filesystem::absolute(config.models.repository);
+  check_tls(config.server.tls, errors);
   if (std::string& jwks = config.guards.auth.jwt.jwks_file; !jwks.empty() && !file.empty()) {
     jwks = (std::filesystem::absolute(file).parent_path() / jwks).string();
   }

@@ -113,28 +113,48 @@ RequestVerdict AuthGuard::on_request(Exchange& exchange) {
     return refuse(exchange, {StatusCode::kUnauthenticated, "the Authorization header must be 'Bearer <API key or JWT>'"},
                   invalid_);
   }
-  if (credential.empty()) {
+  Principal principal;
+  Status status;
+  if (!credential.empty()) {
+    status = ApiKeys::is_api_key(credential) ? keys_.authenticate(credential, unix_now_ms(), principal)
+             : jwt_keys_                     ? authenticate_jwt(credential, principal)
+                                             : Status{StatusCode::kUnauthenticated, "unknown kind of credential"};
+  } else if (!exchange.client_certificate_subject.empty()) {
+    status = certificate_principal(exchange.client_certificate_subject, principal);
+  } else {
     return refuse(exchange,
                   {StatusCode::kUnauthenticated,
                    "a credential is required: send an API key in X-API-Key or Authorization: Bearer, or a JWT"},
                   missing_);
   }
-  Principal principal;
-  Status status = ApiKeys::is_api_key(credential) ? keys_.authenticate(credential, unix_now_ms(), principal)
-                  : jwt_keys_                     ? authenticate_jwt(credential, principal)
-                                                  : Status{StatusCode::kUnauthenticated, "unknown kind of credential"};
-  if (!status.is_ok()) return refuse(exchange, std::move(status), invalid_);
+  if (!status.is_ok()) {
+    Counter& outcome = status.code() == StatusCode::kPermissionDenied ? forbidden_ : invalid_;
+    return refuse(exchange, std::move(status), outcome);
+  }
   if (!grants(principal.roles, exchange.required_role)) {
     const std::string held = role_list(principal.roles);
+    const bool certificate = principal.method == Principal::Method::kClientCertificate;
     return refuse(exchange,
                   {StatusCode::kPermissionDenied,
-                   fmt::format("{} {} needs the {} role; this credential has {}", exchange.method, exchange.path,
-                               role_name(exchange.required_role), held.empty() ? "none" : held)},
+                   fmt::format("{} {} needs the {} role; this {} has {}", exchange.method, exchange.path,
+                               role_name(exchange.required_role), certificate ? "client certificate" : "credential",
+                               held.empty() ? "none" : held)},
                   forbidden_);
   }
   allowed_.add();
   exchange.principal = std::move(principal);
   return RequestVerdict::kContinue;
+}
+
+// A verified client certificate (mutual TLS) is whoever the config grants its subject to be; a
+// verified but unlisted one is known and refused (403), not unknown (401).
+Status AuthGuard::certificate_principal(const std::string& subject, Principal& out) const {
+  const auto& listed = settings_.client_certificates;
+  const auto grant =
+      std::find_if(listed.begin(), listed.end(), [&](const ClientCertificateGrant& g) { return g.subject == subject; });
+  if (grant == listed.end()) return {StatusCode::kPermissionDenied, "this client certificate is not granted any role"};
+  out = {Principal::Method::kClientCertificate, grant->subject, grant->tenant, grant->roles, grant->deployments};
+  return {};
 }
 
 }  // namespace seraph

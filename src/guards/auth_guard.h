@@ -1,6 +1,7 @@
 #pragma once
 // Who may call what. In the endpoint stage, for every request: a credential (an API key in
-// X-API-Key or `Authorization: Bearer`, or a JWT as a bearer token) names the caller, and the
+// X-API-Key or `Authorization: Bearer`, a JWT as a bearer token, or else a verified TLS client
+// certificate) names the caller, and the
 // route's role must be among the caller's (admin implies every role). Health and readiness stay
 // open for probes, and whatever else the config opens. Refusals are 401 with WWW-Authenticate for a
 // missing or bad credential and 403 for a role the caller lacks, each naming the problem and never
@@ -33,6 +34,9 @@ class AuthGuard final : public Guard {
   // The JWT key set, from this thread's copy while the store's version holds.
   const JwtKeySet* jwt_key_set() const;
   RequestVerdict refuse(Exchange& exchange, Status status, Counter& counter);
+  // Mutual TLS: a request with no other credential, on a connection whose client certificate was
+  // verified, is its subject, with the roles guards.auth.client_certificates grants it (403 if none).
+  Status certificate_principal(const std::string& subject, Principal& out) const;
 
   const AuthSettings settings_;
   const ApiKeys& keys_;

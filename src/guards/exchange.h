@@ -74,6 +74,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Handler handler = Handler::kNotFound;
   Role required_role = Role::kNone;  // what the route asks of the caller (the auth guard checks it)
   std::string client_address;        // the peer's IP address
+  std::string client_certificate_subject;  // the verified TLS client certificate's (CN or RFC 2253); empty: none
   std::string request_id;            // set by the request-id guard
   Principal principal;               // set by the auth guard; anonymous when auth is off
 

@@ -10,6 +10,7 @@
 #include "auth/jwt_key_set.h"
 #include "auth/jwt_verifier.h"
 #include "limits/rate_limit.h"
+#include "core/principal.h"
 
 namespace seraph {
 
@@ -27,9 +28,19 @@ struct JwtSettings {
   std::string jwks_file;           // a JWKS document, re-read when it changes; empty: none
 };
 
+// A client certificate subject (its CN, or its RFC 2253 subject when it has no CN) and what the
+// verified certificate grants, as an API key would.
+struct ClientCertificateGrant {
+  std::string subject;
+  RoleSet roles = 0;
+  std::vector<std::string> deployments;  // empty: any
+  std::string tenant;
+};
+
 struct AuthSettings {
   std::vector<std::string> open_paths;  // paths anyone may call, beside the probes that always are
   std::map<std::string, AllowList, std::less<>> deployments;  // a name listed here admits only its callers
+  std::vector<ClientCertificateGrant> client_certificates;    // for mutual TLS (server.tls.client_ca_file)
   JwtSettings jwt;
 };
 

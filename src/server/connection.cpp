@@ -6,9 +6,11 @@
 #include <cstdint>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
 #include "api/json_writer.h"
+#include "server/tls_context.h"
 
 namespace seraph {
 
@@ -19,6 +21,8 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
+// How long a closing TLS connection waits for the peer's close_notify after sending its own.
+constexpr auto kTlsShutdownLimit = std::chrono::seconds(1);
 
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
@@ -47,55 +51,79 @@ std::string_view reason_phrase(unsigned status) {
 
 bool is_disconnect(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-         ec == asio::error::broken_pipe;
+         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, HttpServer::Shared& shared,
-                       std::atomic<int64_t>& requests_in_progress)
-    : socket_(std::move(socket)),
+template <class Stream>
+Stream Connection<Stream>::open_stream(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
+  if constexpr (kTls) {
+    return Stream(std::move(socket), *tls);
+  } else {
+    return socket;
+  }
+}
+
+template <class Stream>
+asio::ip::tcp::socket& Connection<Stream>::socket() {
+  if constexpr (kTls) {
+    return stream_.next_layer();
+  } else {
+    return stream_;
+  }
+}
+
+template <class Stream>
+Connection<Stream>::Connection(asio::ip::tcp::socket accepted, std::shared_ptr<asio::ssl::context> tls,
+                               HttpServer::Shared& shared, std::atomic<int64_t>& requests_in_progress)
+    : tls_(std::move(tls)),
+      stream_(open_stream(std::move(accepted), tls_.get())),
       shared_(shared),
       requests_in_progress_(requests_in_progress),
       parser_(kHeaderLimit, static_cast<size_t>(shared.config.max_body_bytes)),
       buffer_(kReadChunk),
-      timer_(socket_.get_executor()) {
+      timer_(stream_.get_executor()) {
   error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   // Read once: guards key rate limits and allow lists on it. A peer gone already leaves it empty,
   // and its first read fails.
   error_code peer_error;
-  if (auto peer = socket_.remote_endpoint(peer_error); !peer_error) peer_address_ = peer.address().to_string();
+  if (auto peer = socket().remote_endpoint(peer_error); !peer_error) peer_address_ = peer.address().to_string();
   std::lock_guard lock(shared_.connections_mutex);
   shared_.connections.insert(this);
 }
 
-Connection::~Connection() {
+template <class Stream>
+Connection<Stream>::~Connection() {
   std::lock_guard lock(shared_.connections_mutex);
   shared_.connections.erase(this);
 }
 
-void Connection::close_if_idle() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void Connection<Stream>::close_if_idle() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
     if (self->waiting_for_request_ && self->begin_ == self->end_ && !self->parser_.got_some()) self->close();
   });
 }
 
 // --- the timer ---------------------------------------------------------------------------------------
 
-void Connection::arm_timer() {
+template <class Stream>
+void Connection<Stream>::arm_timer() {
   const TimePoint next = std::min({limit_, deadline_, run_at_});
   if (next == TimePoint::max() || next >= timer_at_) return;  // a wait that ends sooner re-arms for the rest
   timer_at_ = next;
   timer_.expires_at(next);
-  timer_.async_wait([self = shared_from_this()](error_code ec) {
+  timer_.async_wait([self = this->shared_from_this()](error_code ec) {
     if (ec) return;  // replaced by an earlier wait, or closed
     self->timer_at_ = TimePoint::max();
     self->on_timer();
   });
 }
 
-void Connection::on_timer() {
+template <class Stream>
+void Connection<Stream>::on_timer() {
   const TimePoint now = Clock::now();
   if (deadline_ <= now) {
     deadline_ = TimePoint::max();
@@ -113,34 +141,74 @@ void Connection::on_timer() {
   arm_timer();
 }
 
-void Connection::set_deadline(TimePoint deadline, std::function<void()> expired) {
+template <class Stream>
+void Connection<Stream>::set_deadline(TimePoint deadline, std::function<void()> expired) {
   deadline_ = deadline;
   expired_ = std::move(expired);
   arm_timer();
 }
 
-void Connection::run_at(TimePoint when, std::function<void()> run) {
+template <class Stream>
+void Connection<Stream>::run_at(TimePoint when, std::function<void()> run) {
   run_at_ = when;
   run_ = std::move(run);
   arm_timer();
 }
 
-void Connection::dispatch(std::function<void()> run) { asio::dispatch(socket_.get_executor(), std::move(run)); }
+template <class Stream>
+void Connection<Stream>::dispatch(std::function<void()> run) { asio::dispatch(stream_.get_executor(), std::move(run)); }
 
 // --- reading -----------------------------------------------------------------------------------------
 
-void Connection::read_request() {
+template <class Stream>
+void Connection<Stream>::start() {
+  if constexpr (kTls) {
+    handshake();
+  } else {
+    read_request();
+  }
+}
+
+template <class Stream>
+void Connection<Stream>::handshake() {
+  if constexpr (kTls) {
+    // A client that connects and never finishes the handshake is closed like one that never sends
+    // its headers (the same deadline covers both); a graceful stop closes it too (nothing of a
+    // request has arrived).
+    waiting_for_request_ = true;
+    set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.header_timeout_ms));
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+      self->waiting_for_request_ = false;
+      if (ec) {
+        // Closed by the timer unless the server is draining (which is not the client's failure).
+        if (!(self->closed_ && self->shared_.draining.load(std::memory_order_acquire))) {
+          self->shared_.tls->handshake_failed(ec, self->closed_, self->peer_address_);
+        }
+        return self->close();
+      }
+      self->client_subject_ = verified_client_subject(self->stream_.native_handle());
+      self->read_request();
+    });
+  }
+}
+
+template <class Stream>
+void Connection<Stream>::read_request() {
   if (shared_.draining.load(std::memory_order_acquire) && begin_ == end_) return close();
   waiting_for_request_ = true;
   parser_.reset();
-  // A new connection gets the header timeout; a kept-alive one may sit idle for longer.
-  set_limit(coarse_now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
-                                                                    : shared_.config.idle_timeout_ms));
+  // A new connection gets the header timeout (with TLS, the handshake's, which its first request's
+  // headers share: a slow client gets no second allowance); a kept-alive one may idle for longer.
+  if (!(kTls && first_request_)) {
+    set_limit(coarse_now() + std::chrono::milliseconds(first_request_ ? shared_.config.header_timeout_ms
+                                                                      : shared_.config.idle_timeout_ms));
+  }
   if (begin_ < end_) return parse();  // a pipelined request is already here
   read_more();
 }
 
-void Connection::read_more() {
+template <class Stream>
+void Connection<Stream>::read_more() {
   if (begin_ == end_) begin_ = end_ = 0;
   if (end_ == buffer_.size()) {  // the parser takes all it is given, so this holds a pipelined tail only
     std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_), buffer_.begin() + static_cast<std::ptrdiff_t>(end_),
@@ -148,8 +216,8 @@ void Connection::read_more() {
     end_ -= begin_;
     begin_ = 0;
   }
-  socket_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
-                          [self = shared_from_this()](error_code ec, size_t n) {
+  stream_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+                          [self = this->shared_from_this()](error_code ec, size_t n) {
                             if (ec) {
                               self->waiting_for_request_ = false;
                               if (is_disconnect(ec) || !self->parser_.got_some()) return self->close();
@@ -160,7 +228,8 @@ void Connection::read_more() {
                           });
 }
 
-void Connection::parse() {
+template <class Stream>
+void Connection<Stream>::parse() {
   size_t consumed = 0;
   const bool continue_wanted = parser_.expects_continue();
   const auto result = parser_.feed(buffer_.data() + begin_, end_ - begin_, consumed);
@@ -173,8 +242,8 @@ void Connection::parse() {
     if (!continue_wanted && parser_.expects_continue()) {
       // The client holds its body back until told to go on.
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                               [self = shared_from_this()](error_code ec, size_t) {
+      return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = this->shared_from_this()](error_code ec, size_t) {
                                  if (ec) return self->close();
                                  self->read_more();
                                });
@@ -189,16 +258,18 @@ void Connection::parse() {
   http10_ = parser_.http10();
   answering_ = true;
   requests_in_progress_.fetch_add(1, std::memory_order_acq_rel);
-  auto self = shared_from_this();
-  shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), peer_address_, self,
-                       self);
+  auto self = this->shared_from_this();
+  shared_.router.handle(parser_.method(), parser_.target(), parser_.body(), parser_.take_headers(), peer_address_,
+                        client_subject_, self, self);
 }
 
 // --- writing -----------------------------------------------------------------------------------------
 
-void Connection::send(HttpResponse response) { write(std::move(response)); }
+template <class Stream>
+void Connection<Stream>::send(HttpResponse response) { write(std::move(response)); }
 
-void Connection::write(HttpResponse r) {
+template <class Stream>
+void Connection<Stream>::write(HttpResponse r) {
   answering_ = false;
   // The request's waits end with its answer.
   deadline_ = run_at_ = TimePoint::max();
@@ -243,17 +314,20 @@ void Connection::write(HttpResponse r) {
   set_limit(coarse_now() + std::chrono::milliseconds(shared_.config.idle_timeout_ms));
   const bool last = !keep_alive_;
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
-  asio::async_write(socket_, buffers, [self = shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });
+  asio::async_write(stream_, buffers,
+                    [self = this->shared_from_this(), last](error_code ec, size_t) { self->on_write(ec, last); });
 }
 
-void Connection::on_write(error_code ec, bool last) {
+template <class Stream>
+void Connection<Stream>::on_write(error_code ec, bool last) {
   requests_in_progress_.fetch_sub(1, std::memory_order_acq_rel);
   if (ec) return close();
-  if (last) return linger_ ? linger_close() : close();
+  if (last) return linger_ ? linger_close() : shutdown_and_close();
   read_request();
 }
 
-void Connection::reject_and_close(unsigned status, std::string_view message) {
+template <class Stream>
+void Connection<Stream>::reject_and_close(unsigned status, std::string_view message) {
   // Answer protocol-level errors without involving the router, then close: the stream's framing
   // can no longer be trusted.
   keep_alive_ = false;
@@ -264,30 +338,48 @@ void Connection::reject_and_close(unsigned status, std::string_view message) {
   write(HttpResponse{status, error_body(message), "application/json", {}});
 }
 
-void Connection::linger_close() {
+template <class Stream>
+void Connection<Stream>::linger_close() {
   error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   set_limit(Clock::now() + std::chrono::seconds(2));
   discard_input();
 }
 
-void Connection::discard_input() {
-  socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](error_code ec, size_t) {
+template <class Stream>
+void Connection<Stream>::discard_input() {
+  stream_.async_read_some(asio::buffer(buffer_), [self = this->shared_from_this()](error_code ec, size_t) {
     if (ec) return self->close();
     self->discard_input();
   });
 }
 
-void Connection::close() {
+template <class Stream>
+void Connection<Stream>::shutdown_and_close() {
+  if constexpr (kTls) {
+    if (!closed_) {
+      // The timer closes the socket if the peer never answers; that ends the shutdown too.
+      set_limit(Clock::now() + kTlsShutdownLimit);
+      return stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->close(); });
+    }
+  }
+  close();
+}
+
+template <class Stream>
+void Connection<Stream>::close() {
   if (!closed_) {
     closed_ = true;
     error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    socket_.close(ignored);
+    socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket().close(ignored);
   }
   limit_ = TimePoint::max();
   // A request still being answered keeps its deadline: its answer (to a closed socket) releases it.
   if (!answering_) timer_.cancel();
 }
+
+template class Connection<asio::ip::tcp::socket>;
+template class Connection<asio::ssl::stream<asio::ip::tcp::socket>>;
 
 }  // namespace seraph

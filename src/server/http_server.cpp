@@ -8,13 +8,15 @@
 #include <spdlog/spdlog.h>
 
 #include "server/connection.h"
+#include "server/tls_context.h"
 
 namespace seraph {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-HttpServer::HttpServer(const ServerSettings& config, ApiRouter& router) : shared_{config, router} {}
+HttpServer::HttpServer(const ServerSettings& config, ApiRouter& router, TlsContextSource* tls)
+    : shared_{config, router, tls} {}
 
 HttpServer::~HttpServer() {
   if (running_) stop(std::chrono::milliseconds(0));
@@ -40,6 +42,10 @@ void HttpServer::start() {
     workers_.push_back(std::move(worker));
   }
   port_ = port;
+  if (shared_.tls) {
+    tls_watch_ = std::make_unique<asio::steady_timer>(workers_.front()->io);
+    watch_tls_files();
+  }
   for (auto& worker : workers_) {
     accept(*worker);
     worker->thread = std::thread([w = worker.get()] { w->io.run(); });
@@ -59,7 +65,12 @@ void HttpServer::accept(Worker& worker) {
         spdlog::info(R"({{"msg":"accepting connections again"}})");
         worker.accept_backoff = std::chrono::milliseconds(0);
       }
-      std::make_shared<Connection>(std::move(socket), shared_, worker.requests_in_progress)->start();
+      if (shared_.tls) {
+        std::make_shared<TlsConnection>(std::move(socket), shared_.tls->current(), shared_, worker.requests_in_progress)
+            ->start();
+      } else {
+        std::make_shared<PlainConnection>(std::move(socket), nullptr, shared_, worker.requests_in_progress)->start();
+      }
     }
     accept(worker);
   });
@@ -79,6 +90,15 @@ void HttpServer::accept_later(Worker& worker, const boost::system::error_code& e
   });
 }
 
+void HttpServer::watch_tls_files() {
+  tls_watch_->expires_after(std::chrono::seconds(1));
+  tls_watch_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the server is stopping
+    shared_.tls->reload_if_changed();
+    watch_tls_files();
+  });
+}
+
 int64_t HttpServer::requests_in_progress() const {
   int64_t total = 0;
   for (const auto& worker : workers_) total += worker->requests_in_progress.load(std::memory_order_acquire);
@@ -90,19 +110,20 @@ int64_t HttpServer::stop(std::chrono::milliseconds drain) {
   running_ = false;
   shared_.draining.store(true, std::memory_order_release);
   for (auto& worker : workers_) {
-    asio::post(worker->io, [w = worker.get()] {
+    asio::post(worker->io, [this, w = worker.get()] {
       boost::system::error_code ignored;
       w->acceptor->close(ignored);
       w->accept_retry.cancel();
+      if (tls_watch_ && w == workers_.front().get()) tls_watch_->cancel();
     });
   }
   // Connections waiting for a next request close now; the others close after their answer.
   // The references are dropped outside the lock: the last one runs ~Connection, which takes it.
-  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<OpenConnection>> open;
   {
     std::lock_guard lock(shared_.connections_mutex);
-    for (Connection* c : shared_.connections) {
-      if (auto connection = c->weak_from_this().lock()) open.push_back(std::move(connection));
+    for (OpenConnection* c : shared_.connections) {
+      if (auto connection = c->lock()) open.push_back(std::move(connection));
     }
   }
   for (auto& connection : open) connection->close_if_idle();

@@ -22,11 +22,24 @@
 
 namespace seraph {
 
-class Connection;
+class TlsContextSource;
+
+// What the server needs of an open connection to stop, whatever its stream.
+class OpenConnection {
+ public:
+  virtual ~OpenConnection() = default;
+  // A reference that keeps it alive; null once it is being destroyed.
+  virtual std::shared_ptr<OpenConnection> lock() = 0;
+  // Closes the connection if it is waiting for a next request with nothing of it received yet;
+  // a request in progress finishes first.
+  virtual void close_if_idle() = 0;
+};
 
 class HttpServer {
  public:
-  HttpServer(const ServerSettings& config, ApiRouter& router);
+  // `tls`: when not null, the listener speaks only TLS with its current context, and looks for
+  // changed certificate files about once a second. It must outlive the server.
+  HttpServer(const ServerSettings& config, ApiRouter& router, TlsContextSource* tls = nullptr);
   ~HttpServer();
 
   // Binds and starts the I/O threads. Throws std::system_error when the address cannot be bound.
@@ -40,13 +53,15 @@ class HttpServer {
 
   // Shared by connections: the limits they enforce, whether the server drains, which are open.
   struct Shared {
-    Shared(const ServerSettings& config, ApiRouter& router) : config(config), router(router) {}
+    Shared(const ServerSettings& config, ApiRouter& router, TlsContextSource* tls)
+        : config(config), router(router), tls(tls) {}
     const ServerSettings& config;
     ApiRouter& router;
+    TlsContextSource* const tls;
     std::atomic<bool> draining{false};
     // Every open connection; locked only when a connection opens or closes, and at stop.
     std::mutex connections_mutex;
-    std::unordered_set<Connection*> connections;
+    std::unordered_set<OpenConnection*> connections;
   };
 
  private:
@@ -65,9 +80,12 @@ class HttpServer {
   void accept(Worker& worker);
   // After an accept failed for want of descriptors or memory: accepts again after a pause.
   void accept_later(Worker& worker, const boost::system::error_code& ec);
+  // On the first worker's thread: swaps in a new TLS context when the files changed, every second.
+  void watch_tls_files();
 
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<boost::asio::steady_timer> tls_watch_;  // with TLS: on the first worker's context
   uint16_t port_ = 0;
   bool running_ = false;
 };

@@ -305,6 +305,54 @@ TEST_F(AuthGuardTest, WithoutJwtsConfiguredATokenIsNotACredential) {
   EXPECT_EQ(ex->status.code(), StatusCode::kUnauthenticated);
 }
 
+TEST_F(AuthGuardTest, AVerifiedClientCertificateIsItsSubjectWithTheRolesItIsGranted) {
+  AuthSettings settings;
+  settings.client_certificates = {{"checkout", static_cast<RoleSet>(Role::kPredictor), {"sentiment"}, "shop"}};
+  auto g = guard(settings);
+  auto ex = request("/predict", Role::kPredictor, {});
+  ex->client_certificate_subject = "checkout";
+  EXPECT_EQ(g.on_request(*ex), RequestVerdict::kContinue);
+  EXPECT_EQ(ex->principal.method, Principal::Method::kClientCertificate);
+  EXPECT_EQ(ex->principal.subject, "checkout");
+  EXPECT_EQ(ex->principal.tenant, "shop");
+  EXPECT_EQ(ex->principal.deployments, std::vector<std::string>{"sentiment"});
+  EXPECT_EQ(outcomes_.get({{"outcome", "allowed"}}).value(), 1);
+}
+
+TEST_F(AuthGuardTest, AClientCertificateLackingTheRouteRoleIs403) {
+  AuthSettings settings;
+  settings.client_certificates = {{"checkout", static_cast<RoleSet>(Role::kPredictor), {}, ""}};
+  auto g = guard(settings);
+  auto ex = request("/models", Role::kReader, {});
+  ex->client_certificate_subject = "checkout";
+  EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(ex->status.message().find("needs the reader role; this client certificate has predictor"),
+            std::string::npos)
+      << ex->status.message();
+}
+
+TEST_F(AuthGuardTest, AVerifiedClientCertificateNotListedIs403Not401) {
+  auto g = guard();
+  auto ex = request("/models", Role::kReader, {});
+  ex->client_certificate_subject = "stranger";
+  EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
+  EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(ex->status.message(), "this client certificate is not granted any role");
+  EXPECT_EQ(header(*ex, "WWW-Authenticate"), "");
+}
+
+TEST_F(AuthGuardTest, AnApiKeyOnAConnectionWithAClientCertificateNamesTheCaller) {
+  AuthSettings settings;
+  settings.client_certificates = {{"checkout", static_cast<RoleSet>(Role::kPredictor), {}, ""}};
+  auto g = guard(settings);
+  auto ex = request("/models", Role::kReader, {{"X-API-Key", reader_key_}});
+  ex->client_certificate_subject = "checkout";
+  EXPECT_EQ(g.on_request(*ex), RequestVerdict::kContinue);
+  EXPECT_EQ(ex->principal.method, Principal::Method::kApiKey);
+  EXPECT_EQ(ex->principal.subject, "dashboard");
+}
+
 // --- the access guard --------------------------------------------------------------------------------
 
 TEST(AccessGuardTest, AKeyLimitedToDeploymentsCallsOnlyThose) {

@@ -27,7 +27,9 @@ class LoadConfigTest : public ::testing::Test {
                              "SERAPH_LOG_LEVEL", "SERAPH_LOG_ACCESS_LOG", "SERAPH_REGISTRY_LOCATION",
                              "SERAPH_ROUTING_ENVIRONMENTS", "SERAPH_ROUTING_DEFAULT_ENVIRONMENT",
                              "SERAPH_CONTROL_TICK_INTERVAL_MS", "SERAPH_GUARDS_FAULT_INJECTION_ENABLED",
-                             "SERAPH_GUARDS_CONTENT_ENABLED"}) {
+                             "SERAPH_GUARDS_CONTENT_ENABLED", "SERAPH_SERVER_TLS_CERT_FILE", "SERAPH_SERVER_TLS_KEY_FILE",
+                             "SERAPH_SERVER_TLS_CLIENT_CA_FILE", "SERAPH_SERVER_TLS_REQUIRE_CLIENT_CERTIFICATE",
+                             "SERAPH_SERVER_TLS_MIN_VERSION"}) {
       cleared_.push_back(std::make_unique<testing::ScopedEnv>(name, std::nullopt));
     }
   }
@@ -187,6 +189,99 @@ TEST_F(LoadConfigTest, RelativeRepositoryFromTheEnvironmentIsTakenFromTheWorking
 TEST_F(LoadConfigTest, AbsoluteRepositoryIsKept) {
   EXPECT_THAT(load("models:\n  repository: /srv/models\n"), IsEmpty());
   EXPECT_EQ(config_.models.repository, std::filesystem::path("/srv/models"));
+}
+
+// --- TLS ---------------------------------------------------------------------------------------------
+
+TEST_F(LoadConfigTest, TlsIsOffByDefault) {
+  EXPECT_THAT(load_config({}, config_), IsEmpty());
+  EXPECT_FALSE(config_.server.tls.enabled());
+  EXPECT_FALSE(config_.server.tls.require_client_certificate);
+  EXPECT_EQ(config_.server.tls.min_version, "1.2");
+}
+
+TEST_F(LoadConfigTest, TlsFilesAreTakenFromTheConfigFilesDirectory) {
+  file_ = dir_ / "etc" / "seraph.yaml";
+  for (const char* name : {"server.pem", "server.key", "clients.pem"}) {
+    testing::write_file(dir_ / "etc" / "tls" / name, "x");
+  }
+  EXPECT_THAT(load(R"(server:
+  tls:
+    cert_file: tls/server.pem
+    key_file: tls/server.key
+    client_ca_file: tls/clients.pem
+    require_client_certificate: true
+    min_version: "1.3"
+)"),
+              IsEmpty());
+  EXPECT_TRUE(config_.server.tls.enabled());
+  EXPECT_EQ(config_.server.tls.cert_file, dir_ / "etc" / "tls" / "server.pem");
+  EXPECT_EQ(config_.server.tls.key_file, dir_ / "etc" / "tls" / "server.key");
+  EXPECT_EQ(config_.server.tls.client_ca_file, dir_ / "etc" / "tls" / "clients.pem");
+  EXPECT_TRUE(config_.server.tls.require_client_certificate);
+  EXPECT_EQ(config_.server.tls.min_version, "1.3");
+}
+
+TEST_F(LoadConfigTest, ACertificateWithoutItsKeyOrTheOtherWayRoundIsNamed) {
+  testing::write_file(dir_ / "server.pem", "x");
+  EXPECT_THAT(load("server:\n  tls:\n    cert_file: server.pem\n"),
+              ElementsAre("server.tls.key_file: must be set with server.tls.cert_file"));
+  EXPECT_THAT(load("server:\n  tls:\n    key_file: server.pem\n"),
+              ElementsAre("server.tls.cert_file: must be set with server.tls.key_file"));
+}
+
+TEST_F(LoadConfigTest, AClientCaNeedsACertificateAndRequiringClientCertificatesNeedsACa) {
+  testing::write_file(dir_ / "ca.pem", "x");
+  EXPECT_THAT(load("server:\n  tls:\n    client_ca_file: ca.pem\n"),
+              ElementsAre(HasSubstr("server.tls.client_ca_file: needs server.tls.cert_file")));
+  EXPECT_THAT(load("server:\n  tls:\n    require_client_certificate: true\n"),
+              ElementsAre(HasSubstr("server.tls.require_client_certificate: needs server.tls.client_ca_file")));
+}
+
+TEST_F(LoadConfigTest, ATlsFileThatIsNotThereIsNamed) {
+  testing::write_file(dir_ / "server.pem", "x");
+  EXPECT_THAT(load("server:\n  tls:\n    cert_file: server.pem\n    key_file: missing.key\n"),
+              ElementsAre("server.tls.key_file: no file at " + (dir_ / "missing.key").string()));
+}
+
+TEST_F(LoadConfigTest, TlsMinVersionIs12Or13) {
+  EXPECT_THAT(load("server:\n  tls:\n    min_version: \"1.1\"\n"),
+              ElementsAre(R"(server.tls.min_version: must be "1.2" or "1.3", got '1.1')"));
+  EXPECT_THAT(load("server:\n  tls:\n    require_client_certificate: maybe\n"),
+              ElementsAre(HasSubstr("server.tls.require_client_certificate: must be true or false")));
+}
+
+TEST_F(LoadConfigTest, ReadsClientCertificateGrants) {
+  EXPECT_THAT(load(R"(guards:
+  auth:
+    client_certificates:
+      - {subject: checkout, roles: [predictor], deployments: [sentiment], tenant: shop}
+      - {subject: "CN=ops,O=Acme", roles: [reader, admin]}
+)"),
+              IsEmpty());
+  const auto& grants = config_.guards.auth.client_certificates;
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[0].subject, "checkout");
+  EXPECT_EQ(grants[0].roles, static_cast<RoleSet>(Role::kPredictor));
+  EXPECT_THAT(grants[0].deployments, ElementsAre("sentiment"));
+  EXPECT_EQ(grants[0].tenant, "shop");
+  EXPECT_EQ(grants[1].subject, "CN=ops,O=Acme");
+  EXPECT_EQ(grants[1].roles, static_cast<RoleSet>(Role::kReader) | static_cast<RoleSet>(Role::kAdmin));
+}
+
+TEST_F(LoadConfigTest, ClientCertificateGrantErrorsNameTheKeyPath) {
+  EXPECT_THAT(load(R"(guards:
+  auth:
+    client_certificates:
+      - {subject: checkout, roles: [owner]}
+      - {roles: [reader]}
+      - {subject: checkout, roles: [reader], expires: 3}
+)"),
+              ElementsAre(
+                  "guards.auth.client_certificates[0].roles: 'owner' is not a role (use reader, predictor, admin)",
+                  "guards.auth.client_certificates[1].subject: must name the certificate's subject",
+                  "guards.auth.client_certificates[2].expires: unknown key (use subject, roles, deployments, tenant)",
+                  "guards.auth.client_certificates[2].subject: 'checkout' is listed twice"));
 }
 
 // --- Deployments, routing and the registry ------------------------------------------------------
