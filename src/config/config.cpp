@@ -135,6 +135,12 @@ std::vector<Key> keys() {
   int_key("guards.cache.ttl_ms", [](Config& c) -> int& { return c.guards.cache.ttl_ms; }, 1, 7 * 86400000);
   int_key("guards.cache.stale_while_revalidate_ms",
           [](Config& c) -> int& { return c.guards.cache.stale_while_revalidate_ms; }, 0, 86400000);
+  k.push_back({"guards.cache.store", [](Config& c, const std::string& v) -> std::string {
+                 if (v == "local") c.guards.cache.store = CacheSettings::Store::kLocal;
+                 else if (v == "redis") c.guards.cache.store = CacheSettings::Store::kRedis;
+                 else return fmt::format("must be local or redis, got '{}'", v);
+                 return "";
+               }});
   bool_key("guards.cache.per_tenant", [](Config& c) -> bool& { return c.guards.cache.per_tenant; });
   bool_key("guards.auth.jwt.enabled", [](Config& c) -> bool& { return c.guards.auth.jwt.enabled; });
   string_key("guards.auth.jwt.issuer", [](Config& c) -> std::string& { return c.guards.auth.jwt.policy.issuer; }, nullptr);
@@ -739,6 +745,9 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   const auto& limits = config.guards.rate_limit;
   if (limits.store == RateLimitSettings::Store::kRedis && config.redis.address.empty()) {
     errors.push_back("guards.rate_limit.store: redis needs redis.address");
+  }
+  if (config.guards.cache.store == CacheSettings::Store::kRedis && config.redis.address.empty()) {
+    errors.push_back("guards.cache.store: redis needs redis.address");
   }
   const auto inference_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.per_inference(); });
   const auto row_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.cost_rows; });

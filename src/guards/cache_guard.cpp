@@ -1,9 +1,11 @@
 #include "guards/cache_guard.h"
 
+#include "cache/answer_codec.h"
 #include "control/deployments.h"
 #include "guards/guard_chain.h"
 #include "models/backend.h"
 #include "models/model_version.h"
+#include "store/redis_client.h"
 
 namespace seraph {
 namespace {
@@ -28,22 +30,45 @@ std::string_view serving_model(const Exchange& exchange) {
   return exchange.request->model;
 }
 
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Counter& outcome(MetricsRegistry& metrics, const char* name) {
+  return metrics.counter("seraph_cache_requests_total", "Inference requests the response cache saw, by outcome.")
+      .get({{"outcome", name}});
+}
+
+std::string shared_key(const CacheKey& key) { return "seraph:cache:" + key.hex(); }
+
+// A shared entry: its expiry (Unix ms, 8 bytes little-endian), then the answer (cache/answer_codec.h).
+// Another replica wrote it: read as hostile. `left`: how long it has to live.
+Status decode_shared(std::string_view value, InferResponse& answer, std::chrono::milliseconds& left) {
+  if (value.size() < 8) return invalid_argument("a shared cache entry is shorter than its header");
+  int64_t expires_ms = 0;
+  for (int i = 0; i < 8; ++i) expires_ms |= static_cast<int64_t>(static_cast<uint8_t>(value[i])) << (8 * i);
+  left = std::chrono::milliseconds(expires_ms - unix_now_ms());
+  return decode_answer(value.substr(8), answer);
+}
+
 }  // namespace
 
-CacheGuard::CacheGuard(const CacheSettings& settings, MetricsRegistry& metrics)
-    : CacheGuard(settings, metrics,
-                 metrics.counter("seraph_cache_requests_total", "Inference requests the response cache saw, by outcome.")) {}
-
-CacheGuard::CacheGuard(const CacheSettings& settings, MetricsRegistry& metrics, Family<Counter>& outcomes)
+CacheGuard::CacheGuard(const CacheSettings& settings, MetricsRegistry& metrics, RedisClient* redis)
     : settings_(settings),
+      redis_(settings.store == CacheSettings::Store::kRedis ? redis : nullptr),
       cache_(std::make_shared<ResponseCache>(ResponseCacheOptions{
           static_cast<size_t>(settings.max_bytes), std::chrono::milliseconds(settings.ttl_ms), 16,
           std::chrono::milliseconds(settings.stale_while_revalidate_ms)})),
-      hits_(outcomes.get({{"outcome", "hit"}})),
-      stale_(outcomes.get({{"outcome", "stale"}})),
-      misses_(outcomes.get({{"outcome", "miss"}})),
-      bypasses_(outcomes.get({{"outcome", "bypass"}})),
-      collapsed_(outcomes.get({{"outcome", "collapsed"}})) {
+      hits_(outcome(metrics, "hit")),
+      stale_(outcome(metrics, "stale")),
+      misses_(outcome(metrics, "miss")),
+      bypasses_(outcome(metrics, "bypass")),
+      collapsed_(outcome(metrics, "collapsed")),
+      redis_errors_(metrics
+                        .counter("seraph_cache_redis_errors_total",
+                                 "Shared-cache reads and writes Redis failed or did not answer in time (served without it).")
+                        .get({})) {
   Gauge& entries = metrics.gauge("seraph_cache_entries", "Answers in the in-process response cache.").get({});
   Gauge& bytes = metrics.gauge("seraph_cache_bytes", "Bytes the in-process response cache holds.").get({});
   Gauge& evictions = metrics.sampled_counter("seraph_cache_evictions_total",
@@ -126,6 +151,8 @@ RequestVerdict CacheGuard::on_request(Exchange& exchange) {
       return RequestVerdict::kPause;
     case SingleFlight::Role::kLead:
       role.kind = Exchange::CacheRole::kLead;
+      // The flight's leader asks the replicas' shared cache before the backend.
+      if (redis_) return look_up_shared(exchange);
       break;
     case SingleFlight::Role::kComputeAlone:
       role.kind = Exchange::CacheRole::kStore;
@@ -134,6 +161,54 @@ RequestVerdict CacheGuard::on_request(Exchange& exchange) {
   misses_.add();
   exchange.response_headers.emplace_back("X-Cache", "MISS");
   return RequestVerdict::kContinue;
+}
+
+RequestVerdict CacheGuard::look_up_shared(Exchange& exchange) {
+  auto ex = exchange.shared_from_this();
+  redis_->command({"GET", shared_key(exchange.cache.key)}, [this, ex](Status status, RedisReply reply) {
+    ex->loop->dispatch([this, ex, status = std::move(status), reply = std::move(reply)] {
+      auto& role = ex->cache;
+      std::shared_ptr<const InferResponse> answer;
+      std::chrono::milliseconds left{0};
+      if (!status.is_ok() || reply.type == RedisReply::Type::kError) {
+        redis_errors_.add();  // served without the shared cache, never refused for it
+      } else if (reply.type == RedisReply::Type::kString) {
+        InferResponse decoded;
+        if (Status s = decode_shared(reply.text, decoded, left); s.is_ok() && left > 0ms) {
+          answer = std::make_shared<const InferResponse>(std::move(decoded));
+        } else if (!s.is_ok()) {
+          redis_errors_.add();
+        }
+      }
+      if (!answer) {
+        if (ex->cancelled()) return;  // answered by its deadline meanwhile: its response half ended the flight
+        misses_.add();
+        ex->response_headers.emplace_back("X-Cache", "MISS");
+        return GuardChain::resume_request(*ex, Stage::kInference, RequestVerdict::kContinue);
+      }
+      cache_->store(role.key, *answer, Clock::now(), left);
+      flights_->finish(role.key, role.ticket, Status::ok(), answer);
+      if (ex->cancelled()) return;
+      hits_.add();
+      role.kind = Exchange::CacheRole::kNone;
+      serve(*ex, *answer, "HIT");
+      GuardChain::resume_request(*ex, Stage::kInference, RequestVerdict::kRespond);
+    });
+  });
+  return RequestVerdict::kPause;
+}
+
+void CacheGuard::store_shared(const CacheKey& key, const InferResponse& answer, std::chrono::milliseconds ttl) {
+  std::string value;
+  const int64_t expires_ms = unix_now_ms() + ttl.count();
+  for (int i = 0; i < 8; ++i) value.push_back(static_cast<char>((expires_ms >> (8 * i)) & 0xFF));
+  std::string encoded;
+  if (Status s = encode_answer(answer, encoded); !s.is_ok()) return redis_errors_.add();  // too big to share
+  value += encoded;
+  redis_->command({"SET", shared_key(key), std::move(value), "PX", std::to_string(ttl.count())},
+                  [errors = &redis_errors_](Status status, RedisReply reply) {
+                    if (!status.is_ok() || reply.type == RedisReply::Type::kError) errors->add();
+                  });
 }
 
 ResponseVerdict CacheGuard::on_response(Exchange& exchange) {
@@ -151,7 +226,9 @@ ResponseVerdict CacheGuard::on_response(Exchange& exchange) {
     case Exchange::CacheRole::kStore: {
       std::shared_ptr<const InferResponse> answer;
       if (keep) {
-        cache_->store(role.key, exchange.response, Clock::now(), ttl_for(exchange.request->model));
+        const std::chrono::milliseconds ttl = ttl_for(exchange.request->model);
+        cache_->store(role.key, exchange.response, Clock::now(), ttl);
+        if (redis_) store_shared(role.key, exchange.response, ttl);
         answer = std::make_shared<const InferResponse>(exchange.response);
       }
       if (role.kind == Exchange::CacheRole::kLead) {

@@ -46,6 +46,7 @@ struct AuthSettings {
 
 // The response cache (guards.cache): in-process by default.
 struct CacheSettings {
+  enum class Store : uint8_t { kLocal, kRedis } store = Store::kLocal;  // kRedis: shared by replicas too
   int64_t max_bytes = 256 << 20;
   int ttl_ms = 60000;
   int stale_while_revalidate_ms = 0;  // an expired answer may be served this long while one call refreshes it

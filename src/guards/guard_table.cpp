@@ -65,7 +65,7 @@ constexpr GuardRow kGuards[] = {
      }},
     {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
-       return std::make_unique<CacheGuard>(c.settings.cache, c.metrics);
+       return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
      }},
     {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };

@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "guard_fixture.h"
 #include "guards/guard_chain.h"
 #include "models/backend.h"
+#include "redis_server.h"
+#include "store/redis_client.h"
+#include "test_support.h"
 
 namespace seraph {
 namespace {
@@ -38,9 +42,9 @@ class CacheGuardTest : public ::testing::Test {
  protected:
   // A chain of the cache guard alone, ending in a backend the test answers: at once with a label
   // per call, or (hold) when the test says.
-  void build(CacheSettings settings = {}) {
+  void build(CacheSettings settings = {}, RedisClient* redis = nullptr) {
     std::vector<std::unique_ptr<Guard>> guards;
-    guards.push_back(std::make_unique<CacheGuard>(settings, metrics_));
+    guards.push_back(std::make_unique<CacheGuard>(settings, metrics_, redis));
     chain_ = std::make_unique<GuardChain>(
         Stage::kInference, std::move(guards),
         [this](Exchange& ex) {
@@ -64,7 +68,15 @@ class CacheGuardTest : public ::testing::Test {
 
   std::shared_ptr<Exchange> run(InferRequest request, std::vector<std::pair<std::string, std::string>> headers = {}) {
     auto ex = make_exchange(scope_.loop, std::move(headers), std::move(request));
+    const int before = finished_;
     chain_->run(*ex);
+    // A request that waits on Redis is resumed from its thread: drive the loop until it is answered.
+    testing::eventually(
+        [&] {
+          scope_.loop->run_posted();
+          return finished_ > before || !held_.empty() || hold_;
+        },
+        std::chrono::seconds(5));
     return ex;
   }
 
@@ -222,6 +234,58 @@ TEST_F(CacheGuardTest, AnExpiredAnswerIsServedStaleWhileOneCallRefreshesIt) {
   EXPECT_EQ(label(*stale), "call 1") << "the client gets the old answer at once";
   EXPECT_EQ(backend->calls, 1) << "and one call refreshes the entry";
   EXPECT_EQ(backend_calls_, 1) << "the stale request itself never reached the chain's backend";
+}
+
+class SharedCacheGuardTest : public CacheGuardTest {
+ protected:
+  void SetUp() override {
+    RedisOptions options;
+    options.port = redis_.port();
+    options.command_timeout = std::chrono::milliseconds(200);
+    client_ = std::make_unique<RedisClient>(options);
+    ASSERT_TRUE(testing::eventually([&] { return client_->connected(); }, std::chrono::seconds(10)));
+    settings_.store = CacheSettings::Store::kRedis;
+  }
+  void TearDown() override {
+    chain_.reset();
+    client_.reset();
+  }
+
+  // Whether Redis holds any shared entry yet (the write after an answer is asynchronous).
+  bool redis_has_entries() {
+    std::promise<int64_t> keys;
+    client_->command({"DBSIZE"}, [&](Status s, RedisReply r) { keys.set_value(s.is_ok() ? r.integer : -1); });
+    return keys.get_future().get() > 0;
+  }
+
+  testing::RedisServer redis_;
+  std::unique_ptr<RedisClient> client_;
+  CacheSettings settings_;
+};
+
+TEST_F(SharedCacheGuardTest, AnAnswerOneReplicaStoredIsAHitOnAnother) {
+  build(settings_, client_.get());
+  run(text_request("shared film"));
+  ASSERT_TRUE(testing::eventually([&] { return redis_has_entries(); }, std::chrono::seconds(5)));
+  build(settings_, client_.get());  // another replica: its own, empty in-process cache
+  auto hit = run(text_request("shared film", "r2"));
+  EXPECT_EQ(backend_calls_, 1) << "the second replica found the answer in Redis";
+  EXPECT_EQ(header(*hit, "X-Cache"), "HIT");
+  EXPECT_EQ(label(*hit), "call 1");
+  EXPECT_EQ(hit->response.id, "r2");
+}
+
+TEST_F(SharedCacheGuardTest, WithRedisGoneRequestsAreServedWithoutItAndCounted) {
+  build(settings_, client_.get());
+  redis_.kill();
+  auto first = run(text_request("film"));
+  EXPECT_TRUE(first->status.is_ok());
+  EXPECT_EQ(header(*first, "X-Cache"), "MISS");
+  auto second = run(text_request("film"));
+  EXPECT_EQ(header(*second, "X-Cache"), "HIT") << "the in-process cache still works";
+  Counter& errors = metrics_.counter("seraph_cache_redis_errors_total", "").get({});
+  EXPECT_TRUE(testing::eventually([&] { return errors.value() >= 2; }, std::chrono::seconds(5)))
+      << "a failed read and a failed write: " << errors.value();
 }
 
 }  // namespace
