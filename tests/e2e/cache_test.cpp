@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_env.h"
+#include "redis_server.h"
 #include "server_process.h"
 
 namespace seraph::test {
@@ -73,6 +74,34 @@ TEST_F(Cache, ErrorsAreNeverCached) {
   Response again = client.post("/v2/models/sentiment/infer", body);
   EXPECT_EQ(again.status, 400u);
   EXPECT_NE(again.header("x-cache"), "HIT");
+}
+
+std::string run_command(const std::string& command) {
+  std::string output;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    pclose(pipe);
+  }
+  return output;
+}
+
+TEST(SharedCache, AReplicaServesWhatAnotherComputedAndCarriesOnWithoutRedis) {
+  ::seraph::testing::RedisServer redis;
+  const auto config = write_config(shared_repository(), "redis:\n  address: 127.0.0.1:" + std::to_string(redis.port()) +
+                                                            "\nguards:\n  cache:\n    enabled: true\n    store: redis\n");
+  ServerProcess a(config), b(config);
+  HttpClient to_a(a.port()), to_b(b.port());
+  EXPECT_EQ(to_a.post("/predict", R"({"text":"shared film"})").header("x-cache"), "MISS");
+  // a writes to Redis after answering: wait until the entry is there, then b's first request finds it.
+  const std::string dbsize = "redis-cli -p " + std::to_string(redis.port()) + " DBSIZE";
+  ASSERT_TRUE(eventually([&] { return run_command(dbsize) != "0\n"; }, 5));
+  EXPECT_EQ(to_b.post("/predict", R"({"text":"shared film"})").header("x-cache"), "HIT") << "b found a's answer in Redis";
+  redis.kill();
+  Response without = to_b.post("/predict", R"({"text":"film after redis"})");
+  EXPECT_EQ(without.status, 200u) << "Redis gone: served without the shared cache";
+  EXPECT_EQ(without.header("x-cache"), "MISS");
+  EXPECT_GE(metric(b.port(), "seraph_cache_redis_errors_total"), 1);
 }
 
 }  // namespace
