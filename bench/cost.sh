@@ -12,7 +12,7 @@ build=${BUILD:-build/release}
 port=18082
 nginx_port=18083
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; stop_nginx "$work"; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 
 # utime + stime of a process, in clock ticks.
@@ -38,15 +38,7 @@ stop_seraph() {
 }
 allocations() { awk '/^total:/ { print $7; exit }' "$work/seraph-$1.log"; }
 
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http { access_log off; server { listen 127.0.0.1:$nginx_port reuseport;
-  location / { default_type application/json; return 200 '{"label":"positive","scores":{"positive":0.97,"negative":0.03}}'; } } }
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
+start_nginx "$nginx_port" "$work"
 sleep 0.3
 nginx_cpu() { local t=0; for p in $(pgrep -f "nginx: worker" ); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
 empty_lua="$work/get.lua"; echo 'wrk.method = "GET"' > "$empty_lua"

@@ -11,3 +11,36 @@ wrk_stats() {
 
 # The median of the numbers on stdin, one a line.
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Starts nginx on 127.0.0.1:PORT (as many workers as cores, no access log), answering every request
+# with a fixed JSON body like a /predict answer: the yardstick. Its files go in DIR.
+# Usage: start_nginx PORT DIR; stop it with stop_nginx DIR.
+start_nginx() {
+  local port=$1 dir=$2
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$port reuseport;
+    location / {
+      default_type application/json;
+      return 200 '{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}';
+    }
+  }
+}
+CONF
+  nginx -c "$dir/nginx.conf" -p "$dir"
+}
+stop_nginx() { [ -f "$1/nginx.pid" ] && kill "$(cat "$1/nginx.pid")" 2>/dev/null; }
+
+# Waits up to 10 s for seraph on PORT to be ready; prints LOG and fails otherwise.
+wait_ready() {
+  local port=$1 log=$2
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0; sleep 0.1; done
+  cat "$log"
+  return 1
+}

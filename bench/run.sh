@@ -12,34 +12,16 @@ build=${BUILD:-build/release}
 nginx_port=18081
 seraph_port=18080
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; stop_nginx "$work"; rm -rf "$work"' EXIT
 
-# nginx: as many workers as cores, no access log, a fixed JSON body like a /predict answer.
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port reuseport;
-    location / {
-      default_type application/json;
-      return 200 '{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}';
-    }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
+start_nginx "$nginx_port" "$work"
 
 # seraph: the demo models, access log on (to /dev/null), defaults otherwise. A fresh registry of its
 # own: the demo's (examples/seraph-registry.db) holds whatever deployments the admin API left there,
 # and routing through them would change what the figure measures.
 SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" SERAPH_REGISTRY_LOCATION="$work/registry.db" \
   "$build/src/seraph" serve -c examples/quickstart.yaml >/dev/null 2>"$work/seraph.log" &
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$seraph_port/readyz" >/dev/null || { cat "$work/seraph.log"; exit 1; }
+wait_ready "$seraph_port" "$work/seraph.log"
 
 # One wrk run: prints "rps p50_ms p99_ms".
 measure() {

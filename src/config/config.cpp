@@ -343,10 +343,13 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
   });
 }
 
-// guards.auth.deployments: {<name>: {subjects: [...], tenants: [...]}}.
-void read_allow_lists(const YAML::Node& map, const std::string& where, Config& config, std::vector<std::string>& errors) {
+// Calls `read(name, node, "where.name")` for each entry of `map`, a mapping of deployment names to
+// mappings with the fields `fields` names; what is not is an error naming its key.
+template <class Read>
+void for_each_deployment(const YAML::Node& map, const std::string& where, std::string_view fields,
+                         std::vector<std::string>& errors, Read read) {
   if (!map.IsMap()) {
-    errors.push_back(where + ": must be a mapping of deployment names to {subjects, tenants}");
+    errors.push_back(fmt::format("{}: must be a mapping of deployment names to {{{}}}", where, fields));
     return;
   }
   for (const auto& entry : map) {
@@ -354,11 +357,19 @@ void read_allow_lists(const YAML::Node& map, const std::string& where, Config& c
     const std::string at = where + "." + name;
     if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
     if (!entry.second.IsMap()) {
-      errors.push_back(at + ": must be a mapping with subjects and/or tenants");
+      errors.push_back(fmt::format("{}: must be a mapping with {}", at, fields));
       continue;
     }
+    read(name, entry.second, at);
+  }
+}
+
+// guards.auth.deployments: {<name>: {subjects: [...], tenants: [...]}}.
+void read_allow_lists(const YAML::Node& map, const std::string& where, Config& config, std::vector<std::string>& errors) {
+  for_each_deployment(map, where, "subjects, tenants", errors, [&](const std::string& name, const YAML::Node& node,
+                                                                   const std::string& at) {
     AllowList allowed;
-    for (const auto& field : entry.second) {
+    for (const auto& field : node) {
       const std::string key = field.first.as<std::string>();
       if (key == "subjects") read_scalar(field.second, at + ".subjects", allowed.subjects, errors);
       else if (key == "tenants") read_scalar(field.second, at + ".tenants", allowed.tenants, errors);
@@ -366,26 +377,16 @@ void read_allow_lists(const YAML::Node& map, const std::string& where, Config& c
     }
     if (allowed.subjects.empty() && allowed.tenants.empty()) errors.push_back(at + ": lists no subjects and no tenants");
     config.guards.auth.deployments[name] = std::move(allowed);
-  }
+  });
 }
 
 // guards.cache.deployments: {<name>: {enabled, ttl_ms}}.
 void read_cache_deployments(const YAML::Node& map, const std::string& where, Config& config,
                             std::vector<std::string>& errors) {
-  if (!map.IsMap()) {
-    errors.push_back(where + ": must be a mapping of deployment names to {enabled, ttl_ms}");
-    return;
-  }
-  for (const auto& entry : map) {
-    const std::string name = entry.first.as<std::string>();
-    const std::string at = where + "." + name;
-    if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
-    if (!entry.second.IsMap()) {
-      errors.push_back(at + ": must be a mapping with enabled and/or ttl_ms");
-      continue;
-    }
+  for_each_deployment(map, where, "enabled, ttl_ms", errors, [&](const std::string& name, const YAML::Node& node,
+                                                                 const std::string& at) {
     CacheSettings::Deployment d;
-    for (const auto& field : entry.second) {
+    for (const auto& field : node) {
       const std::string key = field.first.as<std::string>();
       if (key == "enabled") read_scalar(field.second, at + ".enabled", d.enabled, errors);
       else if (key == "ttl_ms") read_scalar(field.second, at + ".ttl_ms", d.ttl_ms, errors);
@@ -393,7 +394,7 @@ void read_cache_deployments(const YAML::Node& map, const std::string& where, Con
     }
     if (d.ttl_ms < 0) errors.push_back(fmt::format("{}.ttl_ms: must not be negative, got {}", at, d.ttl_ms));
     config.guards.cache.deployments[name] = d;
-  }
+  });
 }
 
 // guards.auth.jwt.keys: [{kid, alg, secret_file | secret_env | public_key_file}]; a secret is never
@@ -487,21 +488,12 @@ void read_rate_limit_rules(const YAML::Node& list, const std::string& where, Con
 // compiled here so that a bad pattern is a config error naming its key.
 void read_content_rules(const YAML::Node& map, const std::string& where, Config& config,
                         std::vector<std::string>& errors) {
-  if (!map.IsMap()) {
-    errors.push_back(where + ": must be a mapping of deployment names to content rules");
-    return;
-  }
-  for (const auto& entry : map) {
-    const std::string name = entry.first.as<std::string>();
-    const std::string at = where + "." + name;
+  const std::string_view fields = "prompt_injection, extra_patterns, deny, redact_outputs";
+  for_each_deployment(map, where, fields, errors, [&](const std::string& name, const YAML::Node& node,
+                                                      const std::string& at) {
     const size_t errors_before = errors.size();
-    if (!is_valid_model_name(name)) errors.push_back(fmt::format("{}: '{}' is not a valid deployment name", at, name));
-    if (!entry.second.IsMap()) {
-      errors.push_back(at + ": must be a mapping (prompt_injection, extra_patterns, deny, redact_outputs)");
-      continue;
-    }
     ContentRulesSpec spec;
-    for (const auto& field : entry.second) {
+    for (const auto& field : node) {
       const std::string key = field.first.as<std::string>();
       const std::string path = at + "." + key;
       if (key == "prompt_injection") {
@@ -521,14 +513,11 @@ void read_content_rules(const YAML::Node& map, const std::string& where, Config&
         errors.push_back(fmt::format("{}: unknown key (use prompt_injection, extra_patterns, deny, redact_outputs)", path));
       }
     }
-    if (errors.size() != errors_before) continue;
+    if (errors.size() != errors_before) return;
     std::shared_ptr<const ContentRules> rules;
-    if (Status s = ContentRules::compile(spec, at, rules); !s.is_ok()) {
-      errors.push_back(s.message());
-      continue;
-    }
+    if (Status s = ContentRules::compile(spec, at, rules); !s.is_ok()) return errors.push_back(s.message());
     config.guards.content.deployments[name] = std::move(rules);
-  }
+  });
 }
 
 // guards.auth.client_certificates: [{subject, roles, deployments, tenant}].

@@ -19,6 +19,7 @@ namespace seraph {
 namespace {
 
 using testing::make_exchange;
+using testing::response_header;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -184,13 +185,6 @@ class AuthGuardTest : public ApiKeysTest {
     return ex;
   }
 
-  static std::string header(const Exchange& ex, std::string_view name) {
-    for (const auto& [n, v] : ex.response_headers) {
-      if (n == name) return v;
-    }
-    return "";
-  }
-
   MetricsRegistry metrics_;
   Family<Counter>& outcomes_ = metrics_.counter("seraph_auth_requests_total", "test");
   std::unique_ptr<ApiKeys> keys_;
@@ -203,7 +197,7 @@ TEST_F(AuthGuardTest, ARequestWithoutACredentialIs401WithAChallenge) {
   auto ex = request("/models", Role::kReader, {});
   EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
   EXPECT_EQ(ex->status.code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(header(*ex, "WWW-Authenticate"), R"(Bearer realm="seraph")");
+  EXPECT_EQ(response_header(*ex, "WWW-Authenticate"), R"(Bearer realm="seraph")");
   EXPECT_EQ(outcomes_.get({{"outcome", "missing_credential"}}).value(), 1);
 }
 
@@ -227,7 +221,7 @@ TEST_F(AuthGuardTest, ABadCredentialIs401SayingTheTokenIsInvalidWithoutRepeating
     EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
     EXPECT_EQ(ex->status.code(), StatusCode::kUnauthenticated);
     EXPECT_EQ(ex->status.message().find(credential), std::string::npos);
-    EXPECT_EQ(header(*ex, "WWW-Authenticate"), R"(Bearer realm="seraph", error="invalid_token")");
+    EXPECT_EQ(response_header(*ex, "WWW-Authenticate"), R"(Bearer realm="seraph", error="invalid_token")");
   }
   auto basic = request("/models", Role::kReader, {{"Authorization", "Basic dXNlcjpwYXNz"}});
   EXPECT_EQ(g.on_request(*basic), RequestVerdict::kRespond);
@@ -241,7 +235,7 @@ TEST_F(AuthGuardTest, ARoleTheCallerLacksIs403NamingTheRole) {
   EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(ex->status.message().find("needs the predictor role; this credential has reader"), std::string::npos)
       << ex->status.message();
-  EXPECT_EQ(header(*ex, "WWW-Authenticate"), "");
+  EXPECT_EQ(response_header(*ex, "WWW-Authenticate"), "");
 }
 
 TEST_F(AuthGuardTest, AdminMayCallEveryRoute) {
@@ -295,7 +289,7 @@ TEST_F(AuthGuardTest, AValidJwtNamesItsSubjectTenantAndRoles) {
   auto refused = request("/predict", Role::kPredictor, {{"Authorization", "Bearer " + wrong_audience}});
   EXPECT_EQ(g.on_request(*refused), RequestVerdict::kRespond);
   EXPECT_EQ(refused->status.code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(header(*refused, "WWW-Authenticate"), R"(Bearer realm="seraph", error="invalid_token")");
+  EXPECT_EQ(response_header(*refused, "WWW-Authenticate"), R"(Bearer realm="seraph", error="invalid_token")");
 }
 
 TEST_F(AuthGuardTest, WithoutJwtsConfiguredATokenIsNotACredential) {
@@ -339,7 +333,7 @@ TEST_F(AuthGuardTest, AVerifiedClientCertificateNotListedIs403Not401) {
   EXPECT_EQ(g.on_request(*ex), RequestVerdict::kRespond);
   EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(ex->status.message(), "this client certificate is not granted any role");
-  EXPECT_EQ(header(*ex, "WWW-Authenticate"), "");
+  EXPECT_EQ(response_header(*ex, "WWW-Authenticate"), "");
 }
 
 TEST_F(AuthGuardTest, AnApiKeyOnAConnectionWithAClientCertificateNamesTheCaller) {

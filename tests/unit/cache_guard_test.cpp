@@ -19,6 +19,7 @@ namespace seraph {
 namespace {
 
 using testing::make_exchange;
+using testing::response_header;
 
 InferRequest text_request(std::string text, std::string id = "") {
   InferRequest r;
@@ -29,13 +30,6 @@ InferRequest text_request(std::string text, std::string id = "") {
   Tensor t{"", DataType::kBytes, {1}, {}, {std::move(text)}};
   r.inputs.push_back(std::move(t));
   return r;
-}
-
-std::string header(const Exchange& ex, std::string_view name) {
-  for (const auto& [n, v] : ex.response_headers) {
-    if (n == name) return v;
-  }
-  return "";
 }
 
 class CacheGuardTest : public ::testing::Test {
@@ -95,10 +89,10 @@ class CacheGuardTest : public ::testing::Test {
 TEST_F(CacheGuardTest, AMissIsStoredAndTheSameRequestIsThenAHitWithItsOwnId) {
   build();
   auto first = run(text_request("good film", "a"));
-  EXPECT_EQ(header(*first, "X-Cache"), "MISS");
+  EXPECT_EQ(response_header(*first, "X-Cache"), "MISS");
   auto second = run(text_request("good film", "b"));
   EXPECT_EQ(backend_calls_, 1) << "the second was answered from the cache";
-  EXPECT_EQ(header(*second, "X-Cache"), "HIT");
+  EXPECT_EQ(response_header(*second, "X-Cache"), "HIT");
   EXPECT_EQ(label(*second), "call 1");
   EXPECT_EQ(second->response.id, "b");
   EXPECT_EQ(finished_, 2);
@@ -121,7 +115,7 @@ TEST_F(CacheGuardTest, FailedAnswersAreNotStored) {
   backend_status_ = {};
   auto again = run(text_request("good film"));
   EXPECT_EQ(backend_calls_, 2);
-  EXPECT_EQ(header(*again, "X-Cache"), "MISS");
+  EXPECT_EQ(response_header(*again, "X-Cache"), "MISS");
 }
 
 TEST_F(CacheGuardTest, AnAnswerTheDeadlineBeatIsNotStored) {
@@ -133,14 +127,14 @@ TEST_F(CacheGuardTest, AnAnswerTheDeadlineBeatIsNotStored) {
   hold_ = false;
   auto again = run(text_request("good film"));
   EXPECT_EQ(backend_calls_, 2);
-  EXPECT_EQ(header(*again, "X-Cache"), "MISS");
+  EXPECT_EQ(response_header(*again, "X-Cache"), "MISS");
 }
 
 TEST_F(CacheGuardTest, NoCacheBypassesTheLookupAndRefreshesTheEntry) {
   build();
   run(text_request("good film"));
   auto bypass = run(text_request("good film"), {{"Cache-Control", "no-cache"}});
-  EXPECT_EQ(header(*bypass, "X-Cache"), "BYPASS");
+  EXPECT_EQ(response_header(*bypass, "X-Cache"), "BYPASS");
   EXPECT_EQ(label(*bypass), "call 2");
   auto hit = run(text_request("good film"));
   EXPECT_EQ(label(*hit), "call 2") << "the bypass stored its fresh answer";
@@ -159,7 +153,7 @@ TEST_F(CacheGuardTest, IdenticalMissesInFlightCollapseIntoOneBackendCall) {
   for (size_t i = 0; i < waiters.size(); ++i) {
     EXPECT_EQ(label(*waiters[i]), "call 1");
     EXPECT_EQ(waiters[i]->response.id, "w" + std::to_string(i));
-    EXPECT_EQ(header(*waiters[i], "X-Cache"), "HIT");
+    EXPECT_EQ(response_header(*waiters[i], "X-Cache"), "HIT");
   }
 }
 
@@ -193,7 +187,7 @@ TEST_F(CacheGuardTest, ADeploymentCanSwitchItsCachingOff) {
   auto first = run(text_request("good film"));
   run(text_request("good film"));
   EXPECT_EQ(backend_calls_, 2);
-  EXPECT_EQ(header(*first, "X-Cache"), "");
+  EXPECT_EQ(response_header(*first, "X-Cache"), "");
 }
 
 TEST_F(CacheGuardTest, TenantsNeverShareAnswersWhenTheKeyIsPerTenant) {
@@ -230,7 +224,7 @@ TEST_F(CacheGuardTest, AnExpiredAnswerIsServedStaleWhileOneCallRefreshesIt) {
   auto stale = make_exchange(scope_.loop, {}, text_request("good film"));
   stale->backend = backend;
   chain_->run(*stale);
-  EXPECT_EQ(header(*stale, "X-Cache"), "STALE");
+  EXPECT_EQ(response_header(*stale, "X-Cache"), "STALE");
   EXPECT_EQ(label(*stale), "call 1") << "the client gets the old answer at once";
   EXPECT_EQ(backend->calls, 1) << "and one call refreshes the entry";
   EXPECT_EQ(backend_calls_, 1) << "the stale request itself never reached the chain's backend";
@@ -270,7 +264,7 @@ TEST_F(SharedCacheGuardTest, AnAnswerOneReplicaStoredIsAHitOnAnother) {
   build(settings_, client_.get());  // another replica: its own, empty in-process cache
   auto hit = run(text_request("shared film", "r2"));
   EXPECT_EQ(backend_calls_, 1) << "the second replica found the answer in Redis";
-  EXPECT_EQ(header(*hit, "X-Cache"), "HIT");
+  EXPECT_EQ(response_header(*hit, "X-Cache"), "HIT");
   EXPECT_EQ(label(*hit), "call 1");
   EXPECT_EQ(hit->response.id, "r2");
 }
@@ -280,9 +274,9 @@ TEST_F(SharedCacheGuardTest, WithRedisGoneRequestsAreServedWithoutItAndCounted) 
   redis_.kill();
   auto first = run(text_request("film"));
   EXPECT_TRUE(first->status.is_ok());
-  EXPECT_EQ(header(*first, "X-Cache"), "MISS");
+  EXPECT_EQ(response_header(*first, "X-Cache"), "MISS");
   auto second = run(text_request("film"));
-  EXPECT_EQ(header(*second, "X-Cache"), "HIT") << "the in-process cache still works";
+  EXPECT_EQ(response_header(*second, "X-Cache"), "HIT") << "the in-process cache still works";
   Counter& errors = metrics_.counter("seraph_cache_redis_errors_total", "").get({});
   EXPECT_TRUE(testing::eventually([&] { return errors.value() >= 2; }, std::chrono::seconds(5)))
       << "a failed read and a failed write: " << errors.value();

@@ -399,7 +399,7 @@ TEST_F(LoadConfigTest, ContentRuleErrorsNameTheKey) {
               ElementsAre("guards.content.deployments.sentiment.redact: unknown key (use prompt_injection, "
                           "extra_patterns, deny, redact_outputs)"));
   EXPECT_THAT(load("guards:\n  content:\n    deployments: [sentiment]\n"),
-              ElementsAre("guards.content.deployments: must be a mapping of deployment names to content rules"));
+              ElementsAre("guards.content.deployments: must be a mapping of deployment names to {prompt_injection, extra_patterns, deny, redact_outputs}"));
 }
 
 TEST_F(LoadConfigTest, ReadsRemoteBackendsAndVariantsThatNameThem) {

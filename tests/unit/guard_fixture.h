@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -86,6 +87,14 @@ inline std::shared_ptr<Exchange> make_exchange(std::shared_ptr<FakeLoop> loop,
   for (const auto& [name, value] : headers) exchange->headers.add(name, value);
   exchange->request = std::make_shared<const InferRequest>(std::move(request));
   return exchange;
+}
+
+// The value of the answer's header `name` that guards added; empty when none did.
+inline std::string response_header(const Exchange& exchange, std::string_view name) {
+  for (const auto& [n, v] : exchange.response_headers) {
+    if (n == name) return v;
+  }
+  return "";
 }
 
 }  // namespace seraph::testing

@@ -15,19 +15,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::make_exchange;
+using testing::response_header;
 
 RateLimitRuleSettings rule(std::string name, int64_t limit, RateLimitRuleSettings::Key key = RateLimitRuleSettings::Key::kClient) {
   RateLimitRuleSettings r;
   r.rule = {std::move(name), limit, 60000ms, 0};
   r.key = key;
   return r;
-}
-
-std::string header(const Exchange& ex, std::string_view name) {
-  for (const auto& [n, v] : ex.response_headers) {
-    if (n == name) return v;
-  }
-  return "";
 }
 
 class RateLimitGuardTest : public ::testing::Test {
@@ -74,14 +68,14 @@ TEST_F(RateLimitGuardTest, AdmitsTheLimitThenAnswers429WithRetryAfter) {
   for (int i = 0; i < 3; ++i) {
     auto ex = run("10.0.0.1");
     EXPECT_TRUE(ex->status.is_ok());
-    EXPECT_EQ(header(*ex, "RateLimit-Remaining"), std::to_string(2 - i));
-    EXPECT_EQ(header(*ex, "RateLimit-Limit"), "3");
+    EXPECT_EQ(response_header(*ex, "RateLimit-Remaining"), std::to_string(2 - i));
+    EXPECT_EQ(response_header(*ex, "RateLimit-Limit"), "3");
   }
   auto refused = run("10.0.0.1");
   EXPECT_EQ(refused->status.code(), StatusCode::kResourceExhausted);
   EXPECT_NE(refused->status.message().find("per_client"), std::string::npos);
-  EXPECT_EQ(header(*refused, "Retry-After"), "20") << "a minute's 3 requests: one every 20 s";
-  EXPECT_EQ(header(*refused, "RateLimit-Remaining"), "0");
+  EXPECT_EQ(response_header(*refused, "Retry-After"), "20") << "a minute's 3 requests: one every 20 s";
+  EXPECT_EQ(response_header(*refused, "RateLimit-Remaining"), "0");
   EXPECT_EQ(backend_calls_, 3);
   EXPECT_TRUE(run("10.0.0.2")->status.is_ok()) << "another client has its own allowance";
 }
@@ -148,7 +142,7 @@ TEST_F(RedisRateLimitGuardTest, TheLimitHoldsThroughRedisWhileTheRequestPauses) 
   EXPECT_TRUE(run("10.0.0.1")->status.is_ok());
   auto refused = run("10.0.0.1");
   EXPECT_EQ(refused->status.code(), StatusCode::kResourceExhausted);
-  EXPECT_FALSE(header(*refused, "Retry-After").empty());
+  EXPECT_FALSE(response_header(*refused, "Retry-After").empty());
   EXPECT_EQ(backend_calls_, 2);
 }
 
