@@ -15,6 +15,8 @@
 
 #include "api/router.h"
 #include "auth/jwt_key_store.h"
+#include "guards/guard_table.h"
+#include "guards/rate_limit_rules.h"
 #include "store/redis_client.h"
 #include "control/control_plane.h"
 #include "control/deployments.h"
@@ -110,11 +112,20 @@ int serve(const std::string& config_file) {
     options.command_timeout = std::chrono::milliseconds(config.redis.command_timeout_ms);
     redis = std::make_unique<seraph::RedisClient>(options);
   }
+  // Rate-limit rules: the config's and the admin API's (from the registry, read again every second).
+  std::unique_ptr<seraph::RateLimitRules> rate_limits;
+  if (seraph::is_enabled(*seraph::find_guard_row("rate_limit"), config.guards)) {
+    rate_limits = std::make_unique<seraph::RateLimitRules>(*registry, config.guards.rate_limit.rules);
+    if (seraph::Status s = rate_limits->refresh(); !s.is_ok()) {
+      spdlog::critical(seraph::json_object({{"msg", "cannot read the rate-limit rules"}, {"error", s.message()}}));
+      return 2;
+    }
+  }
   seraph::VariantRecorder variant_recorder;
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
                             config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
-                            jwt_keys.get(), redis.get()});
+                            jwt_keys.get(), redis.get(), rate_limits.get()});
   std::unique_ptr<seraph::TlsContextSource> tls;
   if (config.server.tls.enabled()) {
     if (seraph::Status s = seraph::TlsContextSource::create(config.server.tls, metrics, tls); !s.is_ok()) {
@@ -143,19 +154,24 @@ int serve(const std::string& config_file) {
   // progress finish (up to the drain timeout), then the models unload.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  // Key files: checked for changes every second, read again at once on SIGHUP. A broken file keeps
-  // the keys in use and is logged.
+  // Every second: key files checked for changes (read again at once on SIGHUP; a broken file keeps
+  // the keys in use and is logged), and the admin's rate-limit rules read from the registry.
   boost::asio::signal_set reload_signal(signals_io, SIGHUP);
   boost::asio::steady_timer reload_timer(signals_io);
   auto report_reload = [](const seraph::Status& s) {
     if (!s.is_ok()) spdlog::error(seraph::json_object({{"msg", "cannot reload the JWT keys"}, {"error", s.message()}}));
   };
   std::function<void()> watch_keys = [&] {
-    if (!jwt_keys) return;
+    if (!jwt_keys && !rate_limits) return;
     reload_timer.expires_after(std::chrono::seconds(1));
     reload_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      report_reload(jwt_keys->reload_if_changed());
+      if (jwt_keys) report_reload(jwt_keys->reload_if_changed());
+      if (rate_limits) {
+        if (seraph::Status s = rate_limits->refresh(); !s.is_ok()) {
+          spdlog::error(seraph::json_object({{"msg", "cannot read the rate-limit rules"}, {"error", s.message()}}));
+        }
+      }
       watch_keys();
     });
   };

@@ -8,6 +8,7 @@
 #include "api/json_writer.h"
 #include "api/url.h"
 #include "control/records_json.h"
+#include "guards/rate_limit_rules.h"
 #include "models/artifact_digest.h"
 #include "models/model_manager.h"
 
@@ -50,6 +51,30 @@ Status parse_object(std::string_view body, JsonValue& root) {
   return {};
 }
 
+void write_rate_limit_rule(RecordWriter& w, const RateLimitRuleSettings& r, bool from_admin) {
+  static constexpr std::string_view kKeys[] = {"client", "subject", "tenant", "header:", "deployment"};
+  w.StartObject();
+  w.Key("name");
+  write_string(w, r.rule.name);
+  w.Key("limit");
+  w.Int64(r.rule.limit);
+  w.Key("period_ms");
+  w.Int64(r.rule.period.count());
+  w.Key("burst");
+  w.Int64(r.rule.burst);
+  w.Key("key");
+  write_string(w, std::string(kKeys[static_cast<size_t>(r.key)]) + r.header);
+  w.Key("cost");
+  write_string(w, r.cost_rows ? "rows" : "request");
+  w.Key("deployments");
+  w.StartArray();
+  for (const std::string& d : r.deployments) write_string(w, d);
+  w.EndArray();
+  w.Key("source");
+  write_string(w, from_admin ? "admin" : "config");
+  w.EndObject();
+}
+
 bool is_get(const HttpRequest& r) { return r.method == Method::kGet || r.method == Method::kHead; }
 
 void write_live(RecordWriter& w, const LiveDeployment& d) {
@@ -89,6 +114,7 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
   if (area == "experiments") return experiments(request, seg);
   if (area == "events" && seg.size() == 3) return is_get(request) ? events(query) : method_not_allowed("GET");
   if (area == "api-keys") return api_keys(request, seg);
+  if (area == "rate-limits") return rate_limit_rules(request, seg);
   return error_response(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
 }
 
@@ -397,6 +423,37 @@ HttpResponse AdminApi::api_keys(const HttpRequest& request, const std::vector<st
     w.StartObject();
     w.Key("revoked");
     write_string(w, seg[3]);
+    w.EndObject();
+  });
+}
+
+HttpResponse AdminApi::rate_limit_rules(const HttpRequest& request, const std::vector<std::string>& seg) {
+  if (!rate_limits_) return error_response(404, "rate limits are off (guards.rate_limit.enabled)");
+  if (seg.size() == 3) {
+    if (!is_get(request)) return method_not_allowed("GET");
+    const auto set = rate_limits_->load();
+    return json(200, [&](RecordWriter& w) {
+      w.StartObject();
+      w.Key("rules");
+      w.StartArray();
+      for (size_t i = 0; i < set->rules.size(); ++i) write_rate_limit_rule(w, set->rules[i], set->from_admin[i]);
+      w.EndArray();
+      w.EndObject();
+    });
+  }
+  if (seg.size() != 4) return error_response(404, "no such admin endpoint");
+  const std::string& name = seg[3];
+  if (request.method == Method::kPut) {
+    if (Status s = rate_limits_->put(name, request.body, "admin"); !s.is_ok()) return error_response(s);
+  } else if (request.method == Method::kDelete) {
+    if (Status s = rate_limits_->remove(name, "admin"); !s.is_ok()) return error_response(s);
+  } else {
+    return method_not_allowed("PUT, DELETE");
+  }
+  return json(200, [&](RecordWriter& w) {
+    w.StartObject();
+    w.Key(request.method == Method::kPut ? "set" : "removed");
+    write_string(w, name);
     w.EndObject();
   });
 }

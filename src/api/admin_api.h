@@ -18,6 +18,7 @@
 //   GET  /admin/v1/events?after=ID&limit=N&subject=S
 //   GET  /admin/v1/api-keys        POST /admin/v1/api-keys (answers the key, once)
 //   DELETE /admin/v1/api-keys/{id} (revoke)
+//   GET  /admin/v1/rate-limits     PUT, DELETE /admin/v1/rate-limits/{name}
 //   POST /feedback                                         {"request_id", "label" | "reward"}
 #include <string>
 #include <string_view>
@@ -29,10 +30,13 @@
 namespace seraph {
 
 class ModelManager;
+class RateLimitRules;
 
 class AdminApi {
  public:
-  AdminApi(ControlPlane& control, ModelManager& models) : control_(control), models_(models) {}
+  // `rate_limits`: null when rate limits are off (their endpoints answer 404 saying so).
+  AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr)
+      : control_(control), models_(models), rate_limits_(rate_limits) {}
 
   // `segments` is the decoded path, starting with "admin".
   HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
@@ -45,9 +49,11 @@ class AdminApi {
   HttpResponse experiments(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse events(std::string_view query);
   HttpResponse api_keys(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse rate_limit_rules(const HttpRequest& request, const std::vector<std::string>& segments);
 
   ControlPlane& control_;
   ModelManager& models_;
+  RateLimitRules* rate_limits_;
 };
 
 }  // namespace seraph

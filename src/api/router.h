@@ -25,6 +25,7 @@ namespace seraph {
 
 class BackendDirectory;
 class JwtKeyStore;
+class RateLimitRules;
 class RedisClient;
 
 struct ApiOptions {
@@ -37,6 +38,7 @@ struct ApiOptions {
   const BackendDirectory* backends = nullptr;               // remote backends deployment variants may name
   const JwtKeyStore* jwt_keys = nullptr;                    // when the auth guard accepts JWTs
   RedisClient* redis = nullptr;                             // shared state between replicas, when configured
+  RateLimitRules* rate_limits = nullptr;                    // with rate limits on: the rules in force
 };
 
 class ApiRouter {

@@ -13,6 +13,7 @@
 #include "control/deployments.h"
 #include "guards/content_rules.h"
 #include "guards/guard_table.h"
+#include "guards/rate_limit_rules.h"
 #include "models/model_manager.h"
 #include "models/remote/remote_config.h"
 #include "limits/rate_limit.h"
@@ -463,19 +464,8 @@ void read_rate_limit_rules(const YAML::Node& list, const std::string& where, Con
       else errors.push_back(fmt::format("{}: unknown key (use name, limit, period_ms, burst, key, cost, deployments)", path));
     }
     r.rule.period = std::chrono::milliseconds(period_ms);
-    using Key = RateLimitRuleSettings::Key;
-    if (key == "client") r.key = Key::kClient;
-    else if (key == "subject") r.key = Key::kSubject;
-    else if (key == "tenant") r.key = Key::kTenant;
-    else if (key == "deployment") r.key = Key::kDeployment;
-    else if (key.rfind("header:", 0) == 0 && key.size() > 7) {
-      r.key = Key::kHeader;
-      r.header = key.substr(7);
-    } else {
-      errors.push_back(fmt::format("{}.key: must be client, subject, tenant, deployment or header:<Name>, got '{}'", at, key));
-    }
-    if (cost != "request" && cost != "rows") errors.push_back(fmt::format("{}.cost: must be request or rows, got '{}'", at, cost));
-    r.cost_rows = cost == "rows";
+    if (Status s = parse_rate_limit_key(key, r); !s.is_ok()) errors.push_back(fmt::format("{}: {}", at, s.message()));
+    if (Status s = parse_rate_limit_cost(cost, r); !s.is_ok()) errors.push_back(fmt::format("{}: {}", at, s.message()));
     if (Status s = validate_rate_limit_rule(r.rule); !s.is_ok()) errors.push_back(fmt::format("{}: {}", at, s.message()));
     for (const RateLimitRuleSettings& other : config.guards.rate_limit.rules) {
       if (other.rule.name == r.rule.name) errors.push_back(fmt::format("{}.name: '{}' is used twice", at, r.rule.name));
@@ -738,12 +728,8 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   if (config.guards.cache.store == CacheSettings::Store::kRedis && config.redis.address.empty()) {
     errors.push_back("guards.cache.store: redis needs redis.address");
   }
-  const auto inference_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.per_inference(); });
-  const auto row_rules = std::count_if(limits.rules.begin(), limits.rules.end(), [](const auto& r) { return r.cost_rows; });
-  if (row_rules > 0 && row_rules != inference_rules) {
-    errors.push_back(
-        "guards.rate_limit.rules: rules costing rows are checked together with every other per-deployment rule, "
-        "at one cost; make all per-deployment rules cost rows, or none");
+  if (Status s = check_one_cost_per_stage(limits.rules); !s.is_ok()) {
+    errors.push_back("guards.rate_limit.rules: " + s.message());
   }
   for (size_t i = 0; i < config.api_keys.size(); ++i) {
     if (Status s = check_configured_api_key(config.api_keys[i]); !s.is_ok()) {

@@ -136,6 +136,13 @@ struct ApiKeyRecord {
   int64_t revoked_ms = 0;                // 0: not revoked
 };
 
+// A rate-limit rule set through the admin API (the config's rules live in the config file).
+struct RateLimitRuleRecord {
+  std::string name;       // unique; a config rule of the same name is replaced by it
+  std::string spec_json;  // {"limit", "period_ms", "burst", "key", "cost", "deployments"}
+  int64_t updated_ms = 0;  // set by the registry
+};
+
 // Everything one control-plane action changes, written in one transaction.
 struct RegistryChange {
   std::optional<DeploymentRecord> deployment;  // replaces the (name, environment) deployment
@@ -193,6 +200,12 @@ class Registry {
   virtual Status create_api_key(const ApiKeyRecord& key, const std::vector<EventRecord>& events = {}) = 0;
   virtual Status revoke_api_key(const std::string& id, const std::vector<EventRecord>& events = {}) = 0;
   virtual Status list_api_keys(std::vector<ApiKeyRecord>& out) = 0;  // oldest first, revoked ones included
+
+  // Rate-limit rules from the admin API: put creates or replaces by name; removing an unknown one
+  // is kNotFound. Each appends `events` in its transaction.
+  virtual Status put_rate_limit_rule(const RateLimitRuleRecord& rule, const std::vector<EventRecord>& events = {}) = 0;
+  virtual Status remove_rate_limit_rule(const std::string& name, const std::vector<EventRecord>& events = {}) = 0;
+  virtual Status list_rate_limit_rules(std::vector<RateLimitRuleRecord>& out) = 0;  // by name
 
   // Experiment assignments, written in batches (one transaction per call). A request id already
   // assigned keeps its first assignment.

@@ -140,6 +140,13 @@ const std::vector<Migration> kMigrations = {
              expires_ms BIGINT NOT NULL,
              revoked_ms BIGINT NOT NULL))",
     }},
+    // 4: rate-limit rules set through the admin API.
+    {{
+        R"(CREATE TABLE rate_limit_rules (
+             name TEXT NOT NULL PRIMARY KEY,
+             spec_json TEXT NOT NULL,
+             updated_ms BIGINT NOT NULL))",
+    }},
 };
 
 constexpr std::string_view kIdColumn = "ID_COLUMN";
@@ -536,6 +543,43 @@ class SqlRegistry final : public Registry {
     return read("list_api_keys", [&] {
       out = records(db_->execute("SELECT " + kApiKeyColumns + " FROM api_keys ORDER BY created_ms, id", {}),
                     api_key_from_row);
+      return Status::ok();
+    });
+  }
+
+  Status put_rate_limit_rule(const RateLimitRuleRecord& rule, const std::vector<EventRecord>& events) override {
+    return write("put_rate_limit_rule", [&] {
+      db_->execute(
+          "INSERT INTO rate_limit_rules (name, spec_json, updated_ms) VALUES ($1, $2, $3)"
+          " ON CONFLICT (name) DO UPDATE SET spec_json = excluded.spec_json, updated_ms = excluded.updated_ms",
+          {rule.name, rule.spec_json, now_ms()});
+      append_events(events);
+      return Status::ok();
+    });
+  }
+
+  Status remove_rate_limit_rule(const std::string& name, const std::vector<EventRecord>& events) override {
+    return write("remove_rate_limit_rule", [&] {
+      if (db_->execute("DELETE FROM rate_limit_rules WHERE name = $1 RETURNING name", {name}).empty()) {
+        return not_found("no rate-limit rule '" + name + "' set through the admin API");
+      }
+      append_events(events);
+      return Status::ok();
+    });
+  }
+
+  Status list_rate_limit_rules(std::vector<RateLimitRuleRecord>& out) override {
+    return read("list_rate_limit_rules", [&] {
+      std::vector<RateLimitRuleRecord> rules;
+      for (const auto& row : db_->execute("SELECT name, spec_json, updated_ms FROM rate_limit_rules ORDER BY name", {})) {
+        RowReader column(row);
+        RateLimitRuleRecord r;
+        r.name = column.text();
+        r.spec_json = column.text();
+        r.updated_ms = column.integer();
+        rules.push_back(std::move(r));
+      }
+      out = std::move(rules);
       return Status::ok();
     });
   }

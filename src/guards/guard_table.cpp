@@ -20,16 +20,11 @@ std::unique_ptr<Guard> make_plain(const GuardContext&) {
   return std::make_unique<G>();
 }
 
-// The rate-limit guard of one stage, with the rules that belong there; none: no guard.
+// The rate-limit guard of one stage (its rules may come later, through the admin API).
 template <Stage kStage>
 std::unique_ptr<Guard> make_rate_limit(const GuardContext& c) {
-  std::vector<RateLimitRuleSettings> rules;
-  for (const RateLimitRuleSettings& r : c.settings.rate_limit.rules) {
-    if (r.per_inference() == (kStage == Stage::kInference)) rules.push_back(r);
-  }
-  if (rules.empty()) return nullptr;
   return std::make_unique<RateLimitGuard>(kStage == Stage::kEndpoint ? "rate_limit" : "deployment_rate_limit", kStage,
-                                          c.settings.rate_limit, std::move(rules), c.redis, c.metrics);
+                                          c.settings.rate_limit, *c.rate_limits, c.redis, c.metrics);
 }
 
 constexpr GuardRow kGuards[] = {
@@ -74,6 +69,13 @@ constexpr GuardRow kGuards[] = {
 
 std::span<const GuardRow> guard_table() { return kGuards; }
 
+const GuardRow* find_guard_row(std::string_view name) {
+  for (const GuardRow& row : kGuards) {
+    if (row.name == name) return &row;
+  }
+  return nullptr;
+}
+
 bool is_enabled(const GuardRow& row, const GuardSettings& settings) {
   if (row.on == Switch::kAlways) return true;
   if (auto it = settings.enabled.find(row.section); it != settings.enabled.end()) return it->second;
@@ -83,8 +85,7 @@ bool is_enabled(const GuardRow& row, const GuardSettings& settings) {
 std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context) {
   std::vector<std::unique_ptr<Guard>> guards;
   for (const GuardRow& row : kGuards) {
-    if (row.stage != stage || !is_enabled(row, context.settings)) continue;
-    if (auto guard = row.make(context)) guards.push_back(std::move(guard));
+    if (row.stage == stage && is_enabled(row, context.settings)) guards.push_back(row.make(context));
   }
   return guards;
 }

@@ -19,6 +19,7 @@ namespace seraph {
 class ApiKeys;
 class BackendDirectory;
 class JwtKeyStore;
+class RateLimitRules;
 class RedisClient;
 class Deployments;
 class MetricsRegistry;
@@ -35,6 +36,7 @@ struct GuardContext {
   const BackendDirectory* backends = nullptr;  // remote backends variants may name; null: none
   const JwtKeyStore* jwt_keys = nullptr;       // when JWTs are accepted
   RedisClient* redis = nullptr;                // shared state between replicas, when configured
+  const RateLimitRules* rate_limits = nullptr;  // the rate-limit rules in force; required with rate_limit on
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };
@@ -44,14 +46,16 @@ struct GuardRow {
   Stage stage;
   std::string_view section;  // guards.<section>.enabled switches it
   Switch on;
-  std::unique_ptr<Guard> (*make)(const GuardContext& context);  // null: nothing to do under this config
+  std::unique_ptr<Guard> (*make)(const GuardContext& context);
 };
 
 std::span<const GuardRow> guard_table();
 
-// The guards of `stage`, in table order, leaving out those switched off and those a factory found
-// nothing to do for (it returned null).
+// The guards of `stage`, in table order, leaving out those switched off.
 std::vector<std::unique_ptr<Guard>> build_guards(Stage stage, const GuardContext& context);
+
+// The row named `name`; null when there is none.
+const GuardRow* find_guard_row(std::string_view name);
 
 // Whether the row's guard is in the chain under `settings`.
 bool is_enabled(const GuardRow& row, const GuardSettings& settings);

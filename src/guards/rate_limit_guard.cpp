@@ -35,12 +35,11 @@ int64_t rows_of(const Exchange& exchange) {
 }  // namespace
 
 RateLimitGuard::RateLimitGuard(std::string_view name, Stage stage, const RateLimitSettings& settings,
-                               std::vector<RateLimitRuleSettings> rules, RedisClient* redis, MetricsRegistry& metrics)
+                               const RateLimitRules& rules, RedisClient* redis, MetricsRegistry& metrics)
     : name_(name),
       stage_(stage),
       on_failure_(settings.on_redis_failure),
-      rules_(std::move(rules)),
-      cost_rows_(std::any_of(rules_.begin(), rules_.end(), [](const auto& r) { return r.cost_rows; })),
+      rules_(rules),
       redis_(settings.store == RateLimitSettings::Store::kRedis && redis
                  ? std::make_unique<RedisRateLimiter>(*redis, "seraph:ratelimit:")
                  : nullptr),
@@ -95,26 +94,46 @@ RequestVerdict RateLimitGuard::on_store_failure(Exchange& exchange, std::vector<
   return RequestVerdict::kContinue;
 }
 
-RequestVerdict RateLimitGuard::on_request(Exchange& exchange) {
-  if (is_probe_path(exchange.path)) return RequestVerdict::kContinue;  // an orchestrator's probes are never limited
+// The checks of this stage's rules that apply to the request, and whether they cost rows.
+std::vector<RateCheck> RateLimitGuard::checks_for(const Exchange& exchange, const RateLimitRuleSet& set,
+                                                  bool& cost_rows) const {
   std::vector<RateCheck> checks;
-  for (const RateLimitRuleSettings& r : rules_) {
+  cost_rows = false;
+  for (const RateLimitRuleSettings& r : set.rules) {
+    if (r.per_inference() != (stage_ == Stage::kInference)) continue;
     if (!r.deployments.empty() && (!exchange.request || std::find(r.deployments.begin(), r.deployments.end(),
                                                                   exchange.request->model) == r.deployments.end())) {
       continue;
     }
     std::string key = key_for(r, exchange);
-    if (!key.empty()) checks.push_back({&r.rule, std::move(key)});
+    if (key.empty()) continue;
+    checks.push_back({&r.rule, std::move(key)});
+    cost_rows = cost_rows || r.cost_rows;  // one cost per stage: the rules agree (check_one_cost_per_stage)
   }
+  return checks;
+}
+
+RequestVerdict RateLimitGuard::on_request(Exchange& exchange) {
+  if (is_probe_path(exchange.path)) return RequestVerdict::kContinue;  // an orchestrator's probes are never limited
+  bool cost_rows = false;
+  if (!redis_) {
+    std::vector<RateCheck> checks = checks_for(exchange, rules_.current(), cost_rows);
+    if (checks.empty()) return RequestVerdict::kContinue;
+    return apply(exchange, local_.check(checks, cost_rows ? rows_of(exchange) : 1, Clock::now()));
+  }
+  // The set is held until Redis answers: a fallback to the local limiter reads its rules then.
+  std::shared_ptr<const RateLimitRuleSet> set = rules_.load();
+  std::vector<RateCheck> checks = checks_for(exchange, *set, cost_rows);
   if (checks.empty()) return RequestVerdict::kContinue;
-  const int64_t cost = cost_rows_ ? rows_of(exchange) : 1;
-  if (!redis_) return apply(exchange, local_.check(checks, cost, Clock::now()));
+  const int64_t cost = cost_rows ? rows_of(exchange) : 1;
   auto ex = exchange.shared_from_this();
   // The guard outlives the request: the router, which owns the chains, stops after the server.
-  redis_->check(checks, cost, [this, ex, checks, cost](Status status, RateDecision decision) mutable {
+  redis_->check(checks, cost, [this, ex, set, checks, cost](Status status, RateDecision decision) mutable {
     // From the Redis client's thread: the exchange is touched on its own I/O thread only.
-    ex->loop->dispatch([this, ex, checks = std::move(checks), cost, status = std::move(status), decision]() mutable {
-      const RequestVerdict verdict = status.is_ok() ? apply(*ex, decision) : on_store_failure(*ex, std::move(checks), cost, status);
+    ex->loop->dispatch([this, ex, set = std::move(set), checks = std::move(checks), cost, status = std::move(status),
+                        decision]() mutable {
+      const RequestVerdict verdict =
+          status.is_ok() ? apply(*ex, decision) : on_store_failure(*ex, std::move(checks), cost, status);
       GuardChain::resume_request(*ex, stage_, verdict);
     });
   });

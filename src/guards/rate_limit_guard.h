@@ -13,13 +13,15 @@
 // Two rows use it: rules that need the decoded request (keyed by deployment, costing rows, or
 // limited to some deployments) run in the inference stage, the others in the endpoint stage for
 // every request. One check is atomic over its rules, so one cost applies to all of a stage's
-// rules: the config refuses an inference stage that mixes rules costing rows with others.
+// rules: an inference stage that mixes rules costing rows with others is refused. The rules come
+// from the config and the admin API (guards/rate_limit_rules.h) and may change at any time.
 #include <memory>
 #include <vector>
 
 #include "guards/guard.h"
 #include "guards/guard_chain.h"
 #include "guards/guard_settings.h"
+#include "guards/rate_limit_rules.h"
 #include "limits/local_rate_limiter.h"
 #include "observe/metrics.h"
 
@@ -30,14 +32,15 @@ class RedisRateLimiter;
 
 class RateLimitGuard final : public Guard {
  public:
-  // `rules`: those of one stage. `redis`: required when the store is Redis.
-  RateLimitGuard(std::string_view name, Stage stage, const RateLimitSettings& settings,
-                 std::vector<RateLimitRuleSettings> rules, RedisClient* redis, MetricsRegistry& metrics);
+  // Checks the rules of `rules` that belong to `stage`. `redis`: required when the store is Redis.
+  RateLimitGuard(std::string_view name, Stage stage, const RateLimitSettings& settings, const RateLimitRules& rules,
+                 RedisClient* redis, MetricsRegistry& metrics);
   ~RateLimitGuard() override;
   std::string_view name() const override { return name_; }
   RequestVerdict on_request(Exchange& exchange) override;
 
  private:
+  std::vector<RateCheck> checks_for(const Exchange& exchange, const RateLimitRuleSet& set, bool& cost_rows) const;
   // Answers the request per `decision`: its headers, and 429 when refused.
   RequestVerdict apply(Exchange& exchange, const RateDecision& decision);
   // Redis did not answer: what the config says to do instead.
@@ -46,8 +49,7 @@ class RateLimitGuard final : public Guard {
   const std::string_view name_;
   const Stage stage_;
   const RateLimitSettings::OnRedisFailure on_failure_;
-  const std::vector<RateLimitRuleSettings> rules_;
-  const bool cost_rows_;
+  const RateLimitRules& rules_;
   LocalRateLimiter local_;
   std::unique_ptr<RedisRateLimiter> redis_;  // null: in process
   Counter& admitted_;

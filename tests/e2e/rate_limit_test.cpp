@@ -35,6 +35,27 @@ TEST(RateLimit, OverTheLimitIs429WithRetryAfterAndRateLimitHeaders) {
   EXPECT_EQ(client.get("/healthz").status, 200u) << "an orchestrator's probes are never limited";
 }
 
+TEST(RateLimit, RulesSetThroughTheAdminApiTakeEffectAtOnceAndCanBeRemoved) {
+  ServerProcess server(write_config(shared_repository(), "guards:\n  rate_limit:\n    enabled: true\n"));
+  HttpClient client(server.port());
+  const std::vector<std::pair<std::string, std::string>> as_c1{{"X-Client", "c1"}};
+  Response set = client.request("PUT", "/admin/v1/rate-limits/per_client",
+                                R"({"limit": 2, "period_ms": 60000, "key": "header:X-Client"})",
+                                {{"Content-Type", "application/json"}});
+  ASSERT_EQ(set.status, 200u) << set.body;
+  EXPECT_EQ(client.get("/models", as_c1).status, 200u);
+  EXPECT_EQ(client.get("/models", as_c1).status, 200u);
+  EXPECT_EQ(client.get("/models", as_c1).status, 429u);
+  Response listed = client.get("/admin/v1/rate-limits");
+  ASSERT_EQ(listed.status, 200u);
+  EXPECT_NE(listed.body.find(R"("key":"header:X-Client")"), std::string::npos) << listed.body;
+  EXPECT_NE(listed.body.find(R"("source":"admin")"), std::string::npos) << listed.body;
+  EXPECT_EQ(client.request("PUT", "/admin/v1/rate-limits/bad", R"({"limit": 0})", {}).status, 400u);
+  EXPECT_EQ(client.request("DELETE", "/admin/v1/rate-limits/per_client", "", {}).status, 200u);
+  EXPECT_EQ(client.get("/models", as_c1).status, 200u) << "no rule: no limit";
+  EXPECT_EQ(client.request("DELETE", "/admin/v1/rate-limits/per_client", "", {}).status, 404u);
+}
+
 TEST(RateLimit, ThreeReplicasSharingRedisAdmitWithinTwoPercentOfTheLimit) {
   ::seraph::testing::RedisServer redis;
   const int64_t limit = 200, period_ms = 1000;  // 200 a second for all replicas together, burst 200

@@ -581,7 +581,7 @@ TEST_F(LoadConfigTest, RateLimitMistakesNameTheirKey) {
   EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 0, period_ms: 1000}\n"),
               ElementsAre(HasSubstr("guards.rate_limit.rules[0]")));
   EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5, key: ip}\n"),
-              ElementsAre(HasSubstr("guards.rate_limit.rules[0].key: must be client, subject, tenant, deployment or header:<Name>")));
+              ElementsAre(HasSubstr("guards.rate_limit.rules[0]: key must be client, subject, tenant, deployment or header:<Name>")));
   EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5}\n      - {name: a, limit: 6}\n"),
               ElementsAre(HasSubstr("guards.rate_limit.rules[1].name: 'a' is used twice")));
   EXPECT_THAT(load("guards:\n  rate_limit:\n    rules:\n      - {name: a, limit: 5, key: deployment}\n"

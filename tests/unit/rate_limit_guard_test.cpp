@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "guard_fixture.h"
+#include "guards/rate_limit_rules.h"
 #include "redis_server.h"
 #include "store/redis_client.h"
 #include "test_support.h"
@@ -28,8 +29,16 @@ class RateLimitGuardTest : public ::testing::Test {
  protected:
   void build(Stage stage, RateLimitSettings settings, RedisClient* redis = nullptr) {
     settings_ = std::move(settings);
+    if (!registry_) {
+      std::string error;
+      registry_ = Registry::open((dir_.path() / "registry.db").string(), error);
+      ASSERT_TRUE(registry_) << error;
+    }
+    chain_.reset();
+    rules_ = std::make_unique<RateLimitRules>(*registry_, settings_.rules);
+    ASSERT_TRUE(rules_->refresh().is_ok());
     std::vector<std::unique_ptr<Guard>> guards;
-    guards.push_back(std::make_unique<RateLimitGuard>("rate_limit", stage, settings_, settings_.rules, redis, metrics_));
+    guards.push_back(std::make_unique<RateLimitGuard>("rate_limit", stage, settings_, *rules_, redis, metrics_));
     chain_ = std::make_unique<GuardChain>(
         stage, std::move(guards),
         [this](Exchange& ex) {
@@ -55,6 +64,9 @@ class RateLimitGuardTest : public ::testing::Test {
     return ex;
   }
 
+  testing::TempDir dir_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<RateLimitRules> rules_;
   RateLimitSettings settings_;
   MetricsRegistry metrics_;
   std::unique_ptr<GuardChain> chain_;
@@ -171,6 +183,34 @@ TEST_F(RedisRateLimitGuardTest, WithRedisDownEachFailureModeDoesWhatItSays) {
   EXPECT_EQ(failures.get({{"action", "admitted"}}).value(), 2);
   EXPECT_EQ(failures.get({{"action", "refused"}}).value(), 2);
   EXPECT_EQ(failures.get({{"action", "local"}}).value(), 2);
+}
+
+TEST_F(RateLimitGuardTest, RulesSetThroughTheAdminApiTakeEffectAndReplaceTheConfigsOfTheSameName) {
+  build(Stage::kEndpoint, {RateLimitSettings::Store::kLocal, {}, {rule("per_client", 100)}});
+  EXPECT_TRUE(run("10.0.0.1")->status.is_ok());
+  ASSERT_TRUE(rules_->put("per_client", R"({"limit": 1, "period_ms": 60000, "key": "client"})", "test").is_ok());
+  EXPECT_TRUE(run("10.0.0.3")->status.is_ok());
+  EXPECT_EQ(run("10.0.0.3")->status.code(), StatusCode::kResourceExhausted) << "the admin's rule replaced the config's";
+  RateLimitRules replica(*registry_, settings_.rules);  // another replica sharing the registry
+  ASSERT_TRUE(replica.refresh().is_ok());
+  ASSERT_EQ(replica.load()->rules.size(), 1u);
+  EXPECT_EQ(replica.load()->rules[0].rule.limit, 1);
+  EXPECT_TRUE(replica.load()->from_admin[0]);
+  ASSERT_TRUE(rules_->remove("per_client", "test").is_ok());
+  EXPECT_EQ(rules_->load()->rules.at(0).rule.limit, 100) << "the config's rule is back";
+  EXPECT_EQ(rules_->remove("per_client", "test").code(), StatusCode::kNotFound);
+}
+
+TEST_F(RateLimitGuardTest, AnAdminRuleThatCannotBeEnforcedIsRefusedAndNothingChanges) {
+  build(Stage::kEndpoint, {RateLimitSettings::Store::kLocal, {}, {}});
+  EXPECT_EQ(rules_->put("bad", R"({"limit": 0, "period_ms": 1000})", "test").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rules_->put("bad", R"({"limit": 5, "key": "ip"})", "test").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rules_->put("bad", "not json", "test").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(rules_->put("rows", R"({"limit": 100, "key": "deployment", "cost": "rows"})", "test").is_ok());
+  EXPECT_EQ(rules_->put("requests", R"({"limit": 100, "key": "deployment"})", "test").code(),
+            StatusCode::kInvalidArgument)
+      << "one cost per stage";
+  EXPECT_EQ(rules_->load()->rules.size(), 1u);
 }
 
 }  // namespace
