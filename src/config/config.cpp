@@ -144,7 +144,8 @@ std::vector<Key> keys() {
   for (auto [name, field] : {std::pair{"subject_claim", &JwtPolicy::subject_claim}, std::pair{"roles_claim", &JwtPolicy::roles_claim},
                              std::pair{"tenant_claim", &JwtPolicy::tenant_claim}}) {
     string_key(fmt::format("guards.auth.jwt.{}", name),
-               [field](Config& c) -> std::string& { return c.guards.auth.jwt.policy.*field; },
+               // An init-capture: clang 14 cannot capture a structured binding.
+               [member = field](Config& c) -> std::string& { return c.guards.auth.jwt.policy.*member; },
                [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
   }
   bool_key("guards.auth.jwt.require_expiry", [](Config& c) -> bool& { return c.guards.auth.jwt.policy.require_expiry; });
