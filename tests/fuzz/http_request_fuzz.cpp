@@ -5,7 +5,7 @@
 // Content-Encoding, and the decoder of the body its route names.
 //
 // The stream is parsed twice, as one read and as reads of pseudo-random sizes; both must give the
-// same requests and the same error, since where a read ends is the network's choice. Any crash,
+// same requests and end the same way, since where a read ends is the network's choice. Any crash,
 // sanitizer report, hang or disagreement is a bug; a 4xx is the expected answer to garbage.
 #include <cstddef>
 #include <cstdint>
@@ -89,6 +89,18 @@ std::vector<Parsed> parse_stream(const std::vector<std::string_view>& reads) {
     }
   }
   return requests;
+}
+
+// The same requests, ended the same way. An error may differ in its status: with two problems in
+// a request (an invalid character past the header limit), which the parser meets first depends on
+// where a read ends, and either answer is right. Found by this target.
+bool same_outcome(const std::vector<Parsed>& a, const std::vector<Parsed>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const bool both_errors = a[i].error_status != 0 && b[i].error_status != 0;
+    if (!both_errors && !(a[i] == b[i])) return false;
+  }
+  return true;
 }
 
 // Read sizes from 1 to 64 bytes, from a generator seeded by the input, so a crash replays.
@@ -193,7 +205,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
   const std::vector<Parsed> whole = parse_stream({bytes});
-  if (parse_stream(split_into_reads(bytes)) != whole) __builtin_trap();
+  if (!same_outcome(whole, parse_stream(split_into_reads(bytes)))) __builtin_trap();
   for (const Parsed& request : whole) {
     if (request.error_status == 0) route(table, request);
   }
