@@ -24,12 +24,12 @@ for target in "${targets[@]}"; do
   [ -n "${seeds[$target]:-}" ] || { echo "fuzz: unknown target $target (known: ${!seeds[*]})" >&2; exit 2; }
 done
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERAPH_SANITIZE=ON \
+cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$(command -v clang++)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERAPH_SANITIZE=ON \
   -DSERAPH_LIBFUZZER=ON >/dev/null
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:detect_odr_violation=0:abort_on_error=1:strict_string_checks=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/sanitizers/ubsan.supp"
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
 
 summary=()
@@ -44,14 +44,15 @@ for target in "${targets[@]}"; do
   status=0
   "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" >"$log" 2>&1 || status=$?
-  executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  artifacts=$(grep -o "Test unit written to .*" "$log" | sed 's/Test unit written to //' || true)
+  # A crash prints the final stats twice (from the crash handler and at exit): the last is the count.
+  executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
+  artifacts=$(grep -o "Test unit written to .*" "$log" | sed 's/Test unit written to //' | sort -u | tr '\n' ' ' || true)
   if [ "$status" -ne 0 ] || [ -n "$artifacts" ]; then
     found=1
-    summary+=("$(printf '%-22s %12s executions  FOUND: %s (exit %d; see %s)' "$target" "$executions" \
+    summary+=("$(printf '%-22s %12s executions  FOUND: %s (exit %d; see %s)' "$target" "${executions:-?}" \
       "${artifacts:-no input written}" "$status" "$log")")
   else
-    summary+=("$(printf '%-22s %12s executions  nothing found' "$target" "$executions")")
+    summary+=("$(printf '%-22s %12s executions  nothing found' "$target" "${executions:-?}")")
   fi
 done
 
