@@ -40,7 +40,7 @@ test-asan: build-asan
 # Coverage-guided fuzzing with clang and libFuzzer, FUZZ_SECONDS per target (scripts/fuzz.sh). Not part
 # of `make test`, whose ctest runs each target briefly through our mutation driver instead.
 fuzz: deps
-	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build models
 	$(BUILD)/bench/micro/seraph_micro_bench
