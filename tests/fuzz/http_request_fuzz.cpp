@@ -34,7 +34,9 @@ struct Parsed {
   seraph::Method method = seraph::Method::kOther;
   std::string target;
   std::string body;
-  std::vector<std::string> headers;  // the ones the router and the handlers read
+  std::string content_encoding;
+  std::string json_header_length;    // Inference-Header-Content-Length
+  std::vector<std::string> framing;  // the headers that frame the request, compared between parses
   bool keep_alive = false;
   bool expects_continue = false;
   unsigned error_status = 0;
@@ -43,8 +45,7 @@ struct Parsed {
   bool operator==(const Parsed&) const = default;
 };
 
-constexpr std::string_view kHeadersRead[] = {"content-encoding", "content-length", "transfer-encoding",
-                                            "inference-header-content-length", "expect", "host", "authorization"};
+constexpr std::string_view kFramingHeaders[] = {"content-length", "transfer-encoding", "expect", "host", "connection"};
 
 Parsed take_request(seraph::RequestParser& parser) {
   Parsed out;
@@ -54,7 +55,9 @@ Parsed take_request(seraph::RequestParser& parser) {
   out.keep_alive = parser.keep_alive();
   out.expects_continue = parser.expects_continue();
   const seraph::HeaderMap headers = parser.take_headers();
-  for (std::string_view name : kHeadersRead) out.headers.emplace_back(headers.header(name));
+  out.content_encoding = headers.header("content-encoding");
+  out.json_header_length = headers.header(seraph::kInferenceHeaderContentLength);
+  for (std::string_view name : kFramingHeaders) out.framing.emplace_back(headers.header(name));
   return out;
 }
 
@@ -176,8 +179,8 @@ void route(const seraph::RouteTable<int>& table, const Parsed& request) {
 
   std::string_view body = request.body;
   std::string decoded;
-  if (const std::string& encoding = request.headers[0]; !encoding.empty()) {
-    const seraph::Status status = seraph::decode_content(encoding, body, kBodyLimit, decoded);
+  if (!request.content_encoding.empty()) {
+    const seraph::Status status = seraph::decode_content(request.content_encoding, body, kBodyLimit, decoded);
     expect_client_error(status);
     if (!status.is_ok()) return;
     if (decoded.size() > kBodyLimit) __builtin_trap();
@@ -185,7 +188,7 @@ void route(const seraph::RouteTable<int>& table, const Parsed& request) {
   }
   if (found.handler == seraph::Handler::kV2Infer) {
     std::optional<size_t> json_header_length;
-    const seraph::Status length_status = seraph::parse_json_header_length(request.headers[3], json_header_length);
+    const seraph::Status length_status = seraph::parse_json_header_length(request.json_header_length, json_header_length);
     expect_client_error(length_status);
     if (!length_status.is_ok()) return;
     seraph::InferRequest infer;
