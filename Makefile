@@ -3,9 +3,11 @@ BUILD       ?= build/release
 ASAN_BUILD  ?= build/asan
 JOBS        ?= $(shell nproc)
 CONFIG      ?= examples/quickstart.yaml
+FUZZ_BUILD  ?= build/fuzz
+FUZZ_SECONDS ?= 60
 CMAKE_FLAGS  = -G Ninja
 
-.PHONY: all deps build build-asan models demo test test-release test-asan bench format lint clean
+.PHONY: all deps build build-asan models demo test test-release test-asan fuzz bench format lint clean
 
 all: build
 
@@ -34,6 +36,11 @@ test-release: build
 
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j 1
+
+# Coverage-guided fuzzing with clang and libFuzzer, FUZZ_SECONDS per target (scripts/fuzz.sh). Not part
+# of `make test`, whose ctest runs each target briefly through our mutation driver instead.
+fuzz: deps
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build models
 	$(BUILD)/bench/micro/seraph_micro_bench

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
   libboost-dev libboost-system-dev rapidjson-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev libhttp-parser-dev
   libfasttext-dev libxgboost-dev xgboost libtorch-dev libopenblas0-serial
   libgtest-dev libgmock-dev libbenchmark-dev

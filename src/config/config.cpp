@@ -162,7 +162,8 @@ std::vector<Key> keys() {
   for (auto [name, field] : {std::pair{"subject_claim", &JwtPolicy::subject_claim}, std::pair{"roles_claim", &JwtPolicy::roles_claim},
                              std::pair{"tenant_claim", &JwtPolicy::tenant_claim}}) {
     string_key(fmt::format("guards.auth.jwt.{}", name),
-               [field](Config& c) -> std::string& { return c.guards.auth.jwt.policy.*field; },
+               // An init-capture: clang 14 cannot capture a structured binding.
+               [member = field](Config& c) -> std::string& { return c.guards.auth.jwt.policy.*member; },
                [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
   }
   bool_key("guards.auth.jwt.require_expiry", [](Config& c) -> bool& { return c.guards.auth.jwt.policy.require_expiry; });
@@ -323,6 +324,10 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
     for (size_t j = 0; j < variants.size(); ++j) {
       const YAML::Node& v = variants[j];
       const std::string at = fmt::format("{}.variants[{}]", where, j);
+      if (!v.IsMap()) {
+        errors.push_back(at + ": must be a mapping");
+        continue;
+      }
       VariantRecord variant;
       variant.role = j == 0 ? "baseline" : "candidate";
       scalar(v["model"], at + ".model", variant.model);
@@ -667,22 +672,29 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
         }
       }
     };
-    for (const auto& section : root) {
-      const std::string section_name = section.first.as<std::string>();
-      if (section.second.IsNull()) continue;  // a section whose keys are all commented out
-      if (section_name == "deployments") {
-        read_deployments(section.second, config, errors);
-        continue;
+    // The readers check the shapes they expect; a shape one does not check (a list where a key
+    // should be, a scalar where a mapping should be) makes yaml-cpp throw, which is a problem in the
+    // file, reported with its line and column.
+    try {
+      for (const auto& section : root) {
+        const std::string section_name = section.first.as<std::string>();
+        if (section.second.IsNull()) continue;  // a section whose keys are all commented out
+        if (section_name == "deployments") {
+          read_deployments(section.second, config, errors);
+          continue;
+        }
+        if (section_name == "backends") {
+          read_backends(section.second, config, errors);
+          continue;
+        }
+        if (!section.second.IsMap()) {
+          errors.push_back(fmt::format("{}: must be a mapping", section_name));
+          continue;
+        }
+        read_keys(section.second, section_name);
       }
-      if (section_name == "backends") {
-        read_backends(section.second, config, errors);
-        continue;
-      }
-      if (!section.second.IsMap()) {
-        errors.push_back(fmt::format("{}: must be a mapping", section_name));
-        continue;
-      }
-      read_keys(section.second, section_name);
+    } catch (const YAML::Exception& e) {
+      errors.push_back(fmt::format("{}: {}", file.string(), e.what()));
     }
   }
   // A relative repository in the file is relative to the file; one from the environment, to the

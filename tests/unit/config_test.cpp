@@ -11,6 +11,7 @@
 namespace seraph {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -320,6 +321,21 @@ TEST_F(LoadConfigTest, AnInvalidDeploymentIsNamedWithTheProblem) {
   EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: one, weight: 1}\n"),
               ElementsAre(HasSubstr("deployments[0].variants[0].version: has the wrong type"), HasSubstr("version must be a positive")));
   EXPECT_THAT(load("deployments: {name: s}\n"), ElementsAre(HasSubstr("deployments: must be a list")));
+}
+
+// Found by config_fuzz: `v["model"]` on a scalar variant threw yaml-cpp's BadSubscript out of
+// load_config, and the server died with std::terminate instead of naming the problem.
+TEST_F(LoadConfigTest, AVariantThatIsNotAMappingIsAnErrorNotACrash) {
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - baseline\n"),
+              Contains(HasSubstr("deployments[0].variants[0]: must be a mapping")));
+}
+
+// Found by config_fuzz, the same way: shapes no reader checks (a scalar fault, a list as a key) are
+// problems in the file, named with their line and column.
+TEST_F(LoadConfigTest, AShapeNoReaderExpectsIsAnErrorWithItsPosition) {
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 1, fault: slow}\n"),
+              ElementsAre(HasSubstr("line 4, column 50: operator[] call on a scalar")));
+  EXPECT_THAT(load("server: {[a]: 1}\n"), ElementsAre(HasSubstr("line 1, column 10: bad conversion")));
 }
 
 TEST_F(LoadConfigTest, EnvironmentsAreAListAndTheDefaultMustBeOneOfThem) {
