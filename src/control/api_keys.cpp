@@ -110,7 +110,11 @@ Status ApiKeys::set_configured(std::vector<ApiKeyRecord> keys) {
 Status ApiKeys::refresh() {
   std::vector<ApiKeyRecord> records;
   if (Status s = registry_.list_api_keys(records); !s.is_ok()) return s;
+  std::lock_guard lock(refresh_mutex_);
+  if (published_ && records == last_records_) return {};  // most ticks: nothing changed, nothing to rebuild
   publish(records);
+  last_records_ = std::move(records);
+  published_ = true;
   return {};
 }
 

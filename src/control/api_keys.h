@@ -8,6 +8,7 @@
 // compared in constant time with the stored one.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,6 +70,9 @@ class ApiKeys {
 
   Registry& registry_;
   std::vector<ApiKeyRecord> configured_;
+  std::mutex refresh_mutex_;                // the control plane's tick and admin requests both refresh
+  std::vector<ApiKeyRecord> last_records_;  // what the table was built from; guarded by refresh_mutex_
+  bool published_ = false;
   Snapshot<Table> table_;
 };
 

@@ -134,6 +134,8 @@ struct ApiKeyRecord {
   int64_t created_ms = 0;                // set by the registry when 0
   int64_t expires_ms = 0;                // 0: never
   int64_t revoked_ms = 0;                // 0: not revoked
+
+  bool operator==(const ApiKeyRecord&) const = default;
 };
 
 // A rate-limit rule set through the admin API (the config's rules live in the config file).
@@ -141,6 +143,8 @@ struct RateLimitRuleRecord {
   std::string name;       // unique; a config rule of the same name is replaced by it
   std::string spec_json;  // {"limit", "period_ms", "burst", "key", "cost", "deployments"}
   int64_t updated_ms = 0;  // set by the registry
+
+  bool operator==(const RateLimitRuleRecord&) const = default;
 };
 
 // Everything one control-plane action changes, written in one transaction.

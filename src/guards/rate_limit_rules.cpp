@@ -105,9 +105,13 @@ Status RateLimitRules::build(const std::vector<RateLimitRuleRecord>& records,
 Status RateLimitRules::refresh() {
   std::vector<RateLimitRuleRecord> records;
   if (Status s = registry_.list_rate_limit_rules(records); !s.is_ok()) return s;
+  std::lock_guard lock(refresh_mutex_);
+  if (published_ && records == last_records_) return {};  // most seconds: nothing changed
   std::shared_ptr<const RateLimitRuleSet> set;
   if (Status s = build(records, set); !s.is_ok()) return s;
   set_.publish(std::move(set));
+  last_records_ = std::move(records);
+  published_ = true;
   return {};
 }
 

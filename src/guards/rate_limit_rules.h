@@ -4,6 +4,7 @@
 // enforces them; one of the same name as a config rule replaces it. The guards read an immutable
 // set per request (a per-thread copy: no lock).
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ class RateLimitRules {
 
   Registry& registry_;
   const std::vector<RateLimitRuleSettings> configured_;
+  std::mutex refresh_mutex_;                       // the timer and admin requests both refresh
+  std::vector<RateLimitRuleRecord> last_records_;  // what the set in force was built from
+  bool published_ = false;
   Snapshot<RateLimitRuleSet> set_;
 };
 

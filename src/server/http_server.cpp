@@ -62,7 +62,7 @@ void HttpServer::accept(Worker& worker) {
     }
     if (!ec) {
       if (worker.accept_backoff.count() > 0) {
-        spdlog::info(R"({{"msg":"accepting connections again"}})");
+        spdlog::info(R"({"msg":"accepting connections again"})");
         worker.accept_backoff = std::chrono::milliseconds(0);
       }
       if (shared_.tls) {
