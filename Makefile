@@ -47,6 +47,7 @@ bench: build models
 	bash bench/run.sh
 	bash bench/cost.sh
 	bash bench/instructions.sh
+	bash bench/cache.sh
 	bash bench/batching.sh
 	bash bench/cold_start.sh
 
