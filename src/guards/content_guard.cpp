@@ -23,8 +23,9 @@ ContentGuard::ContentGuard(const ContentSettings& settings, Family<Counter>& che
   for (const auto& [name, rules] : settings.deployments) {
     Deployment d;
     d.rules = rules;
-    auto counter = [&](std::string_view check, std::string_view outcome) {
-      return &checks.get({{"deployment", name}, {"check", std::string(check)}, {"outcome", std::string(outcome)}});
+    // An init-capture: clang 14 cannot capture a structured binding.
+    auto counter = [&checks, &deployment = name](std::string_view check, std::string_view outcome) {
+      return &checks.get({{"deployment", deployment}, {"check", std::string(check)}, {"outcome", std::string(outcome)}});
     };
     if (rules->checks_inputs()) {
       d.passed = counter("input", "passed");
