@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 #include <simdjson.h>
 
+#include "auth/openssl_ptr.h"
 #include "auth/base64url.h"
 
 namespace seraph {
@@ -20,16 +21,10 @@ namespace dom = simdjson::dom;
 namespace {
 
 constexpr size_t kMaxJwksDepth = 8;
-constexpr size_t kP256CoordinateBytes = 32;
 
-template <class T, void (*Free)(T*)>
-struct Freer {
-  void operator()(T* p) const { Free(p); }
-};
-using BignumPtr = std::unique_ptr<BIGNUM, Freer<BIGNUM, BN_free>>;
-using ParamBuilderPtr = std::unique_ptr<OSSL_PARAM_BLD, Freer<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamsPtr = std::unique_ptr<OSSL_PARAM, Freer<OSSL_PARAM, OSSL_PARAM_free>>;
-using PkeyContextPtr = std::unique_ptr<EVP_PKEY_CTX, Freer<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, OpensslFree<BIGNUM, BN_free>>;
+using ParamBuilderPtr = std::unique_ptr<OSSL_PARAM_BLD, OpensslFree<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+using ParamsPtr = std::unique_ptr<OSSL_PARAM, OpensslFree<OSSL_PARAM, OSSL_PARAM_free>>;
 
 // One JWK's members, read as strings where present.
 class Jwk {

@@ -13,23 +13,19 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "auth/openssl_ptr.h"
+
 namespace seraph {
 
 namespace {
 
 constexpr size_t kMinHmacSecretBytes = 32;
 constexpr int kMinRsaBits = 2048;
-constexpr size_t kEs256CoordinateBytes = 32;
 
-template <class T, void (*Free)(T*)>
-struct Freer {
-  void operator()(T* p) const { Free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, Freer<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Freer<X509, X509_free>>;
-using MdContextPtr = std::unique_ptr<EVP_MD_CTX, Freer<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using PkeyContextPtr = std::unique_ptr<EVP_PKEY_CTX, Freer<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Freer<ECDSA_SIG, ECDSA_SIG_free>>;
+using BioPtr = std::unique_ptr<BIO, OpensslFree<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, OpensslFree<X509, X509_free>>;
+using MdContextPtr = std::unique_ptr<EVP_MD_CTX, OpensslFree<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpensslFree<ECDSA_SIG, ECDSA_SIG_free>>;
 
 std::string describe(const std::string& kid) { return kid.empty() ? "key without kid" : fmt::format("key '{}'", kid); }
 
@@ -63,12 +59,12 @@ bool passes_public_check(EVP_PKEY* key) {
 
 // JOSE's ES256 signature is R || S, 32 bytes each (RFC 7518 section 3.4); OpenSSL verifies DER.
 bool es256_signature_to_der(std::string_view raw, std::string& der) {
-  if (raw.size() != 2 * kEs256CoordinateBytes) return false;
+  if (raw.size() != 2 * kP256CoordinateBytes) return false;
   const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
   EcdsaSigPtr signature(ECDSA_SIG_new());
   if (!signature) return false;
-  BIGNUM* r = BN_bin2bn(bytes, kEs256CoordinateBytes, nullptr);
-  BIGNUM* s = BN_bin2bn(bytes + kEs256CoordinateBytes, kEs256CoordinateBytes, nullptr);
+  BIGNUM* r = BN_bin2bn(bytes, kP256CoordinateBytes, nullptr);
+  BIGNUM* s = BN_bin2bn(bytes + kP256CoordinateBytes, kP256CoordinateBytes, nullptr);
   if (!r || !s || ECDSA_SIG_set0(signature.get(), r, s) != 1) {
     BN_free(r);
     BN_free(s);
@@ -107,7 +103,7 @@ Status JwtKey::from_secret(std::string kid, std::string_view secret, std::option
     return invalid_argument(fmt::format("{}: an HS256 secret needs at least {} bytes, it has {}", describe(kid),
                                         kMinHmacSecretBytes, secret.size()));
   }
-  std::unique_ptr<EVP_MAC, Freer<EVP_MAC, EVP_MAC_free>> hmac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+  std::unique_ptr<EVP_MAC, OpensslFree<EVP_MAC, EVP_MAC_free>> hmac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
   EvpMacContextPtr keyed(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
   char digest[] = OSSL_DIGEST_NAME_SHA2_256;
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),

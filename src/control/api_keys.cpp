@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "control/records_json.h"
+#include "core/hex.h"
 #include "core/model_name.h"
 #include "models/artifact_digest.h"
 
@@ -17,29 +18,21 @@ namespace {
 
 constexpr size_t kIdBytes = 8;
 constexpr size_t kSecretBytes = 32;  // 256 bits: a plain hash is enough, there is nothing to guess
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(const unsigned char* bytes, size_t size) {
-  std::string out(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xF];
-  }
-  return out;
-}
-
 Status random_hex(size_t bytes, std::string& out) {
   std::array<unsigned char, kSecretBytes> buffer{};
   if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) return internal_error("the random generator failed");
-  out = hex(buffer.data(), bytes);
+  out = to_hex({buffer.data(), bytes});
   return {};
 }
 
-std::array<unsigned char, 32> sha256(std::string_view text) {
-  std::array<unsigned char, 32> digest{};
+using Digest = std::array<unsigned char, 32>;
+
+Status sha256(std::string_view text, Digest& digest) {
   unsigned size = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
-  return digest;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
+    return internal_error("SHA-256 is unavailable");
+  }
+  return {};
 }
 
 // 64 hex digits back to 32 bytes (the registry checked the form).
@@ -90,7 +83,7 @@ void ApiKeys::publish(const std::vector<ApiKeyRecord>& records) {
 }
 
 Status check_configured_api_key(const ApiKeyRecord& k) {
-  if (k.id.size() != 2 * kIdBytes || k.id.find_first_not_of(kHex) != std::string::npos) {
+  if (k.id.size() != 2 * kIdBytes || k.id.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return invalid_argument(fmt::format("id must be {} lowercase hex digits (the part after sk_)", 2 * kIdBytes));
   }
   if (!is_sha256_hex(k.secret_sha256)) return invalid_argument("sha256 must be 64 lowercase hex digits: the whole key's SHA-256");
@@ -124,8 +117,9 @@ Status ApiKeys::create(const ApiKeyRequest& request, std::string_view actor, std
   if (Status s = random_hex(kIdBytes, id); !s.is_ok()) return s;
   if (Status s = random_hex(kSecretBytes, secret); !s.is_ok()) return s;
   const std::string full = fmt::format("sk_{}_{}", id, secret);
-  const auto digest = sha256(full);
-  ApiKeyRecord r{id, request.name, hex(digest.data(), digest.size()), request.roles, request.deployments,
+  Digest digest;
+  if (Status s = sha256(full, digest); !s.is_ok()) return s;
+  ApiKeyRecord r{id, request.name, to_hex(digest), request.roles, request.deployments,
                  request.tenant, 0, request.expires_ms, 0};
   const EventRecord event{0, 0, std::string(actor), "api_key.created", "api_key/" + id,
                           json_object({{"name", r.name}, {"roles", fmt::format("{}", fmt::join(r.roles, ","))}})};
@@ -149,9 +143,10 @@ Status ApiKeys::authenticate(std::string_view presented, int64_t now_ms, Princip
     return {StatusCode::kUnauthenticated, "malformed API key"};
   }
   const Table& table = table_.read();
-  const auto it = table.find(std::string(presented.substr(3, 2 * kIdBytes)));
+  const auto it = table.find(presented.substr(3, 2 * kIdBytes));
   // Unknown ids still pay for the hash, so timing tells nothing about which ids exist.
-  const auto digest = sha256(presented);
+  Digest digest;
+  if (Status s = sha256(presented, digest); !s.is_ok()) return s;
   const bool matches = it != table.end() && CRYPTO_memcmp(digest.data(), it->second.secret_sha256.data(), 32) == 0;
   if (!matches) return {StatusCode::kUnauthenticated, "unknown API key"};
   const Entry& entry = it->second;

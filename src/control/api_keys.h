@@ -64,7 +64,12 @@ class ApiKeys {
     int64_t expires_ms = 0;
     bool revoked = false;
   };
-  using Table = std::unordered_map<std::string, Entry>;  // by id
+  // By id; looked up by a view of the presented key, without a copy.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  using Table = std::unordered_map<std::string, Entry, IdHash, std::equal_to<>>;
 
   void publish(const std::vector<ApiKeyRecord>& records);
 

@@ -1,6 +1,8 @@
 // RedisRateLimiter: the GCRA script, its arguments and its answer.
 #include "limits/redis_rate_limiter.h"
 
+#include "core/hex.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -67,13 +69,7 @@ const std::string& script_sha1() {
     if (EVP_Digest(kGcraScript.data(), kGcraScript.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
       throw std::runtime_error("cannot compute SHA1 with OpenSSL");
     }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-      hex += kHex[digest[i] >> 4];
-      hex += kHex[digest[i] & 0xF];
-    }
-    return hex;
+    return to_hex({digest, length});
   }();
   return sha1;
 }

@@ -1,5 +1,7 @@
 #include "models/artifact_digest.h"
 
+#include "core/hex.h"
+
 #include <array>
 #include <fstream>
 #include <memory>
@@ -22,12 +24,7 @@ Status sha256_of_file(const std::filesystem::path& file, std::string& hex) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int size = 0;
   EVP_DigestFinal_ex(context.get(), digest.data(), &size);
-  static constexpr char kHex[] = "0123456789abcdef";
-  hex.clear();
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xF];
-  }
+  hex = to_hex({digest.data(), size});
   return {};
 }
 
