@@ -226,6 +226,7 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
     auto variants = member(body, "variants");
     if (!variants) return error_response(400, "variants is required");
     if (Status s = read_variants(*variants, "variants", record.variants); !s.is_ok()) return error_response(s);
+    if (Status s = read_policy(body, "", record.policy); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
     if (Status s = control_.put_deployment(record, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });

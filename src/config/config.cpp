@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include "control/api_keys.h"
 #include "control/deployments.h"
+#include "control/records_json.h"
 #include "guards/content_rules.h"
 #include "guards/guard_table.h"
 #include "guards/rate_limit_rules.h"
@@ -305,8 +307,63 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
   });
 }
 
+// A YAML value as JSON: quoted scalars are strings, unquoted ones booleans or numbers when they read as one.
+void write_yaml(const YAML::Node& node, RecordWriter& w) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      w.StartObject();
+      for (const auto& entry : node) {
+        const std::string key = entry.first.as<std::string>();
+        w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+        write_yaml(entry.second, w);
+      }
+      w.EndObject();
+      return;
+    case YAML::NodeType::Sequence:
+      w.StartArray();
+      for (const auto& item : node) write_yaml(item, w);
+      w.EndArray();
+      return;
+    case YAML::NodeType::Scalar: {
+      const std::string& text = node.Scalar();
+      if (node.Tag() != "!") {
+        if (text == "true" || text == "false") return static_cast<void>(w.Bool(text == "true"));
+        char* end = nullptr;
+        const double number = std::strtod(text.c_str(), &end);
+        if (!text.empty() && end == text.c_str() + text.size() && std::isfinite(number)) {
+          w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+          return;
+        }
+      }
+      w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+      return;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      w.Null();
+      return;
+  }
+}
+
+Status yaml_to_json(const YAML::Node& node, std::string& out) {
+  rapidjson::StringBuffer buffer;
+  RecordWriter w(buffer);
+  write_yaml(node, w);
+  if (!w.IsComplete()) return invalid_argument("could not be written as JSON");
+  out.assign(buffer.GetString(), buffer.GetSize());
+  return {};
+}
+
+void read_fault(const YAML::Node& f, const std::string& at, FaultSpec& fault, std::vector<std::string>& errors) {
+  read_scalar(f["delay_ms"], at + ".delay_ms", fault.delay_ms, errors);
+  read_scalar(f["delay_percent"], at + ".delay_percent", fault.delay_percent, errors);
+  read_scalar(f["abort_percent"], at + ".abort_percent", fault.abort_percent, errors);
+  read_scalar(f["abort_status"], at + ".abort_status", fault.abort_status, errors);
+}
+
 // The `deployments:` list: each a name, an environment (default: routing.default_environment), an
-// optional sticky header, and variants {name, model, version, weight, role, fault}.
+// optional sticky header, variants {name, model, version, weight, role, fault, backend}, and the
+// policy: priority, fault, fallback.
 void read_deployments(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
   auto scalar = [&](const YAML::Node& node, const std::string& path, auto& out) {
     read_scalar(node, path, out, errors);
@@ -337,13 +394,19 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
       scalar(v["backend"], at + ".backend", variant.backend);
       variant.name = variant.role;
       scalar(v["name"], at + ".name", variant.name);
-      if (const YAML::Node& f = v["fault"]) {
-        scalar(f["delay_ms"], at + ".fault.delay_ms", variant.fault.delay_ms);
-        scalar(f["delay_percent"], at + ".fault.delay_percent", variant.fault.delay_percent);
-        scalar(f["abort_percent"], at + ".fault.abort_percent", variant.fault.abort_percent);
-        scalar(f["abort_status"], at + ".fault.abort_status", variant.fault.abort_status);
-      }
+      if (const YAML::Node& f = v["fault"]) read_fault(f, at + ".fault", variant.fault, errors);
       d.variants.push_back(std::move(variant));
+    }
+    scalar(node["priority"], where + ".priority", d.policy.priority);
+    if (const YAML::Node& f = node["fault"]) read_fault(f, where + ".fault", d.policy.fault, errors);
+    if (const YAML::Node& fallback = node["fallback"]) {
+      // One reader for the admin API's JSON and this YAML: the steps go through JSON.
+      std::string json;
+      if (Status s = yaml_to_json(fallback, json); !s.is_ok()) {
+        errors.push_back(fmt::format("{}.fallback: {}", where, s.message()));
+      } else if (Status s = fallback_from_json(json, d.policy.fallback); !s.is_ok()) {
+        errors.push_back(fmt::format("{}.{}", where, s.message()));
+      }
     }
     config.deployments.push_back(std::move(d));
   });

@@ -60,6 +60,7 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
   live.name = record.name;
   live.environment = record.environment;
   live.sticky_header = record.sticky_header;
+  live.policy = record.policy;
   live.experiment_id = experiment_id;
   double total = 0;
   for (const VariantRecord& v : record.variants) {
@@ -99,6 +100,43 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
 }
 
 bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
+
+namespace {
+
+Status validate_fault(const FaultSpec& f, const std::string& where) {
+  auto percent = [](double p) { return std::isfinite(p) && p >= 0 && p <= 100; };
+  if (!percent(f.delay_percent) || !percent(f.abort_percent)) {
+    return invalid_argument(fmt::format("{} percentages must be from 0 to 100", where));
+  }
+  if (!std::isfinite(f.delay_ms) || f.delay_ms < 0 || f.delay_ms > 600000) {
+    return invalid_argument(fmt::format("{}.delay_ms must be from 0 to 600000", where));
+  }
+  if (!is_abort_status(f.abort_status)) {
+    return invalid_argument(fmt::format("{}.abort_status must be 429, 500, 503 or 504, got {}", where, f.abort_status));
+  }
+  return {};
+}
+
+Status validate_policy(const DeploymentRecord& record) {
+  const DeploymentPolicy& p = record.policy;
+  if (!p.priority.empty() && p.priority != "critical" && p.priority != "normal" && p.priority != "low") {
+    return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", p.priority));
+  }
+  if (Status s = validate_fault(p.fault, "fault"); !s.is_ok()) return s;
+  for (size_t i = 0; i < p.fallback.size(); ++i) {
+    const FallbackStep& step = p.fallback[i];
+    if (step.kind != FallbackStep::Kind::kVariant) continue;
+    auto it = std::find_if(record.variants.begin(), record.variants.end(),
+                           [&](const VariantRecord& v) { return v.name == step.variant; });
+    if (it == record.variants.end() || it->role == "shadow") {
+      return invalid_argument(fmt::format("fallback[{}].variant '{}' is not a served variant of the deployment", i,
+                                          step.variant));
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 Status validate_deployment(const DeploymentRecord& record, const std::vector<std::string>& environments,
                            const std::vector<std::string>& backends) {
@@ -142,20 +180,10 @@ Status validate_deployment(const DeploymentRecord& record, const std::vector<std
     } else {
       served_weight += v.weight;
     }
-    const FaultSpec& f = v.fault;
-    auto percent = [](double p) { return std::isfinite(p) && p >= 0 && p <= 100; };
-    if (!percent(f.delay_percent) || !percent(f.abort_percent)) {
-      return invalid_argument(fmt::format("{}.fault percentages must be from 0 to 100", where));
-    }
-    if (!std::isfinite(f.delay_ms) || f.delay_ms < 0 || f.delay_ms > 600000) {
-      return invalid_argument(fmt::format("{}.fault.delay_ms must be from 0 to 600000", where));
-    }
-    if (!is_abort_status(f.abort_status)) {
-      return invalid_argument(fmt::format("{}.fault.abort_status must be 429, 500, 503 or 504, got {}", where, f.abort_status));
-    }
+    if (Status s = validate_fault(v.fault, where + ".fault"); !s.is_ok()) return s;
   }
   if (served_weight <= 0) return invalid_argument("at least one baseline or candidate variant needs a weight above 0");
-  return {};
+  return validate_policy(record);
 }
 
 }  // namespace seraph

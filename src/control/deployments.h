@@ -36,6 +36,7 @@ struct LiveDeployment {
   std::string environment;
   std::string sticky_header;  // empty: no stickiness
   int64_t experiment_id = 0;  // nonzero while an A/B experiment splits the traffic
+  DeploymentPolicy policy;    // default priority, deployment-wide faults, fallback chain
   std::vector<LiveVariant> variants;  // in the record's order
 
   // The variant at point u (0 <= u < 1) of the weight line of the served (non-shadow) variants.

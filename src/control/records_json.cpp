@@ -131,6 +131,52 @@ Status read_variants(simdjson::dom::element array, std::string_view path, std::v
   return {};
 }
 
+Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out) {
+  simdjson::dom::array items;
+  if (array.get(items)) return invalid_argument(fmt::format("{} must be an array", path));
+  out.clear();
+  size_t i = 0;
+  for (simdjson::dom::element item : items) {
+    const std::string where = fmt::format("{}[{}]", path, i++);
+    simdjson::dom::object fields;
+    if (item.get(fields) || fields.size() != 1) {
+      return invalid_argument(fmt::format(
+          "{} must be an object with one of variant (a name), stale_cache (true) or default_answer (an object)", where));
+    }
+    FallbackStep step;
+    auto [name, value] = *fields.begin();
+    if (name == "variant") {
+      step.kind = FallbackStep::Kind::kVariant;
+      if (Status s = read_string(item, "variant", where, step.variant); !s.is_ok()) return s;
+    } else if (name == "stale_cache") {
+      bool on = false;
+      if (value.get(on) || !on) return invalid_argument(fmt::format("{}.stale_cache must be true", where));
+      step.kind = FallbackStep::Kind::kStaleCache;
+    } else if (name == "default_answer") {
+      if (!value.is_object()) return invalid_argument(fmt::format("{}.default_answer must be an object", where));
+      step.kind = FallbackStep::Kind::kDefaultAnswer;
+      step.answer_json = simdjson::to_string(value);
+    } else {
+      return invalid_argument(fmt::format("{}: unknown fallback step '{}' (use variant, stale_cache or default_answer)",
+                                          where, std::string_view(name)));
+    }
+    out.push_back(std::move(step));
+  }
+  return {};
+}
+
+Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out) {
+  if (Status s = read_string(object, "priority", path, out.priority); !s.is_ok()) return s;
+  simdjson::dom::element member;
+  if (!object.at_key("fault").get(member)) {
+    if (Status s = read_fault(member, field(path, "fault"), out.fault); !s.is_ok()) return s;
+  }
+  if (!object.at_key("fallback").get(member)) {
+    if (Status s = read_fallback(member, field(path, "fallback"), out.fallback); !s.is_ok()) return s;
+  }
+  return {};
+}
+
 void write_fault(RecordWriter& w, const FaultSpec& f) {
   w.StartObject();
   key(w, "delay_ms");
@@ -169,6 +215,34 @@ void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants)
   w.EndArray();
 }
 
+void write_policy_members(RecordWriter& w, const DeploymentPolicy& p) {
+  key(w, "priority");
+  text(w, p.priority);
+  key(w, "fault");
+  write_fault(w, p.fault);
+  key(w, "fallback");
+  w.StartArray();
+  for (const FallbackStep& step : p.fallback) {
+    w.StartObject();
+    switch (step.kind) {
+      case FallbackStep::Kind::kVariant:
+        key(w, "variant");
+        text(w, step.variant);
+        break;
+      case FallbackStep::Kind::kStaleCache:
+        key(w, "stale_cache");
+        w.Bool(true);
+        break;
+      case FallbackStep::Kind::kDefaultAnswer:
+        key(w, "default_answer");
+        w.RawValue(step.answer_json.data(), step.answer_json.size(), rapidjson::kObjectType);
+        break;
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 void write_deployment(RecordWriter& w, const DeploymentRecord& d) {
   w.StartObject();
   key(w, "name");
@@ -179,6 +253,7 @@ void write_deployment(RecordWriter& w, const DeploymentRecord& d) {
   text(w, d.sticky_header);
   key(w, "variants");
   write_variants(w, d.variants);
+  write_policy_members(w, d.policy);
   key(w, "updated_ms");
   w.Int64(d.updated_ms);
   w.EndObject();
@@ -328,6 +403,25 @@ std::string variants_to_json(const std::vector<VariantRecord>& variants) {
 
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out) {
   return from_json(json, "variants", [&](simdjson::dom::element root) { return read_variants(root, "variants", out); });
+}
+
+std::string policy_to_json(const DeploymentPolicy& policy) {
+  return to_json([&](RecordWriter& w) {
+    w.StartObject();
+    write_policy_members(w, policy);
+    w.EndObject();
+  });
+}
+
+Status policy_from_json(std::string_view json, DeploymentPolicy& out) {
+  return from_json(json, "policy", [&](simdjson::dom::element root) {
+    if (!root.is_object()) return invalid_argument("policy must be an object");
+    return read_policy(root, "", out);
+  });
+}
+
+Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out) {
+  return from_json(json, "fallback", [&](simdjson::dom::element root) { return read_fallback(root, "fallback", out); });
 }
 
 std::string tags_to_json(const std::vector<std::string>& tags) {

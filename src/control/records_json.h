@@ -27,10 +27,14 @@ Status read_tags(simdjson::dom::element array, std::string_view path, std::vecto
 Status read_metrics(simdjson::dom::element object, std::string_view path, std::map<std::string, double>& out);
 Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out);
 Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out);
+Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out);
+// The policy's members (priority, fault, fallback) of a deployment object.
+Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out);
 
 void write_fault(RecordWriter& w, const FaultSpec& fault);
 void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants);
-void write_deployment(RecordWriter& w, const DeploymentRecord& deployment);
+void write_policy_members(RecordWriter& w, const DeploymentPolicy& policy);  // inside an open object
+void write_deployment(RecordWriter& w, const DeploymentRecord& deployment);  // the policy's members inlined
 void write_version(RecordWriter& w, const ModelVersionRecord& version);
 void write_event(RecordWriter& w, const EventRecord& event);  // details inlined as JSON
 void write_rollout(RecordWriter& w, const RolloutRecord& rollout);  // spec inlined as JSON
@@ -40,6 +44,9 @@ void write_api_key(RecordWriter& w, const ApiKeyRecord& key);  // never the hash
 // The registry's JSON columns. Non-finite numbers are written as null, which reading rejects.
 std::string variants_to_json(const std::vector<VariantRecord>& variants);
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out);
+std::string policy_to_json(const DeploymentPolicy& policy);
+Status policy_from_json(std::string_view json, DeploymentPolicy& out);
+Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out);
 std::string tags_to_json(const std::vector<std::string>& tags);
 Status tags_from_json(std::string_view json, std::vector<std::string>& out);
 std::string metrics_to_json(const std::map<std::string, double>& metrics);

@@ -50,11 +50,28 @@ struct VariantRecord {
   std::string backend{};  // a remote backend (config `backends:`) that serves `model`/`version`; empty: local
 };
 
+// One step of a deployment's fallback chain, tried in order when the chosen variant fails or its
+// circuit is open (guards/fallback_guard.h).
+struct FallbackStep {
+  enum class Kind : uint8_t { kVariant, kStaleCache, kDefaultAnswer };
+  Kind kind = Kind::kVariant;
+  std::string variant{};      // kVariant: another variant of the deployment
+  std::string answer_json{};  // kDefaultAnswer: the answer's V2 outputs, {"outputs": [...]}
+};
+
+// What a deployment asks of the resilience guards, beyond its variants.
+struct DeploymentPolicy {
+  std::string priority;                // the default X-Priority: "critical", "normal" or "low"; empty: normal
+  FaultSpec fault;                     // injected on every variant, before a variant's own faults
+  std::vector<FallbackStep> fallback;  // in the order they are tried
+};
+
 struct DeploymentRecord {
   std::string name;
   std::string environment;    // "staging", "production", ...
   std::string sticky_header;  // e.g. "X-User-Id"; empty: weighted random per request
   std::vector<VariantRecord> variants;
+  DeploymentPolicy policy{};
   int64_t updated_ms = 0;     // set by the registry on every write
 };
 

@@ -147,6 +147,10 @@ const std::vector<Migration> kMigrations = {
              spec_json TEXT NOT NULL,
              updated_ms BIGINT NOT NULL))",
     }},
+    // 5: a deployment's resilience policy (default priority, faults, fallback chain) as JSON.
+    {{
+        R"(ALTER TABLE deployments ADD COLUMN policy TEXT NOT NULL DEFAULT '{}')",
+    }},
 };
 
 constexpr std::string_view kIdColumn = "ID_COLUMN";
@@ -164,7 +168,7 @@ std::string for_dialect(std::string_view statement, SqlDialect dialect) {
 
 const std::string kVersionColumns =
     "model, version, description, runtime, tags, metrics, artifact_sha256, parent_version, created_ms, archived";
-const std::string kDeploymentColumns = "name, environment, sticky_header, variants, updated_ms";
+const std::string kDeploymentColumns = "name, environment, sticky_header, variants, policy, updated_ms";
 const std::string kRolloutColumns =
     "id, deployment, environment, strategy, candidate_model, candidate_version, state, step_index, "
     "step_started_ms, spec_json, reason, created_ms, updated_ms";
@@ -195,12 +199,16 @@ void require_finite(double value, std::string_view what) {
 }
 
 // JSON has no NaN or infinity: refuse them rather than store what cannot be read back.
+void require_storable(const FaultSpec& fault, const std::string& of) {
+  require_finite(fault.delay_ms, "fault delay_ms of " + of);
+  require_finite(fault.delay_percent, "fault delay_percent of " + of);
+  require_finite(fault.abort_percent, "fault abort_percent of " + of);
+}
+
 void require_storable(const std::vector<VariantRecord>& variants) {
   for (const auto& v : variants) {
     require_finite(v.weight, "weight of variant " + v.name);
-    require_finite(v.fault.delay_ms, "fault delay_ms of variant " + v.name);
-    require_finite(v.fault.delay_percent, "fault delay_percent of variant " + v.name);
-    require_finite(v.fault.abort_percent, "fault abort_percent of variant " + v.name);
+    require_storable(v.fault, "variant " + v.name);
   }
 }
 
@@ -212,6 +220,12 @@ std::vector<VariantRecord> stored_variants(const std::string& text) {
   std::vector<VariantRecord> variants;
   if (Status s = variants_from_json(text, variants); !s.is_ok()) malformed("variants", s);
   return variants;
+}
+
+DeploymentPolicy stored_policy(const std::string& text) {
+  DeploymentPolicy policy;
+  if (Status s = policy_from_json(text, policy); !s.is_ok()) malformed("policy", s);
+  return policy;
 }
 
 // ---- Rows to records
@@ -280,6 +294,7 @@ DeploymentRecord deployment_from_row(const SqlRow& row) {
   record.environment = column.text();
   record.sticky_header = column.text();
   record.variants = stored_variants(column.text());
+  record.policy = stored_policy(column.text());
   record.updated_ms = column.integer();
   return record;
 }
@@ -729,12 +744,14 @@ class SqlRegistry final : public Registry {
 
   void upsert_deployment(const DeploymentRecord& deployment, int64_t now) {
     require_storable(deployment.variants);
+    require_storable(deployment.policy.fault, "deployment " + deployment.name);
     db_->execute(
         "INSERT INTO deployments (" + kDeploymentColumns +
-            ") VALUES ($1, $2, $3, $4, $5)"
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (name, environment) DO UPDATE SET sticky_header = excluded.sticky_header,"
-            " variants = excluded.variants, updated_ms = excluded.updated_ms",
-        {deployment.name, deployment.environment, deployment.sticky_header, variants_to_json(deployment.variants), now});
+            " variants = excluded.variants, policy = excluded.policy, updated_ms = excluded.updated_ms",
+        {deployment.name, deployment.environment, deployment.sticky_header, variants_to_json(deployment.variants),
+         policy_to_json(deployment.policy), now});
   }
 
   // The rollout's id, or nullopt when it names one that does not exist. updated_ms is always now.

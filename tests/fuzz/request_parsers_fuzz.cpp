@@ -115,12 +115,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Admin bodies: whatever parses is validated, and what is valid survives a round trip.
   seraph::JsonValue admin;
   if (seraph::parse_json(bytes, admin).is_ok() && admin.is_object()) {
-    seraph::DeploymentRecord deployment{"fuzz", "production", "", {}, 0};
+    seraph::DeploymentRecord deployment;
+    deployment.name = "fuzz";
+    deployment.environment = "production";
     if (auto variants = seraph::member(admin, "variants");
         variants && seraph::read_variants(*variants, "variants", deployment.variants).is_ok() &&
         seraph::validate_deployment(deployment, {"production"}).is_ok()) {
       std::vector<seraph::VariantRecord> again;
       if (!seraph::variants_from_json(seraph::variants_to_json(deployment.variants), again).is_ok()) __builtin_trap();
+    }
+    // A policy that reads survives a round trip through the registry's column.
+    if (seraph::read_policy(admin, "", deployment.policy).is_ok()) {
+      seraph::DeploymentPolicy again;
+      if (!seraph::policy_from_json(seraph::policy_to_json(deployment.policy), again).is_ok()) __builtin_trap();
+      if (seraph::policy_to_json(again) != seraph::policy_to_json(deployment.policy)) __builtin_trap();
     }
     seraph::FaultSpec fault;
     (void)seraph::read_fault(admin, "fault", fault);

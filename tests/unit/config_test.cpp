@@ -313,6 +313,37 @@ TEST_F(LoadConfigTest, ReadsDeploymentsWithTheirVariantsAndFaults) {
   EXPECT_EQ(config_.deployments[1].environment, "staging");
 }
 
+TEST_F(LoadConfigTest, ReadsADeploymentsPriorityFaultAndFallbackChain) {
+  ASSERT_THAT(load(R"(deployments:
+  - name: sentiment
+    priority: critical
+    fault: {delay_ms: 20, delay_percent: 10}
+    variants:
+      - {model: sentiment, version: 1, weight: 90}
+      - {model: sentiment, version: 2, weight: 10}
+    fallback:
+      - variant: baseline
+      - stale_cache: true
+      - default_answer: {outputs: [{name: label, datatype: BYTES, shape: [1], data: ["unknown"]}, {name: score, datatype: FP32, shape: [1], data: [0.5]}]}
+)"),
+              IsEmpty());
+  const DeploymentPolicy& policy = config_.deployments.at(0).policy;
+  EXPECT_EQ(policy.priority, "critical");
+  EXPECT_EQ(policy.fault.delay_ms, 20);
+  ASSERT_EQ(policy.fallback.size(), 3u);
+  EXPECT_EQ(policy.fallback[0].variant, "baseline");
+  EXPECT_EQ(policy.fallback[1].kind, FallbackStep::Kind::kStaleCache);
+  EXPECT_EQ(policy.fallback[2].answer_json,
+            R"({"outputs":[{"name":"label","datatype":"BYTES","shape":[1],"data":["unknown"]},)"
+            R"({"name":"score","datatype":"FP32","shape":[1],"data":[0.5]}]})");
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 1}\n"
+                   "    fallback:\n      - {retry: true}\n"),
+              ElementsAre(HasSubstr("deployments[0].fallback[0]: unknown fallback step 'retry'")));
+  EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 1}\n"
+                   "    fallback:\n      - variant: other\n"),
+              ElementsAre(HasSubstr("fallback[0].variant 'other' is not a served variant")));
+}
+
 TEST_F(LoadConfigTest, AnInvalidDeploymentIsNamedWithTheProblem) {
   EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 0}\n"),
               ElementsAre(HasSubstr("deployments[0] (s): at least one baseline or candidate variant needs a weight above 0")));

@@ -124,6 +124,21 @@ TEST(StickyPoint, IsStableForAKeyAndSpreadsKeysEvenly) {
 
 TEST(DeploymentValidation, AcceptsAPlainCanarySplit) { EXPECT_TRUE(validate_deployment(canary(90, 10), kEnvironments).is_ok()); }
 
+TEST(DeploymentValidation, ChecksThePolicy) {
+  DeploymentRecord d = canary(90, 10);
+  d.policy.priority = "urgent";
+  EXPECT_NE(problem(d).find("priority must be critical, normal or low"), std::string::npos);
+  d = canary(90, 10);
+  d.policy.fault.delay_percent = 150;
+  EXPECT_NE(problem(d).find("fault percentages"), std::string::npos);
+  d = canary(90, 10);
+  d.policy.fallback = {{.kind = FallbackStep::Kind::kVariant, .variant = "nowhere"}};
+  EXPECT_NE(problem(d).find("fallback[0].variant 'nowhere' is not a served variant"), std::string::npos);
+  d.policy.fallback = {{.kind = FallbackStep::Kind::kVariant, .variant = "baseline"}, {.kind = FallbackStep::Kind::kStaleCache}};
+  d.policy.priority = "critical";
+  EXPECT_TRUE(validate_deployment(d, kEnvironments).is_ok());
+}
+
 TEST(DeploymentValidation, NamesWhatIsWrong) {
   DeploymentRecord d = canary(90, 10);
   d.environment = "qa";

@@ -451,6 +451,28 @@ TEST_P(RegistryTest, DeploymentKeepsItsVariantsAndFaultSpecs) {
   EXPECT_GE(stored.updated_ms, before);
 }
 
+TEST_P(RegistryTest, DeploymentKeepsItsPriorityFaultAndFallbackChain) {
+  DeploymentRecord deployment = sample_deployment();
+  deployment.policy.priority = "low";
+  deployment.policy.fault = {.delay_ms = 40, .delay_percent = 50, .abort_percent = 1, .abort_status = 504};
+  deployment.policy.fallback = {
+      {.kind = FallbackStep::Kind::kVariant, .variant = "baseline"},
+      {.kind = FallbackStep::Kind::kStaleCache},
+      {.kind = FallbackStep::Kind::kDefaultAnswer, .answer_json = R"({"outputs":[{"name":"label","datatype":"BYTES","shape":[1],"data":["unknown"]}]})"}};
+  ASSERT_TRUE(apply_deployment(deployment).is_ok());
+
+  const DeploymentPolicy stored = stored_deployment(*registry_).policy;
+  EXPECT_EQ(stored.priority, "low");
+  EXPECT_EQ(stored.fault.delay_ms, 40);
+  EXPECT_EQ(stored.fault.abort_status, 504);
+  ASSERT_EQ(stored.fallback.size(), 3u);
+  EXPECT_EQ(stored.fallback[0].kind, FallbackStep::Kind::kVariant);
+  EXPECT_EQ(stored.fallback[0].variant, "baseline");
+  EXPECT_EQ(stored.fallback[1].kind, FallbackStep::Kind::kStaleCache);
+  EXPECT_EQ(stored.fallback[2].kind, FallbackStep::Kind::kDefaultAnswer);
+  EXPECT_EQ(stored.fallback[2].answer_json, deployment.policy.fallback[2].answer_json);
+}
+
 TEST_P(RegistryTest, DeploymentUpsertReplacesTheOneOfTheSameEnvironment) {
   ASSERT_TRUE(apply_deployment(sample_deployment("production")).is_ok());
   ASSERT_TRUE(apply_deployment(sample_deployment("staging")).is_ok());
