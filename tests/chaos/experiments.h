@@ -21,7 +21,6 @@ struct SuiteSettings {
   Millis unloaded_probe{3000};       // at a tenth of capacity, measuring the unloaded p99
   double rate = 200;                 // steady load, requests per second
   int clients = 64;
-  int overload_clients = 512;
   Millis deadline{1000};             // every request's X-Request-Timeout-Ms
   Millis grace{250};                 // an answer later than deadline + grace is late
   Millis give_up_after{1000};        // past the deadline: never answered

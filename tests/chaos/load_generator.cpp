@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -43,13 +44,22 @@ class Client : public std::enable_shared_from_this<Client> {
   }
   // No new requests; the one in flight finishes or times out.
   void halt() { pace_.cancel(); }
+  // A waiting client sends its next request at `next` instead (a client in flight keeps its turn).
+  void retime(Clock::time_point next) {
+    if (in_flight_ || shared_.stopping) return;
+    next_ = next;
+    wait_turn();  // re-arming the timer aborts the earlier wait
+  }
   std::vector<RequestRecord>& records() { return records_; }
 
  private:
   void wait_turn() {
     if (shared_.stopping) return close();
     pace_.expires_at(next_);
-    pace_.async_wait([self = shared_from_this()](beast::error_code) { self->send(); });
+    pace_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted && !self->shared_.stopping) return;  // retimed
+      self->send();
+    });
   }
 
   void send() {
@@ -191,7 +201,15 @@ LoadGenerator::~LoadGenerator() {
 }
 
 void LoadGenerator::set_rate(double rate) {
-  asio::post(impl_->shared.io, [this, rate] { impl_->shared.rate = rate; });
+  asio::post(impl_->shared.io, [this, rate] {
+    impl_->shared.rate = rate;
+    // The waiting clients' turns spread over one interval of the new rate, as at the start.
+    const Clock::time_point now = Clock::now();
+    for (size_t i = 0; i < impl_->clients.size(); ++i) {
+      impl_->clients[i]->retime(now + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(static_cast<double>(i) / rate)));
+    }
+  });
 }
 
 std::vector<RequestRecord> LoadGenerator::stop() {

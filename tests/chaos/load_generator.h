@@ -48,7 +48,7 @@ class LoadGenerator {
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;
 
-  // A new target rate; each client takes it at its next request.
+  // A new target rate (> 0), at once: the waiting clients' turns are spread over it anew.
   void set_rate(double rate);
   // Sends no more requests, waits for those in flight (each bounded by its deadline and the
   // grace) and returns every request's record, in no particular order.

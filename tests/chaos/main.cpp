@@ -2,8 +2,10 @@
 // steady load through the gateway while a backend is killed, hung, slowed or flapping, and an
 // overload at 3x the measured capacity. Prints a table, writes a JSON summary, and exits 1 when a
 // goal is missed (2 when the suite itself could not run).
+#include <sys/resource.h>
+
+#include <cstring>
 #include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -22,6 +24,14 @@ void use_short_form(seraph::chaos::SuiteSettings& s) {
   s.cool_down = Millis(2000);
   s.capacity_probe = Millis(2000);
   s.unloaded_probe = Millis(1000);
+}
+
+// The overload holds thousands of connections, here and in the gateway, which inherits the limit.
+void raise_file_limit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
+  files.rlim_cur = files.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &files) != 0) std::cerr << "chaos: cannot raise the file limit: " << std::strerror(errno) << "\n";
 }
 
 // A repository with the one model the processes serve: the demo sentiment model.
@@ -52,6 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--clients", settings.clients, "concurrent keep-alive clients of the steady load");
   CLI11_PARSE(app, argc, argv);
   if (form == "short") use_short_form(settings);
+  raise_file_limit();
 
   std::vector<seraph::chaos::ExperimentResult> results;
   try {
