@@ -40,8 +40,9 @@ void hold(Millis phase) { std::this_thread::sleep_for(phase); }
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // The goals every experiment has: each request answered, and by its deadline plus the grace.
-void add_answer_goals(const SuiteSettings& settings, const std::vector<RequestRecord>& records, const Tally& t,
+void add_answer_goals(const SuiteSettings& settings, const std::vector<RequestRecord>& records,
                       ExperimentResult& result) {
+  const Tally& t = result.tally;
   result.goals.push_back({"every request answered", t.never_answered == 0,
                           fmt::format("{} of {} never answered", t.never_answered, t.sent)});
   const double bound_ms = static_cast<double>((settings.deadline + settings.grace).count());
@@ -71,7 +72,7 @@ ExperimentResult disturbance_experiment(int number, std::string name, const Suit
   result.name = std::move(name);
   result.tally = tally(records);
   result.recovery = time_to_recover(records, end);
-  add_answer_goals(settings, records, result.tally, result);
+  add_answer_goals(settings, records, result);
   result.goals.push_back({"99.9% succeed (with a fallback)", result.tally.success_ratio() >= kSuccessGoal,
                           fmt::format("{:.2f}% succeeded", 100 * result.tally.success_ratio())});
   return result;
@@ -138,7 +139,7 @@ ExperimentResult overload_experiment(const SuiteSettings& settings) {
                     {"goodput_rps", goodput},
                     {"admitted_p99_ms", admitted.p99_ms}};
 
-  add_answer_goals(settings, records, result.tally, result);
+  add_answer_goals(settings, records, result);
   result.goals.push_back({"goodput >= 90% of capacity", goodput >= kGoodputGoal * capacity,
                           fmt::format("{:.0f} of {:.0f} requests/s", goodput, capacity)});
   result.goals.push_back({"admitted p99 <= 2x unloaded p99", admitted.p99_ms <= kAdmittedLatencyFactor * unloaded.p99_ms,
