@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -12,7 +13,9 @@
 #include "http_client.h"
 
 namespace seraph::chaos {
+namespace {
 
+// `text` with every ${NAME} replaced by its value; a placeholder left unfilled is an error.
 std::string fill_template(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
   for (const auto& [name, value] : values) {
     const std::string placeholder = "${" + name + "}";
@@ -25,8 +28,6 @@ std::string fill_template(std::string text, const std::vector<std::pair<std::str
   }
   return text;
 }
-
-namespace {
 
 // The template `name` from `templates`, filled and written to a fresh directory (which also gets
 // the process's registry).

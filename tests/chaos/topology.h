@@ -44,7 +44,4 @@ class Topology {
   std::unique_ptr<test::ServerProcess> gateway_;
 };
 
-// `text` with every ${NAME} replaced by its value; a placeholder left unfilled is an error.
-std::string fill_template(std::string text, const std::vector<std::pair<std::string, std::string>>& values);
-
 }  // namespace seraph::chaos
