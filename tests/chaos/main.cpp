@@ -4,6 +4,7 @@
 // goal is missed (2 when the suite itself could not run).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
@@ -81,8 +82,7 @@ int main(int argc, char** argv) {
   const std::filesystem::path summary = std::filesystem::absolute(summary_path);
   seraph::test::write_file(summary, seraph::chaos::summary_json(form, results));
   std::cout << "summary: " << summary.string() << "\n";
-  for (const auto& r : results) {
-    if (!r.goals_met()) return 1;
-  }
-  return 0;
+  const auto missed = std::count_if(results.begin(), results.end(), [](const auto& r) { return !r.goals_met(); });
+  if (missed > 0) std::cout << "chaos: " << missed << " of " << results.size() << " experiments missed a goal\n";
+  return missed > 0 ? 1 : 0;
 }
