@@ -7,7 +7,7 @@ FUZZ_BUILD  ?= build/fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS  = -G Ninja
 
-.PHONY: all deps build build-asan models demo test test-release test-asan fuzz bench format lint clean
+.PHONY: all deps build build-asan models demo test test-release test-asan fuzz bench chaos format lint clean
 
 all: build
 
@@ -50,6 +50,11 @@ bench: build models
 	bash bench/cache.sh
 	bash bench/batching.sh
 	bash bench/cold_start.sh
+
+# The chaos suite's full form: 20 s disturbances, about four minutes (tests/chaos; `make test` runs
+# its short form). Fails when an experiment misses a goal.
+chaos: build
+	$(BUILD)/tests/chaos/seraph_chaos --form full --summary $(BUILD)/chaos-summary.json
 
 format:
 	find src tests examples bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
