@@ -143,6 +143,29 @@ std::vector<Key> keys() {
                  return "";
                }});
   bool_key("guards.cache.per_tenant", [](Config& c) -> bool& { return c.guards.cache.per_tenant; });
+  k.push_back({"guards.circuit_breaker.window", [](Config& c, const std::string& v) -> std::string {
+                 using Window = CircuitBreakerSettings::Window;
+                 if (v == "count") c.guards.circuit_breaker.window = Window::kCount;
+                 else if (v == "time") c.guards.circuit_breaker.window = Window::kTime;
+                 else return fmt::format("must be count or time, got '{}'", v);
+                 return "";
+               }});
+  int_key("guards.circuit_breaker.window_size", [](Config& c) -> int& { return c.guards.circuit_breaker.window_size; },
+          1, 100000);
+  int_key("guards.circuit_breaker.window_s", [](Config& c) -> int& { return c.guards.circuit_breaker.window_s; }, 1,
+          3600);
+  int_key("guards.circuit_breaker.minimum_calls",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.minimum_calls; }, 1, 1000000);
+  int_key("guards.circuit_breaker.failure_rate_percent",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.failure_rate_percent; }, 1, 100);
+  int_key("guards.circuit_breaker.slow_call_ms", [](Config& c) -> int64_t& { return c.guards.circuit_breaker.slow_call_ms; },
+          1, 3600000);
+  int_key("guards.circuit_breaker.slow_call_rate_percent",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.slow_call_rate_percent; }, 1, 100);
+  int_key("guards.circuit_breaker.open_ms", [](Config& c) -> int64_t& { return c.guards.circuit_breaker.open_ms; }, 1,
+          3600000);
+  int_key("guards.circuit_breaker.half_open_calls",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.half_open_calls; }, 1, 10000);
   bool_key("guards.auth.jwt.enabled", [](Config& c) -> bool& { return c.guards.auth.jwt.enabled; });
   string_key("guards.auth.jwt.issuer", [](Config& c) -> std::string& { return c.guards.auth.jwt.policy.issuer; }, nullptr);
   k.push_back({"guards.auth.jwt.audiences", [](Config& c, const std::string& text) -> std::string {

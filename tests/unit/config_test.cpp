@@ -270,6 +270,35 @@ TEST_F(LoadConfigTest, ReadsClientCertificateGrants) {
   EXPECT_EQ(grants[1].roles, static_cast<RoleSet>(Role::kReader) | static_cast<RoleSet>(Role::kAdmin));
 }
 
+TEST_F(LoadConfigTest, ReadsTheCircuitBreakerSettings) {
+  EXPECT_THAT(load(R"(guards:
+  circuit_breaker:
+    window: time
+    window_size: 30
+    window_s: 20
+    minimum_calls: 5
+    failure_rate_percent: 40
+    slow_call_ms: 250
+    slow_call_rate_percent: 90
+    open_ms: 2000
+    half_open_calls: 2
+)"),
+              IsEmpty());
+  const CircuitBreakerSettings& b = config_.guards.circuit_breaker;
+  EXPECT_EQ(b.window, CircuitBreakerSettings::Window::kTime);
+  EXPECT_EQ(b.window_size, 30);
+  EXPECT_EQ(b.window_s, 20);
+  EXPECT_EQ(b.minimum_calls, 5);
+  EXPECT_EQ(b.failure_rate_percent, 40);
+  EXPECT_EQ(b.slow_call_ms, 250);
+  EXPECT_EQ(b.slow_call_rate_percent, 90);
+  EXPECT_EQ(b.open_ms, 2000);
+  EXPECT_EQ(b.half_open_calls, 2);
+  EXPECT_THAT(load("guards:\n  circuit_breaker:\n    window: sliding\n    failure_rate_percent: 0\n"),
+              ElementsAre("guards.circuit_breaker.window: must be count or time, got 'sliding'",
+                          "guards.circuit_breaker.failure_rate_percent: must be between 1 and 100, got 0"));
+}
+
 TEST_F(LoadConfigTest, ClientCertificateGrantErrorsNameTheKeyPath) {
   EXPECT_THAT(load(R"(guards:
   auth:
