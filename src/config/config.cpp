@@ -158,8 +158,8 @@ std::vector<Key> keys() {
           [](Config& c) -> int& { return c.guards.circuit_breaker.minimum_calls; }, 1, 1000000);
   int_key("guards.circuit_breaker.failure_rate_percent",
           [](Config& c) -> int& { return c.guards.circuit_breaker.failure_rate_percent; }, 1, 100);
-  int_key("guards.circuit_breaker.slow_call_ms", [](Config& c) -> int64_t& { return c.guards.circuit_breaker.slow_call_ms; },
-          1, 3600000);
+  int_key("guards.circuit_breaker.slow_call_ms",
+          [](Config& c) -> int64_t& { return c.guards.circuit_breaker.slow_call_ms; }, 1, 3600000);
   int_key("guards.circuit_breaker.slow_call_rate_percent",
           [](Config& c) -> int& { return c.guards.circuit_breaker.slow_call_rate_percent; }, 1, 100);
   int_key("guards.circuit_breaker.open_ms", [](Config& c) -> int64_t& { return c.guards.circuit_breaker.open_ms; }, 1,

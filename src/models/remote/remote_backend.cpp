@@ -227,8 +227,9 @@ Status RemoteBackend::no_endpoint() const {
   const auto open = std::count_if(endpoints_.begin(), endpoints_.end(), [now = Clock::now()](const Endpoint& ep) {
     return ep.breaker && !ep.breaker->admits(now);
   });
-  return unavailable(fmt::format("backend '{}' has no healthy endpoint (of {}; {} with an open circuit breaker); retry shortly",
-                                 name(), endpoints_.size(), open));
+  return unavailable(
+      fmt::format("backend '{}' has no healthy endpoint (of {}; {} with an open circuit breaker); retry shortly",
+                  name(), endpoints_.size(), open));
 }
 
 void RemoteBackend::dispatch(std::shared_ptr<Call> call) {
