@@ -84,7 +84,6 @@ BreakerState CircuitBreaker::enter(BreakerState to, TimePoint now) {
   const uint32_t word = word_.load(std::memory_order_relaxed);
   const BreakerState from = static_cast<BreakerState>(word & 3);
   word_.store((((word >> 2) + 1) << 2) | static_cast<uint32_t>(to), std::memory_order_release);
-  ++transitions_[static_cast<size_t>(to)];
   probes_granted_ = 0;
   probes_ = {};
   switch (to) {
@@ -181,7 +180,6 @@ CircuitBreaker::Snapshot CircuitBreaker::snapshot(TimePoint now) {
   s.opened_at = opened_at_;
   s.open_until = open_until_;
   s.rejected = rejected_;
-  std::copy(std::begin(transitions_), std::end(transitions_), std::begin(s.transitions));
   return s;
 }
 

@@ -50,10 +50,9 @@ class CircuitBreaker {
     int calls = 0;  // in the window (closed) or probes ended (half-open)
     double failure_rate_percent = 0;
     double slow_rate_percent = 0;
-    TimePoint opened_at{};                // the last time it opened; epoch: never
-    TimePoint open_until{};               // when open: the first probe may go after this
-    uint64_t rejected = 0;                // calls refused, ever
-    uint64_t transitions[3] = {0, 0, 0};  // by the state entered
+    TimePoint opened_at{};   // the last time it opened; epoch: never
+    TimePoint open_until{};  // when open: the first probe may go after this
+    uint64_t rejected = 0;   // calls refused, ever
   };
   // Told of every change of state, after the breaker's lock is released.
   using OnChange = std::function<void(CircuitBreaker&, BreakerState from, BreakerState to)>;
@@ -116,7 +115,6 @@ class CircuitBreaker {
   int probes_granted_ = 0;
   Window::Totals probes_;  // outcomes of the probes that ended
   uint64_t rejected_ = 0;
-  uint64_t transitions_[3] = {0, 0, 0};
 };
 
 }  // namespace seraph

@@ -154,7 +154,8 @@ TEST(CircuitBreaker, HalfOpenAdmitsOnlyItsProbesThenClosesWhenTheyGoWell) {
 }
 
 TEST(CircuitBreaker, HalfOpenOpensAgainWhenTheProbesFail) {
-  CircuitBreaker b("b", small());
+  Transitions t;
+  CircuitBreaker b("b", small(), t.listener());
   for (int i = 0; i < 4; ++i) call(b, t0, true);
   const TimePoint later = b.snapshot(t0).open_until;
   EXPECT_TRUE(call(b, later, false));
@@ -162,7 +163,7 @@ TEST(CircuitBreaker, HalfOpenOpensAgainWhenTheProbesFail) {
   const CircuitBreaker::Snapshot s = b.snapshot(later);
   EXPECT_EQ(s.state, BreakerState::kOpen) << "one probe of two failed: 50%";
   EXPECT_EQ(s.open_until, later + kFast + milliseconds(1000));
-  EXPECT_EQ(s.transitions[static_cast<size_t>(BreakerState::kOpen)], 2u);
+  EXPECT_EQ(t.seen.back(), std::pair(BreakerState::kHalfOpen, BreakerState::kOpen));
 }
 
 TEST(CircuitBreaker, HalfOpenOpensAgainWhenTheProbesAreSlow) {
