@@ -269,7 +269,10 @@ void for_each_mapping(const YAML::Node& list, const std::string& key, std::vecto
 
 // The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
 // and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
-void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+// A backend's `circuit_breaker` overrides go to `breaker_overrides` by the backend's index: they
+// apply over guards.circuit_breaker, which is known only once the whole config is read.
+void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors,
+                   std::vector<std::pair<size_t, YAML::Node>>& breaker_overrides) {
   for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
     RemoteBackendConfig b;
     auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
@@ -324,6 +327,13 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
     in_range("outlier.base_ejection_ms", b.outlier.base_ejection_ms, 1, 3600000);
     in_range("outlier.max_ejection_ms", b.outlier.max_ejection_ms, 1, 3600000);
     in_range("outlier.max_ejection_percent", b.outlier.max_ejection_percent, 0, 100);
+    if (const YAML::Node& c = node["circuit_breaker"]) {
+      if (c.IsMap()) {
+        breaker_overrides.emplace_back(config.backends.size(), c);
+      } else {
+        errors.push_back(where + ".circuit_breaker: must be a mapping");
+      }
+    }
     config.backends.push_back(std::move(b));
   });
 }
@@ -631,6 +641,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     return nullptr;
   };
 
+  std::vector<std::pair<size_t, YAML::Node>> breaker_overrides;  // by backend index
   if (!file.empty()) {
     YAML::Node root;
     try {
@@ -707,7 +718,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
           continue;
         }
         if (section_name == "backends") {
-          read_backends(section.second, config, errors);
+          read_backends(section.second, config, errors, breaker_overrides);
           continue;
         }
         if (!section.second.IsMap()) {
@@ -770,6 +781,26 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     if (Status s = check_configured_api_key(config.api_keys[i]); !s.is_ok()) {
       errors.push_back(fmt::format("guards.auth.keys[{}]: {}", i, s.message()));
     }
+  }
+  // Each backend's breakers: guards.circuit_breaker, then its overrides, set through the same keys
+  // so that they are checked the same way.
+  for (RemoteBackendConfig& b : config.backends) b.circuit_breaker = config.guards.circuit_breaker;
+  for (const auto& [index, overrides] : breaker_overrides) {
+    Config scratch;
+    scratch.guards.circuit_breaker = config.guards.circuit_breaker;
+    for (const auto& entry : overrides) {
+      const std::string key = entry.first.as<std::string>();
+      const std::string where = fmt::format("backends[{}].circuit_breaker.{}", index, key);
+      const Key* setter = key == "enabled" ? nullptr : find_key("guards.circuit_breaker." + key);
+      if (!setter) {
+        errors.push_back(where + ": unknown key (any key of guards.circuit_breaker but enabled)");
+      } else if (!entry.second.IsScalar()) {
+        errors.push_back(where + ": must be a single value");
+      } else if (std::string error = setter->set(scratch, entry.second.as<std::string>()); !error.empty()) {
+        errors.push_back(fmt::format("{}: {}", where, error));
+      }
+    }
+    config.backends[index].circuit_breaker = scratch.guards.circuit_breaker;
   }
   std::vector<std::string> backend_names;
   for (const RemoteBackendConfig& b : config.backends) backend_names.push_back(b.name);

@@ -53,12 +53,12 @@ void CircuitBreakers::set_listener(Listener listener) {
   listener_ = std::move(listener);
 }
 
-CircuitBreaker& CircuitBreakers::get(std::string_view name) {
+CircuitBreaker& CircuitBreakers::get(std::string_view name, const CircuitBreakerSettings& settings) {
   std::lock_guard lock(table_->mutex);
   auto it = table_->breakers.find(name);
   if (it == table_->breakers.end()) {
     auto breaker = std::make_unique<CircuitBreaker>(
-        std::string(name), settings_,
+        std::string(name), settings,
         [this](CircuitBreaker& b, BreakerState from, BreakerState to) { changed(b, from, to); });
     it = table_->breakers.emplace(std::string(name), std::move(breaker)).first;
   }

@@ -40,8 +40,9 @@ class CircuitBreakers {
   // breaker's lock: it must not block (hand slow work to a queue).
   void set_listener(Listener listener);
 
-  // The breaker named `name`, made with the directory's settings on first use.
-  CircuitBreaker& get(std::string_view name);
+  // The breaker named `name`, made with the directory's settings (or `settings`) on first use.
+  CircuitBreaker& get(std::string_view name) { return get(name, settings_); }
+  CircuitBreaker& get(std::string_view name, const CircuitBreakerSettings& settings);
   // Every breaker, by name.
   std::vector<CircuitBreaker*> list() const;
   // Closes `name`'s circuit with an empty window; kNotFound when no breaker has that name.

@@ -500,6 +500,35 @@ backends:
                   "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
 }
 
+TEST_F(LoadConfigTest, ABackendsCircuitBreakersTakeTheGuardsSettingsWithItsOwnOverrides) {
+  EXPECT_THAT(load(R"(
+backends:
+  - name: slow-ok
+    endpoints: ["127.0.0.1:8001"]
+    circuit_breaker: {slow_call_ms: 5000, window: time}
+  - name: plain
+    endpoints: ["127.0.0.1:8002"]
+guards:
+  circuit_breaker: {minimum_calls: 7, slow_call_ms: 300}
+)"),
+              IsEmpty());
+  ASSERT_EQ(config_.backends.size(), 2u);
+  const CircuitBreakerSettings& overridden = config_.backends[0].circuit_breaker;
+  EXPECT_EQ(overridden.slow_call_ms, 5000);
+  EXPECT_EQ(overridden.window, CircuitBreakerSettings::Window::kTime);
+  EXPECT_EQ(overridden.minimum_calls, 7) << "the rest from guards.circuit_breaker, though it came later";
+  EXPECT_EQ(config_.backends[1].circuit_breaker.slow_call_ms, 300);
+  EXPECT_THAT(load(R"(
+backends:
+  - name: a
+    endpoints: ["127.0.0.1:8001"]
+    circuit_breaker: {enabled: false, open_ms: 0, probes: 3}
+)"),
+              ElementsAre("backends[0].circuit_breaker.enabled: unknown key (any key of guards.circuit_breaker but enabled)",
+                          "backends[0].circuit_breaker.open_ms: must be between 1 and 3600000, got 0",
+                          "backends[0].circuit_breaker.probes: unknown key (any key of guards.circuit_breaker but enabled)"));
+}
+
 TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {
   EXPECT_THAT(
       load(R"(

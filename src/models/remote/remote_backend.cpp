@@ -110,7 +110,8 @@ RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& 
       health_timer_(io_) {
   for (const std::string& address : config_.endpoints) {
     endpoints_.push_back({address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check),
-                          breakers ? &breakers->get(fmt::format("backend:{}:{}", config_.name, address)) : nullptr});
+                          breakers ? &breakers->get(fmt::format("backend:{}:{}", config_.name, address), config_.circuit_breaker)
+                                   : nullptr});
   }
 }
 
