@@ -524,9 +524,10 @@ backends:
     endpoints: ["127.0.0.1:8001"]
     circuit_breaker: {enabled: false, open_ms: 0, probes: 3}
 )"),
-              ElementsAre("backends[0].circuit_breaker.enabled: unknown key (any key of guards.circuit_breaker but enabled)",
-                          "backends[0].circuit_breaker.open_ms: must be between 1 and 3600000, got 0",
-                          "backends[0].circuit_breaker.probes: unknown key (any key of guards.circuit_breaker but enabled)"));
+              ElementsAre(
+                  "backends[0].circuit_breaker.enabled: unknown key (any key of guards.circuit_breaker but enabled)",
+                  "backends[0].circuit_breaker.open_ms: must be between 1 and 3600000, got 0",
+                  "backends[0].circuit_breaker.probes: unknown key (any key of guards.circuit_breaker but enabled)"));
 }
 
 TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {

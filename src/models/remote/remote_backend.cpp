@@ -109,9 +109,10 @@ RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& 
       outliers_(config_.outlier, config_.endpoints.size()),
       health_timer_(io_) {
   for (const std::string& address : config_.endpoints) {
-    endpoints_.push_back({address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check),
-                          breakers ? &breakers->get(fmt::format("backend:{}:{}", config_.name, address), config_.circuit_breaker)
-                                   : nullptr});
+    CircuitBreaker* breaker =
+        breakers ? &breakers->get(fmt::format("backend:{}:{}", config_.name, address), config_.circuit_breaker) : nullptr;
+    endpoints_.push_back(
+        {address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check), breaker});
   }
 }
 
