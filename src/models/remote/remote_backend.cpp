@@ -109,8 +109,8 @@ RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& 
       outliers_(config_.outlier, config_.endpoints.size()),
       health_timer_(io_) {
   for (const std::string& address : config_.endpoints) {
-    CircuitBreaker* breaker =
-        breakers ? &breakers->get(fmt::format("backend:{}:{}", config_.name, address), config_.circuit_breaker) : nullptr;
+    const std::string breaker_name = fmt::format("backend:{}:{}", config_.name, address);
+    CircuitBreaker* breaker = breakers ? &breakers->get(breaker_name, config_.circuit_breaker) : nullptr;
     endpoints_.push_back(
         {address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check), breaker});
   }
