@@ -29,6 +29,7 @@
 #include "observe/http_metrics.h"
 #include "observe/metrics.h"
 #include "observe/process_metrics.h"
+#include "resilience/circuit_breakers.h"
 #include "config/config.h"
 #include "server/http_server.h"
 #include "server/tls_context.h"
@@ -73,9 +74,16 @@ int serve(const std::string& config_file) {
     spdlog::critical(R"({{"msg":"cannot open the registry","location":"{}","error":"{}"}})", config.registry.location, registry_error);
     return 2;
   }
+  // Circuit breakers of local versions (a guard) and of remote endpoints (inside their backends).
+  std::unique_ptr<seraph::CircuitBreakers> breakers;
+  if (seraph::is_enabled(*seraph::find_guard_row("circuit_breaker"), config.guards)) {
+    breakers = std::make_unique<seraph::CircuitBreakers>(config.guards.circuit_breaker, metrics);
+  }
   seraph::BackendMetricFamilies backend_metrics(metrics);
   seraph::BackendDirectory backends;
-  for (const auto& b : config.backends) backends.add(std::make_shared<seraph::RemoteBackend>(b, backend_metrics));
+  for (const auto& b : config.backends) {
+    backends.add(std::make_shared<seraph::RemoteBackend>(b, backend_metrics, breakers.get()));
+  }
   backends.start();
   seraph::Deployments deployments(metrics, config.routing.default_environment, config.routing.environments,
                                   backends.names());
@@ -88,6 +96,17 @@ int serve(const std::string& config_file) {
   if (seraph::Status s = control.start(config.deployments); !s.is_ok()) {
     spdlog::critical(seraph::json_object({{"msg", "cannot start the control plane"}, {"error", s.message()}}));
     return 2;
+  }
+  if (breakers) {
+    // Every change of state to the server log and, through the control plane's queue (the caller
+    // may be an I/O thread), to the registry's event log. Set before any traffic.
+    breakers->set_listener([&control](const seraph::CircuitBreakers::Change& change) {
+      const std::string details = seraph::change_json(change);
+      spdlog::warn(R"({{"msg":"circuit breaker changed state","change":{}}})", details);
+      control.append_event({0, seraph::unix_ms(), "circuit-breaker",
+                            fmt::format("circuit_breaker.{}", seraph::breaker_state_name(change.to)),
+                            "circuit_breaker/" + change.breaker, details});
+    });
   }
   // JWT keys: loaded now (a bad key is a config error), re-read when their files change or on SIGHUP.
   std::unique_ptr<seraph::JwtKeyStore> jwt_keys;
@@ -125,7 +144,7 @@ int serve(const std::string& config_file) {
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
                             config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
-                            jwt_keys.get(), redis.get(), rate_limits.get()});
+                            jwt_keys.get(), redis.get(), rate_limits.get(), breakers.get()});
   std::unique_ptr<seraph::TlsContextSource> tls;
   if (config.server.tls.enabled()) {
     if (seraph::Status s = seraph::TlsContextSource::create(config.server.tls, metrics, tls); !s.is_ok()) {

@@ -11,6 +11,7 @@
 #include "guards/rate_limit_rules.h"
 #include "models/artifact_digest.h"
 #include "models/model_manager.h"
+#include "resilience/circuit_breakers.h"
 
 namespace seraph {
 namespace {
@@ -103,6 +104,36 @@ void write_live(RecordWriter& w, const LiveDeployment& d) {
   w.EndArray();
 }
 
+// One breaker for GET /admin/v1/circuit-breakers; times are Unix milliseconds.
+void write_breaker(RecordWriter& w, const CircuitBreaker& breaker, const CircuitBreaker::Snapshot& s, TimePoint now) {
+  w.StartObject();
+  w.Key("name");
+  write_string(w, breaker.name());
+  w.Key("state");
+  write_string(w, breaker_state_name(s.state));
+  w.Key("calls");  // in the window; while half-open, the probes that have ended
+  w.Int(s.calls);
+  w.Key("failure_rate_percent");
+  w.Double(s.failure_rate_percent);
+  w.Key("slow_rate_percent");
+  w.Double(s.slow_rate_percent);
+  w.Key("rejected");
+  w.Uint64(s.rejected);
+  w.Key("opened_at_ms");
+  if (s.opened_at == TimePoint{}) {
+    w.Null();
+  } else {
+    w.Int64(to_unix_ms(s.opened_at, now));
+  }
+  w.Key("next_probe_ms");
+  if (s.state == BreakerState::kOpen) {
+    w.Int64(to_unix_ms(s.open_until, now));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
 }  // namespace
 
 HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std::string>& seg, std::string_view query) {
@@ -115,6 +146,7 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
   if (area == "events" && seg.size() == 3) return is_get(request) ? events(query) : method_not_allowed("GET");
   if (area == "api-keys") return api_keys(request, seg);
   if (area == "rate-limits") return rate_limit_rules(request, seg);
+  if (area == "circuit-breakers") return circuit_breakers(request, seg);
   return error_response(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
 }
 
@@ -455,6 +487,31 @@ HttpResponse AdminApi::rate_limit_rules(const HttpRequest& request, const std::v
     w.StartObject();
     w.Key(request.method == Method::kPut ? "set" : "removed");
     write_string(w, name);
+    w.EndObject();
+  });
+}
+
+HttpResponse AdminApi::circuit_breakers(const HttpRequest& request, const std::vector<std::string>& seg) {
+  if (!breakers_) return error_response(404, "circuit breakers are off (guards.circuit_breaker.enabled)");
+  if (seg.size() == 3) {
+    if (!is_get(request)) return method_not_allowed("GET");
+    const TimePoint now = Clock::now();
+    return json(200, [&](RecordWriter& w) {
+      w.StartObject();
+      w.Key("circuit_breakers");
+      w.StartArray();
+      for (CircuitBreaker* breaker : breakers_->list()) write_breaker(w, *breaker, breaker->snapshot(now), now);
+      w.EndArray();
+      w.EndObject();
+    });
+  }
+  if (seg.size() != 5 || seg[4] != "reset") return error_response(404, "no such admin endpoint");
+  if (request.method != Method::kPost) return method_not_allowed("POST");
+  if (Status s = breakers_->reset(seg[3]); !s.is_ok()) return error_response(s);
+  return json(200, [&](RecordWriter& w) {
+    w.StartObject();
+    w.Key("reset");
+    write_string(w, seg[3]);
     w.EndObject();
   });
 }

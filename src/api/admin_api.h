@@ -19,6 +19,7 @@
 //   GET  /admin/v1/api-keys        POST /admin/v1/api-keys (answers the key, once)
 //   DELETE /admin/v1/api-keys/{id} (revoke)
 //   GET  /admin/v1/rate-limits     PUT, DELETE /admin/v1/rate-limits/{name}
+//   GET  /admin/v1/circuit-breakers    POST /admin/v1/circuit-breakers/{name}/reset
 //   POST /feedback                                         {"request_id", "label" | "reward"}
 #include <string>
 #include <string_view>
@@ -29,14 +30,17 @@
 
 namespace seraph {
 
+class CircuitBreakers;
 class ModelManager;
 class RateLimitRules;
 
 class AdminApi {
  public:
-  // `rate_limits`: null when rate limits are off (their endpoints answer 404 saying so).
-  AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr)
-      : control_(control), models_(models), rate_limits_(rate_limits) {}
+  // `rate_limits`, `breakers`: null when rate limits or circuit breakers are off (their endpoints
+  // answer 404 saying so).
+  AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr,
+           CircuitBreakers* breakers = nullptr)
+      : control_(control), models_(models), rate_limits_(rate_limits), breakers_(breakers) {}
 
   // `segments` is the decoded path, starting with "admin".
   HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
@@ -50,10 +54,12 @@ class AdminApi {
   HttpResponse events(std::string_view query);
   HttpResponse api_keys(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse rate_limit_rules(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse circuit_breakers(const HttpRequest& request, const std::vector<std::string>& segments);
 
   ControlPlane& control_;
   ModelManager& models_;
   RateLimitRules* rate_limits_;
+  CircuitBreakers* breakers_;
 };
 
 }  // namespace seraph

@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -114,7 +115,7 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
                      std::vector<RequestObserver*> observers, ApiOptions options)
     : models_(models),
       control_(control),
-      admin_(control, models, options.rate_limits),  // before options_ is: read the argument
+      admin_(control, models, options.rate_limits, options.breakers),  // before options_ is: read the argument
       metrics_(metrics),
       observers_(std::move(observers)),
       options_(std::move(options)),
@@ -122,13 +123,13 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
           Stage::kEndpoint,
           build_guards(Stage::kEndpoint, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
                                           options_.request_timeout, options_.backends, options_.jwt_keys,
-                                          options_.redis, options_.rate_limits}),
+                                          options_.redis, options_.rate_limits, options_.breakers}),
           [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
       inference_chain_(
           Stage::kInference,
           build_guards(Stage::kInference, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
                                            options_.request_timeout, options_.backends, options_.jwt_keys,
-                                          options_.redis, options_.rate_limits}),
+                                           options_.redis, options_.rate_limits, options_.breakers}),
           [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }
@@ -225,7 +226,11 @@ void ApiRouter::finish(Call& call) {
     response.headers.reserve(response.headers.size() + call.response_headers.size());
     for (auto& h : call.response_headers) response.headers.push_back(std::move(h));
   }
-  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+  // A guard that knows better (an open circuit breaker) has set its own.
+  if (response.status == 503 && std::none_of(response.headers.begin(), response.headers.end(),
+                                             [](const auto& h) { return h.first == "Retry-After"; })) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
   // A remote variant has no local version: its record names the model and version that served.
   const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,

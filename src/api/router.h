@@ -24,6 +24,7 @@
 namespace seraph {
 
 class BackendDirectory;
+class CircuitBreakers;
 class JwtKeyStore;
 class RateLimitRules;
 class RedisClient;
@@ -39,6 +40,7 @@ struct ApiOptions {
   const JwtKeyStore* jwt_keys = nullptr;                    // when the auth guard accepts JWTs
   RedisClient* redis = nullptr;                             // shared state between replicas, when configured
   RateLimitRules* rate_limits = nullptr;                    // with rate limits on: the rules in force
+  CircuitBreakers* breakers = nullptr;                      // required with circuit breakers on
 };
 
 class ApiRouter {

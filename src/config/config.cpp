@@ -145,6 +145,29 @@ std::vector<Key> keys() {
                  return "";
                }});
   bool_key("guards.cache.per_tenant", [](Config& c) -> bool& { return c.guards.cache.per_tenant; });
+  k.push_back({"guards.circuit_breaker.window", [](Config& c, const std::string& v) -> std::string {
+                 using Window = CircuitBreakerSettings::Window;
+                 if (v == "count") c.guards.circuit_breaker.window = Window::kCount;
+                 else if (v == "time") c.guards.circuit_breaker.window = Window::kTime;
+                 else return fmt::format("must be count or time, got '{}'", v);
+                 return "";
+               }});
+  int_key("guards.circuit_breaker.window_size", [](Config& c) -> int& { return c.guards.circuit_breaker.window_size; },
+          1, 100000);
+  int_key("guards.circuit_breaker.window_s", [](Config& c) -> int& { return c.guards.circuit_breaker.window_s; }, 1,
+          3600);
+  int_key("guards.circuit_breaker.minimum_calls",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.minimum_calls; }, 1, 1000000);
+  int_key("guards.circuit_breaker.failure_rate_percent",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.failure_rate_percent; }, 1, 100);
+  int_key("guards.circuit_breaker.slow_call_ms",
+          [](Config& c) -> int64_t& { return c.guards.circuit_breaker.slow_call_ms; }, 1, 3600000);
+  int_key("guards.circuit_breaker.slow_call_rate_percent",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.slow_call_rate_percent; }, 1, 100);
+  int_key("guards.circuit_breaker.open_ms", [](Config& c) -> int64_t& { return c.guards.circuit_breaker.open_ms; }, 1,
+          3600000);
+  int_key("guards.circuit_breaker.half_open_calls",
+          [](Config& c) -> int& { return c.guards.circuit_breaker.half_open_calls; }, 1, 10000);
   bool_key("guards.auth.jwt.enabled", [](Config& c) -> bool& { return c.guards.auth.jwt.enabled; });
   string_key("guards.auth.jwt.issuer", [](Config& c) -> std::string& { return c.guards.auth.jwt.policy.issuer; }, nullptr);
   k.push_back({"guards.auth.jwt.audiences", [](Config& c, const std::string& text) -> std::string {
@@ -248,7 +271,10 @@ void for_each_mapping(const YAML::Node& list, const std::string& key, std::vecto
 
 // The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
 // and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
-void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
+// A backend's `circuit_breaker` overrides go to `breaker_overrides` by the backend's index: they
+// apply over guards.circuit_breaker, which is known only once the whole config is read.
+void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors,
+                   std::vector<std::pair<size_t, YAML::Node>>& breaker_overrides) {
   for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
     RemoteBackendConfig b;
     auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
@@ -303,6 +329,13 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
     in_range("outlier.base_ejection_ms", b.outlier.base_ejection_ms, 1, 3600000);
     in_range("outlier.max_ejection_ms", b.outlier.max_ejection_ms, 1, 3600000);
     in_range("outlier.max_ejection_percent", b.outlier.max_ejection_percent, 0, 100);
+    if (const YAML::Node& c = node["circuit_breaker"]) {
+      if (c.IsMap()) {
+        breaker_overrides.emplace_back(config.backends.size(), c);
+      } else {
+        errors.push_back(where + ".circuit_breaker: must be a mapping");
+      }
+    }
     config.backends.push_back(std::move(b));
   });
 }
@@ -671,6 +704,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     return nullptr;
   };
 
+  std::vector<std::pair<size_t, YAML::Node>> breaker_overrides;  // by backend index
   if (!file.empty()) {
     YAML::Node root;
     try {
@@ -747,7 +781,7 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
           continue;
         }
         if (section_name == "backends") {
-          read_backends(section.second, config, errors);
+          read_backends(section.second, config, errors, breaker_overrides);
           continue;
         }
         if (!section.second.IsMap()) {
@@ -810,6 +844,26 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
     if (Status s = check_configured_api_key(config.api_keys[i]); !s.is_ok()) {
       errors.push_back(fmt::format("guards.auth.keys[{}]: {}", i, s.message()));
     }
+  }
+  // Each backend's breakers: guards.circuit_breaker, then its overrides, set through the same keys
+  // so that they are checked the same way.
+  for (RemoteBackendConfig& b : config.backends) b.circuit_breaker = config.guards.circuit_breaker;
+  for (const auto& [index, overrides] : breaker_overrides) {
+    Config scratch;
+    scratch.guards.circuit_breaker = config.guards.circuit_breaker;
+    for (const auto& entry : overrides) {
+      const std::string key = entry.first.as<std::string>();
+      const std::string where = fmt::format("backends[{}].circuit_breaker.{}", index, key);
+      const Key* setter = key == "enabled" ? nullptr : find_key("guards.circuit_breaker." + key);
+      if (!setter) {
+        errors.push_back(where + ": unknown key (any key of guards.circuit_breaker but enabled)");
+      } else if (!entry.second.IsScalar()) {
+        errors.push_back(where + ": must be a single value");
+      } else if (std::string error = setter->set(scratch, entry.second.as<std::string>()); !error.empty()) {
+        errors.push_back(fmt::format("{}: {}", where, error));
+      }
+    }
+    config.backends[index].circuit_breaker = scratch.guards.circuit_breaker;
   }
   std::vector<std::string> backend_names;
   for (const RemoteBackendConfig& b : config.backends) backend_names.push_back(b.name);

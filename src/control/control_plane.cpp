@@ -77,6 +77,19 @@ bool ControlPlane::submit(std::function<void()> job) {
   return true;
 }
 
+void ControlPlane::append_event(EventRecord event) {
+  std::string kind = event.kind;
+  const bool queued = submit([this, event = std::move(event)] {
+    RegistryChange change;
+    change.events.push_back(event);
+    if (Status s = context_.registry.apply(change); !s.is_ok()) context_.report("event.append", s);
+  });
+  if (!queued) {
+    context_.report("event.append",
+                    unavailable(fmt::format("the control plane's queue is full or stopped: {} event dropped", kind)));
+  }
+}
+
 void ControlPlane::run_worker() {
   std::unique_lock lock(threads_mutex_);
   for (;;) {

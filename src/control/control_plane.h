@@ -37,6 +37,10 @@ class ControlPlane {
   // queue is full (the caller answers 503).
   bool submit(std::function<void()> job);
   static constexpr size_t kMaxQueuedJobs = 1024;
+  // Appends `event` to the registry's event log from the worker thread, for callers that must never
+  // wait on the database (the data plane). When the queue is full the event is dropped, and that
+  // is logged and counted (seraph_control_errors_total{operation="event.append"}).
+  void append_event(EventRecord event);
 
   Registry& registry() { return context_.registry; }
   Deployments& deployments() { return context_.deployments; }

@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdint>
 
 namespace seraph {
 
@@ -16,6 +17,12 @@ inline TimePoint coarse_now() {
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return TimePoint(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(ts.tv_sec) +
                                                                std::chrono::nanoseconds(ts.tv_nsec)));
+}
+
+// A steady-clock time as Unix time in milliseconds (for showing it; the two clocks may drift apart).
+inline int64_t to_unix_ms(TimePoint when, TimePoint now = Clock::now()) {
+  const auto unix_now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(unix_now + (when - now)).count();
 }
 
 inline double elapsed_ms(TimePoint since, TimePoint now = Clock::now()) {

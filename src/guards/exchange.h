@@ -18,6 +18,7 @@
 #include "core/principal.h"
 #include "core/status.h"
 #include "observe/request_observer.h"
+#include "resilience/circuit_breaker.h"
 
 namespace seraph {
 
@@ -104,6 +105,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     CacheKey key;
     uint64_t ticket = 0;  // kLead: for SingleFlight::finish; kWait: for SingleFlight::leave
   } cache;
+
+  // The circuit breaker guard's call in progress (guards/circuit_breaker_guard.h); breaker null: none.
+  struct CircuitBreakerCall {
+    CircuitBreaker* breaker = nullptr;
+    CircuitBreaker::Permit permit;
+    TimePoint started;
+  } circuit_breaker;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

@@ -11,6 +11,7 @@
 #include "auth/jwt_verifier.h"
 #include "limits/rate_limit.h"
 #include "core/principal.h"
+#include "resilience/circuit_breaker.h"
 
 namespace seraph {
 
@@ -90,6 +91,7 @@ struct GuardSettings {
   CacheSettings cache;
   RateLimitSettings rate_limit;
   ContentSettings content;
+  CircuitBreakerSettings circuit_breaker;  // guards.circuit_breaker: local versions' and remote endpoints' breakers
 };
 
 }  // namespace seraph

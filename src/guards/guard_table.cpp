@@ -3,6 +3,7 @@
 #include "guards/access_guard.h"
 #include "guards/auth_guard.h"
 #include "guards/cache_guard.h"
+#include "guards/circuit_breaker_guard.h"
 #include "guards/content_guard.h"
 #include "guards/deadline_guard.h"
 #include "guards/fault_injection_guard.h"
@@ -61,6 +62,11 @@ constexpr GuardRow kGuards[] = {
     {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
+     }},
+    // Before fault injection: an injected fault counts as the backend's failure.
+    {"circuit_breaker", Stage::kInference, "circuit_breaker", Switch::kOnByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<CircuitBreakerGuard>(*c.breakers);
      }},
     {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };

@@ -18,6 +18,7 @@ namespace seraph {
 
 class ApiKeys;
 class BackendDirectory;
+class CircuitBreakers;
 class JwtKeyStore;
 class RateLimitRules;
 class RedisClient;
@@ -37,6 +38,7 @@ struct GuardContext {
   const JwtKeyStore* jwt_keys = nullptr;       // when JWTs are accepted
   RedisClient* redis = nullptr;                // shared state between replicas, when configured
   const RateLimitRules* rate_limits = nullptr;  // the rate-limit rules in force; required with rate_limit on
+  CircuitBreakers* breakers = nullptr;          // required with circuit_breaker on
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };

@@ -270,6 +270,35 @@ TEST_F(LoadConfigTest, ReadsClientCertificateGrants) {
   EXPECT_EQ(grants[1].roles, static_cast<RoleSet>(Role::kReader) | static_cast<RoleSet>(Role::kAdmin));
 }
 
+TEST_F(LoadConfigTest, ReadsTheCircuitBreakerSettings) {
+  EXPECT_THAT(load(R"(guards:
+  circuit_breaker:
+    window: time
+    window_size: 30
+    window_s: 20
+    minimum_calls: 5
+    failure_rate_percent: 40
+    slow_call_ms: 250
+    slow_call_rate_percent: 90
+    open_ms: 2000
+    half_open_calls: 2
+)"),
+              IsEmpty());
+  const CircuitBreakerSettings& b = config_.guards.circuit_breaker;
+  EXPECT_EQ(b.window, CircuitBreakerSettings::Window::kTime);
+  EXPECT_EQ(b.window_size, 30);
+  EXPECT_EQ(b.window_s, 20);
+  EXPECT_EQ(b.minimum_calls, 5);
+  EXPECT_EQ(b.failure_rate_percent, 40);
+  EXPECT_EQ(b.slow_call_ms, 250);
+  EXPECT_EQ(b.slow_call_rate_percent, 90);
+  EXPECT_EQ(b.open_ms, 2000);
+  EXPECT_EQ(b.half_open_calls, 2);
+  EXPECT_THAT(load("guards:\n  circuit_breaker:\n    window: sliding\n    failure_rate_percent: 0\n"),
+              ElementsAre("guards.circuit_breaker.window: must be count or time, got 'sliding'",
+                          "guards.circuit_breaker.failure_rate_percent: must be between 1 and 100, got 0"));
+}
+
 TEST_F(LoadConfigTest, ClientCertificateGrantErrorsNameTheKeyPath) {
   EXPECT_THAT(load(R"(guards:
   auth:
@@ -500,6 +529,36 @@ backends:
                   "backends[0].max_pending: must be between 1 and 10000000, got 0",
                   "backends[0].outlier.max_ejection_percent: must be between 0 and 100, got 150",
                   "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
+}
+
+TEST_F(LoadConfigTest, ABackendsCircuitBreakersTakeTheGuardsSettingsWithItsOwnOverrides) {
+  EXPECT_THAT(load(R"(
+backends:
+  - name: slow-ok
+    endpoints: ["127.0.0.1:8001"]
+    circuit_breaker: {slow_call_ms: 5000, window: time}
+  - name: plain
+    endpoints: ["127.0.0.1:8002"]
+guards:
+  circuit_breaker: {minimum_calls: 7, slow_call_ms: 300}
+)"),
+              IsEmpty());
+  ASSERT_EQ(config_.backends.size(), 2u);
+  const CircuitBreakerSettings& overridden = config_.backends[0].circuit_breaker;
+  EXPECT_EQ(overridden.slow_call_ms, 5000);
+  EXPECT_EQ(overridden.window, CircuitBreakerSettings::Window::kTime);
+  EXPECT_EQ(overridden.minimum_calls, 7) << "the rest from guards.circuit_breaker, though it came later";
+  EXPECT_EQ(config_.backends[1].circuit_breaker.slow_call_ms, 300);
+  EXPECT_THAT(load(R"(
+backends:
+  - name: a
+    endpoints: ["127.0.0.1:8001"]
+    circuit_breaker: {enabled: false, open_ms: 0, probes: 3}
+)"),
+              ElementsAre(
+                  "backends[0].circuit_breaker.enabled: unknown key (any key of guards.circuit_breaker but enabled)",
+                  "backends[0].circuit_breaker.open_ms: must be between 1 and 3600000, got 0",
+                  "backends[0].circuit_breaker.probes: unknown key (any key of guards.circuit_breaker but enabled)"));
 }
 
 TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {

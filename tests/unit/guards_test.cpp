@@ -16,6 +16,7 @@
 #include "guards/validation_guard.h"
 #include "models/model_manager.h"
 #include "models/remote/remote_backend.h"
+#include "resilience/circuit_breakers.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -271,7 +272,9 @@ TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffG
   ASSERT_TRUE(store) << error;
   ApiKeys keys(*store);
   GuardSettings settings;
+  CircuitBreakers breakers(settings.circuit_breaker, metrics_);
   GuardContext context{*models_, deployments_, metrics_, settings, keys, 30s};
+  context.breakers = &breakers;
   auto names = [](const std::vector<std::unique_ptr<Guard>>& guards) {
     std::vector<std::string_view> out;
     for (const auto& g : guards) out.push_back(g->name());
@@ -280,21 +283,23 @@ TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffG
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id"}))
       << "auth is off unless the config switches it on";
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "fault_injection"}));
-  settings.enabled = {{"fault_injection", false}};
+            (std::vector<std::string_view>{"deadline", "route", "validation", "circuit_breaker", "fault_injection"}));
+  settings.enabled = {{"fault_injection", false}, {"circuit_breaker", false}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "route", "validation"}));
   // One switch turns on the guards that work together: auth's check of the caller and of what it calls.
   settings.enabled = {{"auth", true}};
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id", "auth"}));
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fault_injection"}));
+            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "circuit_breaker",
+                                           "fault_injection"}));
   settings.enabled = {{"content", true}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "fault_injection"}));
+            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "circuit_breaker",
+                                           "fault_injection"}));
   // Guards the pipeline cannot do without stay whatever the config says.
   settings.enabled = {{"route", false}};
-  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 4u);
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 5u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "models/input_validation.h"
 #include "models/remote/v2_metadata.h"
+#include "resilience/circuit_breakers.h"
 #include "wire/v2_infer.h"
 
 namespace seraph {
@@ -89,6 +90,8 @@ struct RemoteBackend::Call {
   Backend::Done done;
   RenderedBody body;
   size_t endpoint = BackendMetrics::kNone;
+  CircuitBreaker::Permit permit;  // the endpoint's breaker's, while the call is on it
+  TimePoint sent_at;              // when the endpoint took the call: the breaker's measure of slowness
   std::shared_ptr<HttpConnection> connection;
   http::request<http::string_body> http_request;
   std::unique_ptr<http::response_parser<http::string_body>> parser;
@@ -98,7 +101,7 @@ struct RemoteBackend::Call {
   bool answered = false;
 };
 
-RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& families)
+RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& families, CircuitBreakers* breakers)
     : config_(std::move(config)),
       metrics_(families, config_.name, config_.endpoints),
       pending_(config_.max_pending),
@@ -106,7 +109,10 @@ RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& 
       outliers_(config_.outlier, config_.endpoints.size()),
       health_timer_(io_) {
   for (const std::string& address : config_.endpoints) {
-    endpoints_.push_back({address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check)});
+    const std::string breaker_name = fmt::format("backend:{}:{}", config_.name, address);
+    CircuitBreaker* breaker = breakers ? &breakers->get(breaker_name, config_.circuit_breaker) : nullptr;
+    endpoints_.push_back(
+        {address, EndpointPool(config_.max_connections), EndpointHealth(config_.health_check), breaker});
   }
 }
 
@@ -207,7 +213,9 @@ void RemoteBackend::start_call(std::shared_ptr<Call> call) {
 }
 
 bool RemoteBackend::usable(size_t endpoint) {
-  return endpoints_[endpoint].health.healthy() && !outliers_.ejected(endpoint, Clock::now());
+  const Endpoint& ep = endpoints_[endpoint];
+  const TimePoint now = Clock::now();
+  return ep.health.healthy() && !outliers_.ejected(endpoint, now) && (!ep.breaker || ep.breaker->admits(now));
 }
 
 size_t RemoteBackend::pick_usable() {
@@ -218,8 +226,12 @@ size_t RemoteBackend::pick_usable() {
 }
 
 Status RemoteBackend::no_endpoint() const {
+  const auto open = std::count_if(endpoints_.begin(), endpoints_.end(), [now = Clock::now()](const Endpoint& ep) {
+    return ep.breaker && !ep.breaker->admits(now);
+  });
   return unavailable(
-      fmt::format("backend '{}' has no healthy endpoint (of {}); retry shortly", name(), endpoints_.size()));
+      fmt::format("backend '{}' has no healthy endpoint (of {}; {} with an open circuit breaker); retry shortly",
+                  name(), endpoints_.size(), open));
 }
 
 void RemoteBackend::dispatch(std::shared_ptr<Call> call) {
@@ -247,7 +259,13 @@ void RemoteBackend::dispatch(std::shared_ptr<Call> call) {
 }
 
 void RemoteBackend::use(std::shared_ptr<Call> call, size_t endpoint, EndpointPool::Lease lease) {
-  call->endpoint = endpoint;
+  if (call->endpoint != endpoint || !call->permit) {
+    // A new endpoint for this call. usable() has just said its breaker admits, on this thread;
+    // only a reset can change it meanwhile, and that admits all the more.
+    call->endpoint = endpoint;
+    if (CircuitBreaker* breaker = endpoints_[endpoint].breaker) call->permit = breaker->try_acquire(Clock::now());
+    call->sent_at = Clock::now();
+  }
   call->connection = std::move(lease.connection);
   metrics_.active_connections(endpoint).set(endpoints_[endpoint].pool.open());
   if (!lease.fresh) return send(std::move(call));
@@ -324,6 +342,7 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
   }
   outliers_.record_success(e);
   if (status == 415 && call->body.binary && !call->sent_as_json) {
+    settle(*call, false);
     // It listed binary_tensor_data but refuses it: JSON from now on, this call included.
     spdlog::warn(R"({{"msg":"backend refuses binary tensor data; sending JSON","backend":"{}","endpoint":"{}"}})",
                  name(), address);
@@ -378,9 +397,18 @@ void RemoteBackend::finish(Call& call, Status status, InferResponse response, Ca
   call.answered = true;
   if (call.wait_timer) call.wait_timer->cancel();
   metrics_.record(call.endpoint, outcome, elapsed_ms(call.start) / 1000.0);
+  settle(call, outcome == CallOutcome::kServerError || outcome == CallOutcome::kConnectFailure ||
+                   outcome == CallOutcome::kTimeout);
   pending_.release();
   metrics_.pending().add(-1);
   call.done(std::move(status), std::move(response));
+}
+
+void RemoteBackend::settle(Call& call, bool failed) {
+  if (!call.permit) return;
+  const TimePoint now = Clock::now();
+  endpoints_[call.endpoint].breaker->record(call.permit, now, now - call.sent_at, failed);
+  call.permit = {};
 }
 
 // --- health --------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 #pragma once
 // A remote model server that speaks KServe V2 over REST, as a Backend: requests go over pooled
-// keep-alive HTTP/1.1 connections to its healthy, non-ejected endpoints in turn. The backend runs
+// keep-alive HTTP/1.1 connections to its healthy, non-ejected endpoints in turn, leaving out those
+// whose circuit breaker ("backend:<name>:<host:port>") is open: failing ones, and slow ones too,
+// which outlier ejection cannot see. The backend runs
 // its own I/O thread, so its sockets never touch the server's; every call is bounded (connections
 // per endpoint, requests pending, the request's deadline) and answered exactly once.
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
@@ -24,9 +26,11 @@
 #include "models/remote/endpoint_health.h"
 #include "models/remote/outlier_detector.h"
 #include "models/remote/remote_config.h"
+#include "resilience/circuit_breaker.h"
 
 namespace seraph {
 
+class CircuitBreakers;
 class RemoteBackend;
 
 // One model on a remote backend, as a variant names it: where its requests go, and its tensor
@@ -55,7 +59,8 @@ class RemoteModel final : public Backend {
 
 class RemoteBackend {
  public:
-  RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& families);
+  // `breakers`: where the endpoints' circuit breakers live; null: none.
+  RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& families, CircuitBreakers* breakers = nullptr);
   ~RemoteBackend();
   RemoteBackend(const RemoteBackend&) = delete;
   RemoteBackend& operator=(const RemoteBackend&) = delete;
@@ -80,6 +85,7 @@ class RemoteBackend {
     std::string address;
     EndpointPool pool;
     EndpointHealth health;
+    CircuitBreaker* breaker = nullptr;  // lives as long as the directory; null: none
     bool checking = false;
   };
 
@@ -91,6 +97,8 @@ class RemoteBackend {
   void release(size_t endpoint, std::shared_ptr<HttpConnection> connection, bool reusable);
   void endpoint_failed(size_t endpoint);
   void finish(Call& call, Status status, InferResponse response, CallOutcome outcome);
+  // Tells the endpoint's circuit breaker how the call went, once per endpoint the call used.
+  void settle(Call& call, bool failed);
   bool usable(size_t endpoint);
   size_t pick_usable();  // BackendMetrics::kNone when no endpoint is usable
   Status no_endpoint() const;

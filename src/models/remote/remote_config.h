@@ -1,9 +1,11 @@
 #pragma once
-// One remote model server (config `backends:`): its endpoints, timeouts, bounds, health checks and
-// outlier ejection.
+// One remote model server (config `backends:`): its endpoints, timeouts, bounds, health checks,
+// outlier ejection and its endpoints' circuit breakers.
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "resilience/circuit_breaker.h"
 
 namespace seraph {
 
@@ -27,6 +29,7 @@ struct RemoteBackendConfig {
     int64_t max_ejection_ms = 300000;
     int max_ejection_percent = 50;
   } outlier;
+  CircuitBreakerSettings circuit_breaker;  // guards.circuit_breaker with the backend's own overrides
 };
 
 // "host:port" split; false when it is not of that form.
