@@ -8,6 +8,7 @@
 #include "guards/fault_injection_guard.h"
 #include "guards/rate_limit_guard.h"
 #include "guards/request_id_guard.h"
+#include "guards/retry_guard.h"
 #include "guards/route_guard.h"
 #include "guards/validation_guard.h"
 #include "observe/metrics.h"
@@ -61,6 +62,10 @@ constexpr GuardRow kGuards[] = {
     {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
+     }},
+    {"retry", Stage::kInference, "retry", Switch::kOnByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<RetryGuard>(c.settings.retry, c.metrics);
      }},
     {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
 };

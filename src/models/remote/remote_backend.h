@@ -24,6 +24,7 @@
 #include "models/remote/endpoint_health.h"
 #include "models/remote/outlier_detector.h"
 #include "models/remote/remote_config.h"
+#include "resilience/backend_resilience.h"
 
 namespace seraph {
 
@@ -35,6 +36,8 @@ class RemoteModel final : public Backend {
  public:
   RemoteModel(RemoteBackend& backend, std::string model, int64_t version);
   void execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) override;
+  // The backend's: every model on it shares one retry budget.
+  BackendResilience* resilience() override;
 
   // Null until an endpoint has answered the model's metadata.
   std::shared_ptr<const ModelConfig> contract() const;
@@ -67,6 +70,7 @@ class RemoteBackend {
 
   const std::string& name() const { return config_.name; }
   const RemoteBackendConfig& config() const { return config_; }
+  BackendResilience& resilience() { return resilience_; }
   // The model `model` (version `version`, 0: the server's default) on this backend; the same object
   // for the same name and version. It lives as long as the backend.
   std::shared_ptr<RemoteModel> model(const std::string& model, int64_t version);
@@ -102,6 +106,7 @@ class RemoteBackend {
 
   const RemoteBackendConfig config_;
   BackendMetrics metrics_;
+  BackendResilience resilience_;
   PendingBound pending_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
