@@ -44,7 +44,7 @@ RequestVerdict RetryGuard::on_request(Exchange& exchange) {
   if (!target) return RequestVerdict::kContinue;
   state.counted = target;
   target->budget.start_request();
-  if (settings_.hedge.enabled && target->hedgeable) {
+  if (settings_.hedge.enabled && target->hedgeable && idempotent(exchange)) {
     state.hedging = std::make_shared<HedgingBackend>(std::move(exchange.backend), exchange.loop, settings_, hedges_,
                                                      exhausted_);
     exchange.backend = state.hedging;

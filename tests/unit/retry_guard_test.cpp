@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "guard_fixture.h"
+#include "control/deployments.h"
 #include "guards/guard_chain.h"
 #include "guards/hedging_backend.h"
 #include "models/backend.h"
@@ -188,6 +189,26 @@ TEST_F(RetryGuardTest, ARequestThatMayNotRunTwiceIsNotRetried) {
   auto backend = std::make_shared<FakeBackend>();
   backend->failures = 1;
   auto ex = start(scope_, backend);
+  EXPECT_EQ(backend->calls, 1);
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
+}
+
+TEST_F(RetryGuardTest, ADeploymentListedAsNotIdempotentIsNeitherRetriedNorHedged) {
+  RetrySettings settings;
+  settings.non_idempotent_deployments = {"ledger"};
+  settings.hedge.enabled = true;
+  settings.hedge.delay_ms = 5;
+  build(settings);
+  auto backend = std::make_shared<FakeBackend>(true);
+  backend->failures = 1;
+  LiveDeployment ledger;
+  ledger.name = "ledger";
+  auto ex = make_exchange(scope_.loop);
+  ex->backend = backend;
+  ex->deployment = &ledger;
+  ex->deadline = Clock::now() + std::chrono::seconds(10);
+  chain_->run(*ex);
+  EXPECT_FALSE(scope_.loop->has_timer()) << "no hedge, no back-off";
   EXPECT_EQ(backend->calls, 1);
   EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
 }
