@@ -23,8 +23,9 @@ enum class StatusCode {
 };
 
 // What a failure's code cannot tell and a retry needs to: the backend was never reached, the
-// connection broke mid-call, or a remote server answered 502 (which maps to kInternal, as a 500).
-enum class FailureCause : uint8_t { kNone, kConnectFailure, kReset, kBadGateway };
+// connection broke mid-call, a remote server answered 502 (which maps to kInternal, as a 500), or
+// the failure was injected on purpose here (what clients are meant to see: never retried).
+enum class FailureCause : uint8_t { kNone, kConnectFailure, kReset, kBadGateway, kInjectedFault };
 
 class Status {
  public:

@@ -35,16 +35,15 @@ RetryGuard::RetryGuard(RetrySettings settings, MetricsRegistry& metrics)
 
 RequestVerdict RetryGuard::on_request(Exchange& exchange) {
   Exchange::RetryState& state = exchange.retry;
-  // Again after a guard before this one pointed the exchange elsewhere (a fallback): count the
-  // request against the new backend's budget.
-  if (state.hedging && exchange.backend == state.hedging) return RequestVerdict::kContinue;
+  // Again when a guard before this one asked for the call again (a fallback), perhaps pointing the
+  // exchange elsewhere: the request counts against the budget of the backend it goes to now.
   state.release();
-  state.hedging.reset();
+  if (state.hedging && exchange.backend != state.hedging) state.hedging.reset();
   BackendResilience* target = exchange.backend ? exchange.backend->resilience() : nullptr;
   if (!target) return RequestVerdict::kContinue;
   state.counted = target;
   target->budget.start_request();
-  if (settings_.hedge.enabled && target->hedgeable && idempotent(exchange)) {
+  if (!state.hedging && settings_.hedge.enabled && target->hedgeable && idempotent(exchange)) {
     state.hedging = std::make_shared<HedgingBackend>(std::move(exchange.backend), exchange.loop, settings_, hedges_,
                                                      exhausted_);
     exchange.backend = state.hedging;

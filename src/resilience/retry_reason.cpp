@@ -23,6 +23,7 @@ std::optional<RetryReason> retry_reason_of(const Status& status) {
     case FailureCause::kConnectFailure: return RetryReason::kConnectFailure;
     case FailureCause::kReset: return RetryReason::kReset;
     case FailureCause::kBadGateway: return RetryReason::k502;
+    case FailureCause::kInjectedFault: return std::nullopt;
     case FailureCause::kNone: break;
   }
   switch (status.code()) {

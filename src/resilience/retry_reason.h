@@ -16,7 +16,8 @@ inline constexpr size_t kRetryReasons = 5;
 std::string_view retry_reason_name(RetryReason reason);
 // The reason named `name` ("connect_failure", "reset", "502", "503", "504"); none when unknown.
 std::optional<RetryReason> parse_retry_reason(std::string_view name);
-// Why `status` (a failure) may be retried; none when it may not (a 4xx, a 500, success).
+// Why `status` (a failure) may be retried; none when it may not (a 4xx, a 500, a fault injected
+// here, success).
 std::optional<RetryReason> retry_reason_of(const Status& status);
 
 }  // namespace seraph

@@ -105,6 +105,8 @@ TEST(RetryReason, OnlyFailuresThatSayNothingOfTheRequestAreRetriable) {
             RetryReason::kConnectFailure);
   EXPECT_EQ(retry_reason_of(unavailable("reset").with_cause(FailureCause::kReset)), RetryReason::kReset);
   EXPECT_EQ(retry_reason_of(internal_error("bad gateway").with_cause(FailureCause::kBadGateway)), RetryReason::k502);
+  EXPECT_FALSE(retry_reason_of(unavailable("fault injected").with_cause(FailureCause::kInjectedFault)))
+      << "a fault injected here is meant to be seen";
   EXPECT_FALSE(retry_reason_of(internal_error("the model threw")));
   EXPECT_FALSE(retry_reason_of(invalid_argument("bad input")));
   EXPECT_FALSE(retry_reason_of({StatusCode::kResourceExhausted, "429"}));

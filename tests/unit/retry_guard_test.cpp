@@ -41,6 +41,7 @@ class FakeBackend final : public Backend {
   explicit FakeBackend(bool hedgeable = false) : resilience_("fake", hedgeable) {}
   void execute(std::shared_ptr<const InferRequest>, TimePoint, Done done) override {
     ++calls;
+    active_seen.push_back(resilience_.budget.active_requests());
     if (hold) {
       std::lock_guard lock(mutex);
       held.push_back(std::move(done));
@@ -52,6 +53,7 @@ class FakeBackend final : public Backend {
   BackendResilience* resilience() override { return &resilience_; }
 
   int calls = 0;
+  std::vector<int64_t> active_seen;  // the budget's requests in flight at each call
   int failures = 0;
   Status failure = unavailable("backend says 503");
   bool hold = false;
@@ -60,6 +62,23 @@ class FakeBackend final : public Backend {
 
  private:
   BackendResilience resilience_;
+};
+
+// As a fallback would: when the answer failed, once, points the exchange at `next` and asks for the
+// call again.
+class SwitchingGuard final : public Guard {
+ public:
+  explicit SwitchingGuard(std::shared_ptr<Backend> next) : next_(std::move(next)) {}
+  std::string_view name() const override { return "switching"; }
+  RequestVerdict on_request(Exchange&) override { return RequestVerdict::kContinue; }
+  ResponseVerdict on_response(Exchange& ex) override {
+    if (ex.status.is_ok() || !next_) return ResponseVerdict::kPass;
+    ex.backend = std::move(next_);
+    return ResponseVerdict::kRetry;
+  }
+
+ private:
+  std::shared_ptr<Backend> next_;
 };
 
 // Counts its request halves: the guards after the retry guard run again before each retry.
@@ -75,8 +94,10 @@ class CountingGuard final : public Guard {
 
 class RetryGuardTest : public ::testing::Test {
  protected:
-  void build(RetrySettings settings = {}) {
+  // The retry guard, after `before` when given, and a counting guard after it.
+  void build(RetrySettings settings = {}, std::unique_ptr<Guard> before = nullptr) {
     std::vector<std::unique_ptr<Guard>> guards;
+    if (before) guards.push_back(std::move(before));
     guards.push_back(std::make_unique<RetryGuard>(settings, metrics_));
     auto counting = std::make_unique<CountingGuard>();
     after_ = counting.get();
@@ -282,6 +303,52 @@ TEST_F(RetryGuardTest, TheDeadlineAnsweringDuringTheBackOffReleasesTheCounts) {
   EXPECT_EQ(backend->calls, 1);
   EXPECT_EQ(backend->resilience()->budget.active_requests(), 0);
   EXPECT_EQ(backend->resilience()->budget.retries_in_flight(), 0);
+}
+
+TEST_F(RetryGuardTest, AfterAFallbackTheRequestCountsAgainstTheNewBackendsBudget) {
+  RetrySettings settings;
+  settings.max_retries = 1;
+  auto primary = std::make_shared<FakeBackend>();
+  primary->failures = 100;
+  auto fallback = std::make_shared<FakeBackend>();
+  fallback->failures = 1;
+  build(settings, std::make_unique<SwitchingGuard>(fallback));
+  auto ex = start(scope_, primary);
+  run_out(scope_);
+  EXPECT_EQ(finished_, 1);
+  EXPECT_EQ(primary->calls, 2) << "the primary's one retry";
+  EXPECT_EQ(fallback->calls, 1) << "retries are per request: none left for the fallback";
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(response_header(*ex, "X-Retry-Count"), "1");
+  for (auto* b : {primary.get(), fallback.get()}) {
+    EXPECT_EQ(b->resilience()->budget.active_requests(), 0);
+    EXPECT_EQ(b->resilience()->budget.retries_in_flight(), 0);
+  }
+}
+
+TEST_F(RetryGuardTest, AfterAFallbackToTheSameHedgedBackendTheRequestIsCountedAgain) {
+  RetrySettings settings;
+  settings.max_retries = 0;
+  settings.hedge.enabled = true;
+  settings.hedge.delay_ms = 5;
+  auto backend = std::make_shared<FakeBackend>(true);
+  backend->failures = 1;
+  class Again final : public Guard {
+   public:
+    std::string_view name() const override { return "again"; }
+    RequestVerdict on_request(Exchange&) override { return RequestVerdict::kContinue; }
+    ResponseVerdict on_response(Exchange& ex) override {
+      return !ex.status.is_ok() && !asked_++ ? ResponseVerdict::kRetry : ResponseVerdict::kPass;
+    }
+    bool asked_ = false;
+  };
+  build(settings, std::make_unique<Again>());
+  auto ex = start(scope_, backend);
+  EXPECT_EQ(finished_, 1);
+  EXPECT_EQ(backend->calls, 2);
+  EXPECT_TRUE(ex->status.is_ok());
+  EXPECT_EQ(backend->active_seen, (std::vector<int64_t>{1, 1})) << "counted in flight for both calls";
+  EXPECT_EQ(backend->resilience()->budget.active_requests(), 0);
 }
 
 TEST_F(RetryGuardTest, ABackendWithoutABudgetIsNeverRetried) {
