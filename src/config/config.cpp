@@ -20,6 +20,7 @@
 #include "models/remote/remote_config.h"
 #include "limits/rate_limit.h"
 #include "models/version_policy.h"
+#include "resilience/retry_reason.h"
 
 namespace seraph {
 namespace {
@@ -168,6 +169,47 @@ std::vector<Key> keys() {
           3600000);
   int_key("guards.circuit_breaker.half_open_calls",
           [](Config& c) -> int& { return c.guards.circuit_breaker.half_open_calls; }, 1, 10000);
+  int_key("guards.retry.max_retries", [](Config& c) -> int& { return c.guards.retry.max_retries; }, 0, 10);
+  k.push_back({"guards.retry.retry_on", [](Config& c, const std::string& text) -> std::string {
+                 uint32_t mask = 0;
+                 std::stringstream in(text);
+                 for (std::string name; std::getline(in, name, ',');) {
+                   const auto reason = parse_retry_reason(name);
+                   if (!reason) return fmt::format("'{}' is not one of connect_failure, reset, 502, 503, 504", name);
+                   mask |= 1u << static_cast<unsigned>(*reason);
+                 }
+                 c.guards.retry.retry_on = mask;
+                 return "";
+               },
+               true});
+  int_key("guards.retry.backoff_base_ms", [](Config& c) -> int& { return c.guards.retry.backoff_base_ms; }, 0, 60000);
+  int_key("guards.retry.backoff_max_ms", [](Config& c) -> int& { return c.guards.retry.backoff_max_ms; }, 0, 600000);
+  int_key("guards.retry.budget_percent", [](Config& c) -> double& { return c.guards.retry.budget_percent; }, 0, 100);
+  int_key("guards.retry.min_retry_concurrency",
+          [](Config& c) -> int& { return c.guards.retry.min_retry_concurrency; }, 0, 100000);
+  bool_key("guards.retry.idempotent", [](Config& c) -> bool& { return c.guards.retry.idempotent; });
+  k.push_back({"guards.retry.non_idempotent_deployments", [](Config& c, const std::string& text) -> std::string {
+                 std::vector<std::string> names;
+                 std::stringstream in(text);
+                 for (std::string name; std::getline(in, name, ',');) names.push_back(name);
+                 c.guards.retry.non_idempotent_deployments = std::move(names);
+                 return "";
+               },
+               true});
+  bool_key("guards.retry.hedge.enabled", [](Config& c) -> bool& { return c.guards.retry.hedge.enabled; });
+  k.push_back({"guards.retry.hedge.delay", [](Config& c, const std::string& text) -> std::string {
+                 if (text == "p95") {
+                   c.guards.retry.hedge.delay_ms = 0;
+                   return "";
+                 }
+                 int64_t ms = 0;
+                 if (!set_int(ms, text, 1, 3600000).empty()) {
+                   return fmt::format("must be p95 or a number of milliseconds from 1 to 3600000, got '{}'", text);
+                 }
+                 c.guards.retry.hedge.delay_ms = static_cast<int>(ms);
+                 return "";
+               }});
+  int_key("guards.retry.hedge.max_hedges", [](Config& c) -> int& { return c.guards.retry.hedge.max_hedges; }, 1, 4);
   bool_key("guards.auth.jwt.enabled", [](Config& c) -> bool& { return c.guards.auth.jwt.enabled; });
   string_key("guards.auth.jwt.issuer", [](Config& c) -> std::string& { return c.guards.auth.jwt.policy.issuer; }, nullptr);
   k.push_back({"guards.auth.jwt.audiences", [](Config& c, const std::string& text) -> std::string {
@@ -836,6 +878,10 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   }
   if (config.guards.cache.store == CacheSettings::Store::kRedis && config.redis.address.empty()) {
     errors.push_back("guards.cache.store: redis needs redis.address");
+  }
+  if (config.guards.retry.backoff_max_ms < config.guards.retry.backoff_base_ms) {
+    errors.push_back(fmt::format("guards.retry.backoff_max_ms: must be at least backoff_base_ms ({}), got {}",
+                                 config.guards.retry.backoff_base_ms, config.guards.retry.backoff_max_ms));
   }
   if (Status s = check_one_cost_per_stage(limits.rules); !s.is_ok()) {
     errors.push_back("guards.rate_limit.rules: " + s.message());

@@ -1,5 +1,6 @@
 #pragma once
 // Outcome of an operation: a code that maps to one HTTP status, and a message for the client.
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -21,6 +22,11 @@ enum class StatusCode {
   kDeadlineExceeded,      // 504
 };
 
+// What a failure's code cannot tell and a retry needs to: the backend was never reached, the
+// connection broke mid-call, a remote server answered 502 (which maps to kInternal, as a 500), or
+// the failure was injected on purpose here (what clients are meant to see: never retried).
+enum class FailureCause : uint8_t { kNone, kConnectFailure, kReset, kBadGateway, kInjectedFault };
+
 class Status {
  public:
   Status() = default;
@@ -30,9 +36,15 @@ class Status {
   bool is_ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  FailureCause cause() const { return cause_; }
+  Status&& with_cause(FailureCause cause) && {
+    cause_ = cause;
+    return std::move(*this);
+  }
 
  private:
   StatusCode code_ = StatusCode::kOk;
+  FailureCause cause_ = FailureCause::kNone;  // in the padding after code_: Status stays its size
   std::string message_;
 };
 

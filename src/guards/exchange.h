@@ -18,6 +18,7 @@
 #include "core/principal.h"
 #include "core/status.h"
 #include "observe/request_observer.h"
+#include "resilience/backend_resilience.h"
 #include "resilience/circuit_breaker.h"
 
 namespace seraph {
@@ -29,6 +30,7 @@ struct DeploymentTable;
 struct LiveDeployment;
 struct LiveVariant;
 class GuardChain;
+class HedgingBackend;
 
 // The thread an exchange belongs to (its connection's I/O thread) and its timers.
 class ExchangeLoop {
@@ -112,6 +114,27 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     CircuitBreaker::Permit permit;
     TimePoint started;
   } circuit_breaker;
+  // The retry guard's part (guards/retry_guard.h): whose retry budget counts this request, the
+  // retries made, and the hedging wrapper it put in front of the backend.
+  struct RetryState {
+    RetryState() = default;
+    RetryState(const RetryState&) = delete;
+    RetryState& operator=(const RetryState&) = delete;
+    ~RetryState() { release(); }
+    // Stops counting the request and its retry in flight; harmless when nothing is counted.
+    void release() {
+      if (counted && retry_in_flight) counted->budget.finish_retry();
+      if (counted) counted->budget.finish_request();
+      counted = nullptr;
+      retry_in_flight = false;
+      owner.reset();
+    }
+    BackendResilience* counted = nullptr;  // lives as long as exchange.backend, or `owner` meanwhile
+    std::shared_ptr<Backend> owner;        // held while the back-off waits (the backend may change then)
+    bool retry_in_flight = false;
+    int retries = 0;
+    std::shared_ptr<HedgingBackend> hedging;
+  } retry;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

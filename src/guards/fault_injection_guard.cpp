@@ -33,8 +33,10 @@ RequestVerdict FaultInjectionGuard::on_request(Exchange& exchange) {
   const FaultSpec& fault = exchange.variant->record.fault;
   if (happens(fault.abort_percent)) {
     exchange.variant->stats->record_fault(FaultKind::kAbort);
+    // Injected to be seen, by the client and by canary analysis: the retry guard leaves it be.
     exchange.status = abort_status(fault.abort_status, fmt::format("fault injected: variant '{}' aborted the request",
-                                                                   exchange.variant->record.name));
+                                                                   exchange.variant->record.name))
+                          .with_cause(FailureCause::kInjectedFault);
     return RequestVerdict::kRespond;
   }
   if (fault.delay_ms > 0 && happens(fault.delay_percent)) {

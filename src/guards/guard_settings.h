@@ -85,6 +85,24 @@ struct ContentSettings {
   std::map<std::string, std::shared_ptr<const ContentRules>, std::less<>> deployments;
 };
 
+// Retries and hedging (guards.retry): which failures are retried, how often, after what back-off,
+// and within what budget per backend (resilience/retry_budget.h).
+struct RetrySettings {
+  int max_retries = 2;
+  uint32_t retry_on = 0b11111;  // bit i: RetryReason i (resilience/retry_reason.h); all by default
+  int backoff_base_ms = 25;
+  int backoff_max_ms = 250;
+  double budget_percent = 20;
+  int min_retry_concurrency = 3;
+  bool idempotent = true;                             // inference requests may run twice
+  std::vector<std::string> non_idempotent_deployments;  // ... except these (by the name requests call)
+  struct Hedge {
+    bool enabled = false;
+    int delay_ms = 0;  // 0: the backend's recent p95 latency
+    int max_hedges = 1;
+  } hedge;
+};
+
 struct GuardSettings {
   std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
   AuthSettings auth;
@@ -92,6 +110,7 @@ struct GuardSettings {
   RateLimitSettings rate_limit;
   ContentSettings content;
   CircuitBreakerSettings circuit_breaker;  // guards.circuit_breaker: local versions' and remote endpoints' breakers
+  RetrySettings retry;
 };
 
 }  // namespace seraph

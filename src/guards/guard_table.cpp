@@ -9,6 +9,7 @@
 #include "guards/fault_injection_guard.h"
 #include "guards/rate_limit_guard.h"
 #include "guards/request_id_guard.h"
+#include "guards/retry_guard.h"
 #include "guards/route_guard.h"
 #include "guards/validation_guard.h"
 #include "observe/metrics.h"
@@ -63,7 +64,12 @@ constexpr GuardRow kGuards[] = {
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
      }},
-    // Before fault injection: an injected fault counts as the backend's failure.
+    {"retry", Stage::kInference, "retry", Switch::kOnByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<RetryGuard>(c.settings.retry, c.metrics);
+     }},
+    // After retry (each attempt is one call it judges), before fault injection (an injected fault
+    // counts as the backend's failure).
     {"circuit_breaker", Stage::kInference, "circuit_breaker", Switch::kOnByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CircuitBreakerGuard>(*c.breakers);

@@ -11,6 +11,8 @@
 
 namespace seraph {
 
+struct BackendResilience;
+
 class Backend {
  public:
   // Called exactly once per execute(), from any thread, possibly before execute() returns.
@@ -21,6 +23,9 @@ class Backend {
   // 504 and never run. The request is shared and immutable: a retry, a hedge or a shadow copy
   // executes the same object again.
   virtual void execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) = 0;
+  // What the retry guard keeps for this backend (its retry budget, its recent latencies); null: the
+  // backend is not retried.
+  virtual BackendResilience* resilience() { return nullptr; }
 };
 
 }  // namespace seraph

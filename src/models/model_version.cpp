@@ -26,7 +26,8 @@ ModelVersion::ModelVersion(std::string model, int64_t version, std::filesystem::
       dir_(std::move(dir)),
       limits_(limits),
       request_load_(std::move(request_load)),
-      metrics_(families, model_, version_) {
+      metrics_(families, model_, version_),
+      resilience_(fmt::format("{}:{}", model_, version_), false) {
   metrics_.set_state(state_name(ModelState::kLoading));
 }
 

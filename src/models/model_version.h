@@ -22,6 +22,7 @@
 #include "models/model_config.h"
 #include "models/runtime.h"
 #include "observe/model_metrics.h"
+#include "resilience/backend_resilience.h"
 
 namespace seraph {
 
@@ -61,6 +62,7 @@ class ModelVersion final : public Backend {
   // model is cheap, else queued for the batcher, after waiting for a load if need be. A full queue
   // is answered at once. `done` runs on the thread that executed, or at once when refused.
   void execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) override;
+  BackendResilience* resilience() override { return &resilience_; }
 
   const std::string& model() const { return model_; }
   int64_t version() const { return version_; }
@@ -111,6 +113,7 @@ class ModelVersion final : public Backend {
   bool loadable_ = false;     // UNAVAILABLE, but loads on request
   std::vector<Waiting> waiting_;
   ModelMetrics metrics_;
+  BackendResilience resilience_;
 };
 
 }  // namespace seraph

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "guards/content_rules.h"
+#include "resilience/retry_reason.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -694,6 +695,47 @@ TEST_F(LoadConfigTest, RateLimitMistakesNameTheirKey) {
                    "      - {name: b, limit: 5, key: deployment, cost: rows}\n"),
               ElementsAre(HasSubstr("make all per-deployment rules cost rows, or none")));
   EXPECT_THAT(load("redis:\n  address: nowhere\n"), ElementsAre(HasSubstr("redis.address: 'nowhere' is not host:port")));
+}
+
+TEST_F(LoadConfigTest, ReadsTheRetrySection) {
+  EXPECT_THAT(load(R"(guards:
+  retry:
+    max_retries: 3
+    retry_on: [connect_failure, "503"]
+    backoff_base_ms: 10
+    backoff_max_ms: 100
+    budget_percent: 50
+    min_retry_concurrency: 1
+    idempotent: false
+    non_idempotent_deployments: [ledger, payments]
+    hedge: {enabled: true, delay: 40, max_hedges: 2}
+)"),
+              IsEmpty());
+  const RetrySettings& r = config_.guards.retry;
+  EXPECT_EQ(r.max_retries, 3);
+  EXPECT_EQ(r.retry_on, (1u << static_cast<unsigned>(RetryReason::kConnectFailure)) |
+                            (1u << static_cast<unsigned>(RetryReason::k503)));
+  EXPECT_EQ(r.backoff_base_ms, 10);
+  EXPECT_EQ(r.backoff_max_ms, 100);
+  EXPECT_EQ(r.budget_percent, 50);
+  EXPECT_EQ(r.min_retry_concurrency, 1);
+  EXPECT_FALSE(r.idempotent);
+  EXPECT_THAT(r.non_idempotent_deployments, ElementsAre("ledger", "payments"));
+  EXPECT_TRUE(r.hedge.enabled);
+  EXPECT_EQ(r.hedge.delay_ms, 40);
+  EXPECT_EQ(r.hedge.max_hedges, 2);
+  EXPECT_THAT(load("guards:\n  retry:\n    hedge:\n      delay: p95\n"), IsEmpty());
+  EXPECT_EQ(config_.guards.retry.hedge.delay_ms, 0) << "0: the backend's p95";
+}
+
+TEST_F(LoadConfigTest, RetryMistakesAreNamed) {
+  EXPECT_THAT(load("guards:\n  retry:\n    retry_on: [503, 500]\n"),
+              ElementsAre("guards.retry.retry_on: '500' is not one of connect_failure, reset, 502, 503, 504"));
+  EXPECT_THAT(load("guards:\n  retry:\n    hedge:\n      delay: soon\n"),
+              ElementsAre("guards.retry.hedge.delay: must be p95 or a number of milliseconds from 1 to 3600000, got 'soon'"));
+  EXPECT_THAT(load("guards:\n  retry:\n    backoff_base_ms: 100\n    backoff_max_ms: 50\n"),
+              ElementsAre("guards.retry.backoff_max_ms: must be at least backoff_base_ms (100), got 50"));
+  EXPECT_THAT(load("guards:\n  retry:\n    attempts: 3\n"), ElementsAre("guards.retry.attempts: unknown key"));
 }
 
 }  // namespace

@@ -67,6 +67,8 @@ void RemoteModel::execute(std::shared_ptr<const InferRequest> request, TimePoint
   backend_.call(*this, std::move(request), deadline, std::move(done));
 }
 
+BackendResilience* RemoteModel::resilience() { return &backend_.resilience(); }
+
 std::shared_ptr<const ModelConfig> RemoteModel::contract() const {
   std::lock_guard lock(mutex_);
   return contract_;
@@ -104,6 +106,7 @@ struct RemoteBackend::Call {
 RemoteBackend::RemoteBackend(RemoteBackendConfig config, BackendMetricFamilies& families, CircuitBreakers* breakers)
     : config_(std::move(config)),
       metrics_(families, config_.name, config_.endpoints),
+      resilience_(config_.name, true),
       pending_(config_.max_pending),
       work_(io_.get_executor()),
       outliers_(config_.outlier, config_.endpoints.size()),
@@ -277,8 +280,10 @@ void RemoteBackend::use(std::shared_ptr<Call> call, size_t endpoint, EndpointPoo
     release(call->endpoint, std::move(call->connection), false);
     if (Clock::now() >= call->deadline) return finish(*call, too_late(name()), {}, CallOutcome::kTimeout);
     endpoint_failed(call->endpoint);
-    finish(*call, unavailable(fmt::format("backend '{}': {}", name(), status.message())), {},
-           CallOutcome::kConnectFailure);
+    finish(*call,
+           unavailable(fmt::format("backend '{}': {}", name(), status.message()))
+               .with_cause(FailureCause::kConnectFailure),
+           {}, CallOutcome::kConnectFailure);
   });
 }
 
@@ -327,7 +332,8 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
     if (ec == beast::error::timeout) return finish(*call, too_late(name()), {}, CallOutcome::kTimeout);
     endpoint_failed(e);
     return finish(*call,
-                  unavailable(fmt::format("backend '{}': the call to {} failed: {}", name(), address, ec.message())),
+                  unavailable(fmt::format("backend '{}': the call to {} failed: {}", name(), address, ec.message()))
+                      .with_cause(FailureCause::kReset),
                   {}, CallOutcome::kConnectFailure);
   }
   auto& response = call->parser->get();
@@ -337,7 +343,8 @@ void RemoteBackend::on_response(std::shared_ptr<Call> call, beast::error_code ec
     endpoint_failed(e);
     return finish(*call,
                   Status(code_of_remote(status), fmt::format("backend '{}' ({}) answered {}: {}", name(), address,
-                                                             status, v2_error_message(response.body()))),
+                                                             status, v2_error_message(response.body())))
+                      .with_cause(status == 502 ? FailureCause::kBadGateway : FailureCause::kNone),
                   {}, CallOutcome::kServerError);
   }
   outliers_.record_success(e);

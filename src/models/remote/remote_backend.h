@@ -26,6 +26,7 @@
 #include "models/remote/endpoint_health.h"
 #include "models/remote/outlier_detector.h"
 #include "models/remote/remote_config.h"
+#include "resilience/backend_resilience.h"
 #include "resilience/circuit_breaker.h"
 
 namespace seraph {
@@ -39,6 +40,8 @@ class RemoteModel final : public Backend {
  public:
   RemoteModel(RemoteBackend& backend, std::string model, int64_t version);
   void execute(std::shared_ptr<const InferRequest> request, TimePoint deadline, Done done) override;
+  // The backend's: every model on it shares one retry budget.
+  BackendResilience* resilience() override;
 
   // Null until an endpoint has answered the model's metadata.
   std::shared_ptr<const ModelConfig> contract() const;
@@ -72,6 +75,7 @@ class RemoteBackend {
 
   const std::string& name() const { return config_.name; }
   const RemoteBackendConfig& config() const { return config_; }
+  BackendResilience& resilience() { return resilience_; }
   // The model `model` (version `version`, 0: the server's default) on this backend; the same object
   // for the same name and version. It lives as long as the backend.
   std::shared_ptr<RemoteModel> model(const std::string& model, int64_t version);
@@ -110,6 +114,7 @@ class RemoteBackend {
 
   const RemoteBackendConfig config_;
   BackendMetrics metrics_;
+  BackendResilience resilience_;
   PendingBound pending_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
