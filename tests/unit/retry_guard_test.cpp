@@ -338,9 +338,9 @@ TEST_F(RetryGuardTest, AfterAFallbackToTheSameHedgedBackendTheRequestIsCountedAg
     std::string_view name() const override { return "again"; }
     RequestVerdict on_request(Exchange&) override { return RequestVerdict::kContinue; }
     ResponseVerdict on_response(Exchange& ex) override {
-      return !ex.status.is_ok() && !asked_++ ? ResponseVerdict::kRetry : ResponseVerdict::kPass;
+      return !ex.status.is_ok() && asked_++ == 0 ? ResponseVerdict::kRetry : ResponseVerdict::kPass;
     }
-    bool asked_ = false;
+    int asked_ = 0;
   };
   build(settings, std::make_unique<Again>());
   auto ex = start(scope_, backend);
