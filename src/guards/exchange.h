@@ -28,6 +28,8 @@ struct DeploymentTable;
 struct LiveDeployment;
 struct LiveVariant;
 class GuardChain;
+struct AdmissionTarget;
+enum class Priority : uint8_t;
 
 // The thread an exchange belongs to (its connection's I/O thread) and its timers.
 class ExchangeLoop {
@@ -104,6 +106,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     CacheKey key;
     uint64_t ticket = 0;  // kLead: for SingleFlight::finish; kWait: for SingleFlight::leave
   } cache;
+
+  // The admission guard's part (guards/admission_guard.h): the slot this request holds or waits for.
+  struct AdmissionRole {
+    enum Phase : uint8_t { kNone, kWaiting, kHolding } phase = kNone;
+    Priority priority{};
+    AdmissionTarget* target = nullptr;
+    uint64_t ticket = 0;  // kWaiting: the queue's ticket
+    TimePoint since{};    // kHolding: when the slot was taken
+  } admission;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

@@ -11,6 +11,7 @@
 #include "auth/jwt_verifier.h"
 #include "limits/rate_limit.h"
 #include "core/principal.h"
+#include "resilience/concurrency_limiter.h"
 
 namespace seraph {
 
@@ -90,6 +91,7 @@ struct GuardSettings {
   CacheSettings cache;
   RateLimitSettings rate_limit;
   ContentSettings content;
+  ConcurrencySettings admission;  // guards.admission: each target's adaptive limit, queue and shares
 };
 
 }  // namespace seraph

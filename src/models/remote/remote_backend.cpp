@@ -66,6 +66,8 @@ void RemoteModel::execute(std::shared_ptr<const InferRequest> request, TimePoint
   backend_.call(*this, std::move(request), deadline, std::move(done));
 }
 
+const std::string& RemoteModel::backend_name() const { return backend_.name(); }
+
 std::shared_ptr<const ModelConfig> RemoteModel::contract() const {
   std::lock_guard lock(mutex_);
   return contract_;
