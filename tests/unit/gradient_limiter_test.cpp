@@ -40,14 +40,16 @@ TEST(GradientLimiterTest, TheLimitNeverPassesItsCapOrFloor) {
   GradientLimiter rising(settings(4, 20, 30));
   for (int i = 0; i < 500; ++i) EXPECT_LE(rising.update(milliseconds(10), rising.limit()), 30);
   EXPECT_EQ(rising.limit(), 30);
-  GradientLimiter falling(settings(4, 20, 30));
+  // With the gradient at its 0.5 floor the limit settles where halving meets the headroom (8 for
+  // headroom 4): a floor above that holds it.
+  GradientLimiter falling(settings(10, 20, 30));
   for (int i = 0; i < 10; ++i) falling.update(milliseconds(10), falling.limit());
   // Latency growing without end (a steady ramp would become the new normal to the long RTT).
   double rtt_ms = 10;
   for (int i = 0; i < 80; ++i, rtt_ms *= 1.15) {
-    EXPECT_GE(falling.update(milliseconds(static_cast<int64_t>(rtt_ms)), falling.limit()), 4);
+    EXPECT_GE(falling.update(milliseconds(static_cast<int64_t>(rtt_ms)), falling.limit()), 10);
   }
-  EXPECT_EQ(falling.limit(), 4);
+  EXPECT_EQ(falling.limit(), 10);
 }
 
 TEST(GradientLimiterTest, ATargetUsingLessThanHalfItsLimitKeepsIt) {
