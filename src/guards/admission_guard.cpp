@@ -21,12 +21,14 @@ struct AdmissionTarget {
   AdmissionTarget(std::string label, const ConcurrencySettings& settings, MetricsRegistry& metrics)
       : label(std::move(label)),
         limiter(settings, Clock::now()),
-        limit(metrics.gauge("seraph_admission_limit", "The adaptive concurrency limit, by target.").get({{"target", this->label}})),
+        limit(metrics.gauge("seraph_admission_limit", "The adaptive concurrency limit, by target.")
+                  .get({{"target", this->label}})),
         inflight(metrics.gauge("seraph_admission_inflight", "Requests holding an admission slot, by target.")
                      .get({{"target", this->label}})),
         queue_depth(metrics.gauge("seraph_admission_queue_depth", "Requests waiting for an admission slot, by target.")
                         .get({{"target", this->label}})) {
-    Family<Counter>& family = metrics.counter("seraph_shed_total", "Requests shed by admission control, by target, priority and reason.");
+    Family<Counter>& family =
+        metrics.counter("seraph_shed_total", "Requests shed by admission control, by target, priority and reason.");
     for (int p = 0; p < kPriorities; ++p) {
       for (int r = 0; r < kShedReasons; ++r) {
         shed[p][r] = &family.get({{"target", this->label},
@@ -138,10 +140,10 @@ AdmissionTarget* find_target(uint64_t guard, AdmissionTargets& targets, const Ex
 void refuse(Exchange& exchange, const AdmissionTarget& target, Priority priority, ShedReason reason) {
   target.shed[static_cast<int>(priority)][static_cast<int>(reason)]->add();
   exchange.response_headers.emplace_back("X-Shed-Reason", std::string(shed_reason_name(reason)));
-  exchange.status = unavailable(fmt::format(
-      "overloaded: '{}' shed a {} priority request ({}; limit {}, {} in flight, {} waiting); retry later", target.label,
-      priority_name(priority), shed_reason_name(reason), target.limiter.limit(), target.limiter.inflight(),
-      target.limiter.queue_depth()));
+  exchange.status = unavailable(
+      fmt::format("overloaded: '{}' shed a {} priority request ({}; limit {}, {} in flight, {} waiting); retry later",
+                  target.label, priority_name(priority), shed_reason_name(reason), target.limiter.limit(),
+                  target.limiter.inflight(), target.limiter.queue_depth()));
 }
 
 }  // namespace
@@ -173,7 +175,8 @@ RequestVerdict AdmissionGuard::on_request(Exchange& exchange) {
   auto wake = [this, ex = exchange.shared_from_this()](uint64_t ticket, std::optional<ShedReason> shed) {
     ex->loop->dispatch([this, ex, ticket, shed] { on_woken(*ex, ticket, shed); });
   };
-  const ConcurrencyLimiter::Admission admission = limiter.acquire(role.priority, now, exchange.deadline, std::move(wake));
+  const ConcurrencyLimiter::Admission admission =
+      limiter.acquire(role.priority, now, exchange.deadline, std::move(wake));
   switch (admission.kind) {
     case ConcurrencyLimiter::Admission::kAcquired:
       role.phase = Exchange::AdmissionRole::kHolding;
@@ -182,8 +185,7 @@ RequestVerdict AdmissionGuard::on_request(Exchange& exchange) {
     case ConcurrencyLimiter::Admission::kShed:
       refuse(exchange, *role.target, role.priority, admission.reason);
       return RequestVerdict::kRespond;
-    case ConcurrencyLimiter::Admission::kQueued:
-      break;
+    case ConcurrencyLimiter::Admission::kQueued: break;
   }
   role.phase = Exchange::AdmissionRole::kWaiting;
   role.ticket = admission.ticket;
@@ -222,8 +224,7 @@ void AdmissionGuard::on_wait_over(Exchange& exchange, uint64_t ticket) {
 ResponseVerdict AdmissionGuard::on_response(Exchange& exchange) {
   auto& role = exchange.admission;
   switch (role.phase) {
-    case Exchange::AdmissionRole::kNone:
-      break;
+    case Exchange::AdmissionRole::kNone: break;
     case Exchange::AdmissionRole::kWaiting:
       // The deadline answered a waiter: out of the queue, or, when a slot or a shed is already on
       // its way, on_woken finds the wait over (and gives a slot on).

@@ -5,7 +5,9 @@
 namespace seraph {
 namespace {
 
-int64_t ns_of(TimePoint t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(); }
+int64_t ns_of(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -54,9 +56,7 @@ bool ConcurrencyLimiter::take(int cap) {
   return false;
 }
 
-bool ConcurrencyLimiter::try_acquire(Priority priority) {
-  return counts_.waiting.load() == 0 && take(cap(priority));
-}
+bool ConcurrencyLimiter::try_acquire(Priority priority) { return counts_.waiting.load() == 0 && take(cap(priority)); }
 
 bool ConcurrencyLimiter::queued_at_or_above(Priority priority) const {
   for (int p = static_cast<int>(priority); p < kPriorities; ++p) {
@@ -150,7 +150,8 @@ bool ConcurrencyLimiter::close_window(TimePoint now) {
   const int64_t now_ns = ns_of(now);
   if (now_ns < end) return false;
   // One thread closes the window; the others carry on.
-  if (!window_end_ns_.compare_exchange_strong(end, now_ns + std::chrono::nanoseconds(settings_.sample_window).count())) return false;
+  if (!window_end_ns_.compare_exchange_strong(end, now_ns + std::chrono::nanoseconds(settings_.sample_window).count()))
+    return false;
   std::lock_guard lock(mutex_);
   const uint64_t total_ns = samples_.value(0);
   const uint64_t count = samples_.value(1);

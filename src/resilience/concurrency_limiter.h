@@ -37,12 +37,12 @@ std::string_view shed_reason_name(ShedReason reason);
 
 struct ConcurrencySettings {
   GradientSettings gradient;
-  int max_queue = 64;                                // waiters per target
-  std::chrono::milliseconds max_queue_wait{50};      // the longest a request waits for a slot
-  double low_share = 0.5;                            // of the limit, the most low requests may hold
-  double normal_share = 0.8;                         // ... and normal ones; critical ones all of it
-  std::chrono::milliseconds sample_window{100};      // latency samples are averaged over this
-  int min_window_samples = 10;                       // a window with fewer waits for more
+  int max_queue = 64;                            // waiters per target
+  std::chrono::milliseconds max_queue_wait{50};  // the longest a request waits for a slot
+  double low_share = 0.5;                        // of the limit, the most low requests may hold
+  double normal_share = 0.8;                     // ... and normal ones; critical ones all of it
+  std::chrono::milliseconds sample_window{100};  // latency samples are averaged over this
+  int min_window_samples = 10;                   // a window with fewer waits for more
 };
 
 class ConcurrencyLimiter {

@@ -5,8 +5,7 @@
 namespace seraph {
 
 GradientLimiter::GradientLimiter(const GradientSettings& settings)
-    : settings_(settings),
-      limit_(std::clamp<double>(settings.initial_limit, settings.min_limit, settings.max_limit)) {}
+    : settings_(settings), limit_(std::clamp<double>(settings.initial_limit, settings.min_limit, settings.max_limit)) {}
 
 int GradientLimiter::update(std::chrono::nanoseconds rtt, int inflight) {
   const double short_rtt = std::max<double>(1, static_cast<double>(rtt.count()));

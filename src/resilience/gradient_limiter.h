@@ -12,12 +12,12 @@ namespace seraph {
 
 struct GradientSettings {
   int min_limit = 8;
-  int max_limit = 1000;      // the hard cap
+  int max_limit = 1000;  // the hard cap
   int initial_limit = 64;
-  double tolerance = 1.5;    // a short RTT up to this times the long one counts as no queueing
-  double smoothing = 0.2;    // the share of each step's new limit taken (0-1]
-  int long_window = 100;     // samples the long-term RTT averages over
-  int headroom = 4;          // added each step (Gradient2's queue size): the limit probes upward
+  double tolerance = 1.5;  // a short RTT up to this times the long one counts as no queueing
+  double smoothing = 0.2;  // the share of each step's new limit taken (0-1]
+  int long_window = 100;   // samples the long-term RTT averages over
+  int headroom = 4;        // added each step (Gradient2's queue size): the limit probes upward
 };
 
 class GradientLimiter {

@@ -109,7 +109,8 @@ TEST(Admission, AnUnknownPriorityIsA400NamingTheAcceptedOnes) {
   write_slow_model(repo);
   ServerProcess server(write_config(repo, kAdmission));
   Response r = HttpClient(server.port())
-                   .post("/v2/models/slow/infer", slow_request(1), {{"Content-Type", "application/json"}, {"X-Priority", "urgent"}});
+                   .post("/v2/models/slow/infer", slow_request(1),
+                         {{"Content-Type", "application/json"}, {"X-Priority", "urgent"}});
   EXPECT_EQ(r.status, 400u);
   EXPECT_NE(r.body.find("critical, normal or low"), std::string::npos) << r.body;
 }

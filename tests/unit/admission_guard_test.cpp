@@ -67,7 +67,8 @@ class AdmissionGuardTest : public ::testing::Test {
   std::string metric(const std::string& series) {
     const std::string text = metrics_.render();
     const size_t at = text.find(series + " ");
-    return at == std::string::npos ? "" : text.substr(at + series.size() + 1, text.find('\n', at) - at - series.size() - 1);
+    return at == std::string::npos ? ""
+                                   : text.substr(at + series.size() + 1, text.find('\n', at) - at - series.size() - 1);
   }
 
   MetricsRegistry metrics_;

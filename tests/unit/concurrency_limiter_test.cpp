@@ -53,8 +53,11 @@ TEST(ConcurrencyLimiterTest, FreedSlotsGoToTheBestWaiterFirstAndInOrderWithinAPr
   ConcurrencyLimiter limiter(fixed(1), t0);
   Wakes wakes;
   ASSERT_TRUE(limiter.try_acquire(Priority::kNormal));
-  for (auto [name, p] : {std::pair{"low1", Priority::kLow}, {"normal1", Priority::kNormal}, {"low2", Priority::kLow},
-                         {"critical1", Priority::kCritical}, {"normal2", Priority::kNormal}}) {
+  for (auto [name, p] : {std::pair{"low1", Priority::kLow},
+                         {"normal1", Priority::kNormal},
+                         {"low2", Priority::kLow},
+                         {"critical1", Priority::kCritical},
+                         {"normal2", Priority::kNormal}}) {
     EXPECT_EQ(limiter.acquire(p, t0, far, wakes.named(name)).kind, ConcurrencyLimiter::Admission::kQueued) << name;
   }
   EXPECT_EQ(limiter.queue_depth(), 5);
