@@ -172,8 +172,9 @@ RequestVerdict AdmissionGuard::on_request(Exchange& exchange) {
   }
   // No slot free: queue or shed. The guard outlives the request (the router owns the chains).
   const TimePoint now = Clock::now();
-  auto wake = [this, ex = exchange.shared_from_this()](uint64_t ticket, std::optional<ShedReason> shed) {
-    ex->loop->dispatch([this, ex, ticket, shed] { on_woken(*ex, ticket, shed); });
+  auto wake = [this, ex = exchange.shared_from_this(), target = role.target](uint64_t ticket,
+                                                                             std::optional<ShedReason> shed) {
+    ex->loop->dispatch([this, ex, target, ticket, shed] { on_woken(*ex, *target, ticket, shed); });
   };
   const ConcurrencyLimiter::Admission admission =
       limiter.acquire(role.priority, now, exchange.deadline, std::move(wake));
@@ -195,11 +196,12 @@ RequestVerdict AdmissionGuard::on_request(Exchange& exchange) {
   return RequestVerdict::kPause;
 }
 
-void AdmissionGuard::on_woken(Exchange& exchange, uint64_t ticket, std::optional<ShedReason> shed) {
+void AdmissionGuard::on_woken(Exchange& exchange, AdmissionTarget& target, uint64_t ticket,
+                              std::optional<ShedReason> shed) {
   auto& role = exchange.admission;
   if (role.phase != Exchange::AdmissionRole::kWaiting || role.ticket != ticket) {
     // The deadline answered while the slot was on its way: give it on.
-    if (!shed) role.target->limiter.release(Clock::now(), std::nullopt);
+    if (!shed) target.limiter.release(Clock::now(), std::nullopt);
     return;
   }
   if (!shed) {

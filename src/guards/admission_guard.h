@@ -17,6 +17,7 @@ namespace seraph {
 
 class MetricsRegistry;
 class AdmissionTargets;
+struct AdmissionTarget;
 
 class AdmissionGuard final : public Guard {
  public:
@@ -27,8 +28,8 @@ class AdmissionGuard final : public Guard {
   ResponseVerdict on_response(Exchange& exchange) override;
 
  private:
-  // On the exchange's thread: how its wait ended (`ticket` names the wait).
-  void on_woken(Exchange& exchange, uint64_t ticket, std::optional<ShedReason> shed);
+  // On the exchange's thread: how its wait for `target` ended (`ticket` names the wait).
+  void on_woken(Exchange& exchange, AdmissionTarget& target, uint64_t ticket, std::optional<ShedReason> shed);
   // On the exchange's thread: its wait ran out (`ticket` names the wait).
   void on_wait_over(Exchange& exchange, uint64_t ticket);
 

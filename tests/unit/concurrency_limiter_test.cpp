@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace seraph {
@@ -170,6 +172,44 @@ TEST(ConcurrencyLimiterTest, TheLimitFollowsLatencyWindowByWindow) {
     while (limiter.inflight() > 0) limiter.release(now, milliseconds(50));
   }
   EXPECT_LT(limiter.limit(), high) << "latency grew tenfold: the limit falls";
+}
+
+TEST(ConcurrencyLimiterTest, ThreadsRacingToTakeWaitWithdrawAndReleaseLeakNoSlotAndStrandNoWaiter) {
+  ConcurrencyLimiter limiter(fixed(2, 100), t0);
+  std::atomic<int> granted_waits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const Priority priority = static_cast<Priority>(t % kPriorities);
+      auto hold_and_release = [&limiter] {
+        for (int k = 0; k < 10; ++k) std::this_thread::yield();  // long enough for others to find no slot
+        limiter.release(Clock::now(), std::nullopt);
+      };
+      for (int i = 0; i < 300; ++i) {
+        if (limiter.try_acquire(priority)) {
+          hold_and_release();
+          continue;
+        }
+        std::atomic<int> outcome{0};  // 1: granted, 2: shed
+        const auto a =
+            limiter.acquire(priority, Clock::now(), far,
+                            [&outcome](uint64_t, std::optional<ShedReason> shed) { outcome.store(shed ? 2 : 1); });
+        if (a.kind == ConcurrencyLimiter::Admission::kShed) continue;
+        if (a.kind == ConcurrencyLimiter::Admission::kQueued) {
+          // Every other wait gives up at once, racing the slot handed to it.
+          if (i % 2 == 0 && limiter.withdraw(a.ticket)) continue;
+          while (outcome.load() == 0) std::this_thread::yield();
+          if (outcome.load() == 2) continue;
+          granted_waits.fetch_add(1);
+        }
+        hold_and_release();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(limiter.inflight(), 0);
+  EXPECT_EQ(limiter.queue_depth(), 0);
+  EXPECT_GT(granted_waits.load(), 0) << "the race must have made some requests wait";
 }
 
 }  // namespace
