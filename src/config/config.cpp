@@ -257,6 +257,42 @@ std::vector<Key> keys() {
                  else return fmt::format("must be open, closed or local, got '{}'", v);
                  return "";
                }});
+  // guards.admission: numbers that are not whole (tolerance, shares) go through strtod.
+  auto double_key = [&k](std::string path, auto getter, double min, double max) {
+    k.push_back({std::move(path), [getter, min, max](Config& c, const std::string& text) -> std::string {
+                   char* end = nullptr;
+                   const double value = std::strtod(text.c_str(), &end);
+                   if (text.empty() || end != text.c_str() + text.size()) return fmt::format("must be a number, got '{}'", text);
+                   if (!(value >= min && value <= max)) return fmt::format("must be between {} and {}, got {}", min, max, value);
+                   getter(c) = value;
+                   return "";
+                 }});
+  };
+  int_key("guards.admission.min_limit", [](Config& c) -> int& { return c.guards.admission.gradient.min_limit; }, 1, 100000);
+  int_key("guards.admission.max_limit", [](Config& c) -> int& { return c.guards.admission.gradient.max_limit; }, 1, 100000);
+  int_key("guards.admission.initial_limit", [](Config& c) -> int& { return c.guards.admission.gradient.initial_limit; }, 1,
+          100000);
+  double_key("guards.admission.tolerance", [](Config& c) -> double& { return c.guards.admission.gradient.tolerance; }, 1, 100);
+  double_key("guards.admission.smoothing", [](Config& c) -> double& { return c.guards.admission.gradient.smoothing; }, 0.01, 1);
+  int_key("guards.admission.long_window", [](Config& c) -> int& { return c.guards.admission.gradient.long_window; }, 1, 100000);
+  int_key("guards.admission.headroom", [](Config& c) -> int& { return c.guards.admission.gradient.headroom; }, 0, 10000);
+  int_key("guards.admission.max_queue", [](Config& c) -> int& { return c.guards.admission.max_queue; }, 0, 1000000);
+  k.push_back({"guards.admission.max_queue_wait_ms", [](Config& c, const std::string& text) -> std::string {
+                 int64_t ms = 0;
+                 std::string error = set_int(ms, text, 0, 3600000);
+                 if (error.empty()) c.guards.admission.max_queue_wait = std::chrono::milliseconds(ms);
+                 return error;
+               }});
+  k.push_back({"guards.admission.sample_window_ms", [](Config& c, const std::string& text) -> std::string {
+                 int64_t ms = 0;
+                 std::string error = set_int(ms, text, 1, 3600000);
+                 if (error.empty()) c.guards.admission.sample_window = std::chrono::milliseconds(ms);
+                 return error;
+               }});
+  int_key("guards.admission.min_window_samples", [](Config& c) -> int& { return c.guards.admission.min_window_samples; },
+          1, 1000000);
+  double_key("guards.admission.low_share", [](Config& c) -> double& { return c.guards.admission.low_share; }, 0.01, 1);
+  double_key("guards.admission.normal_share", [](Config& c) -> double& { return c.guards.admission.normal_share; }, 0.01, 1);
   k.push_back({"guards.auth.open_paths", [](Config& c, const std::string& text) -> std::string {
                  std::vector<std::string> paths;
                  std::stringstream in(text);
@@ -882,6 +918,14 @@ std::vector<std::string> load_config(const std::filesystem::path& file, Config& 
   if (config.guards.retry.backoff_max_ms < config.guards.retry.backoff_base_ms) {
     errors.push_back(fmt::format("guards.retry.backoff_max_ms: must be at least backoff_base_ms ({}), got {}",
                                  config.guards.retry.backoff_base_ms, config.guards.retry.backoff_max_ms));
+  }
+  if (const GradientSettings& g = config.guards.admission.gradient;
+      g.min_limit > g.initial_limit || g.initial_limit > g.max_limit) {
+    errors.push_back(fmt::format("guards.admission: needs min_limit <= initial_limit <= max_limit, got {}, {}, {}",
+                                 g.min_limit, g.initial_limit, g.max_limit));
+  }
+  if (config.guards.admission.low_share > config.guards.admission.normal_share) {
+    errors.push_back("guards.admission: low_share must not exceed normal_share (low requests shed first)");
   }
   if (Status s = check_one_cost_per_stage(limits.rules); !s.is_ok()) {
     errors.push_back("guards.rate_limit.rules: " + s.message());

@@ -31,6 +31,8 @@ struct LiveDeployment;
 struct LiveVariant;
 class GuardChain;
 class HedgingBackend;
+struct AdmissionTarget;
+enum class Priority : uint8_t;
 
 // The thread an exchange belongs to (its connection's I/O thread) and its timers.
 class ExchangeLoop {
@@ -135,6 +137,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     int retries = 0;
     std::shared_ptr<HedgingBackend> hedging;
   } retry;
+  // The admission guard's part (guards/admission_guard.h): the slot this request holds or waits for.
+  struct AdmissionRole {
+    enum Phase : uint8_t { kNone, kWaiting, kHolding } phase = kNone;
+    Priority priority{};
+    AdmissionTarget* target = nullptr;
+    uint64_t ticket = 0;  // kWaiting: the queue's ticket
+    TimePoint since{};    // kHolding: when the slot was taken
+  } admission;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

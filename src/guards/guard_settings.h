@@ -12,6 +12,7 @@
 #include "limits/rate_limit.h"
 #include "core/principal.h"
 #include "resilience/circuit_breaker.h"
+#include "resilience/concurrency_limiter.h"
 
 namespace seraph {
 
@@ -111,6 +112,7 @@ struct GuardSettings {
   ContentSettings content;
   CircuitBreakerSettings circuit_breaker;  // guards.circuit_breaker: local versions' and remote endpoints' breakers
   RetrySettings retry;
+  ConcurrencySettings admission;  // guards.admission: each target's adaptive limit, queue and shares
 };
 
 }  // namespace seraph

@@ -1,6 +1,7 @@
 #include "guards/guard_table.h"
 
 #include "guards/access_guard.h"
+#include "guards/admission_guard.h"
 #include "guards/auth_guard.h"
 #include "guards/cache_guard.h"
 #include "guards/circuit_breaker_guard.h"
@@ -63,6 +64,10 @@ constexpr GuardRow kGuards[] = {
     {"cache", Stage::kInference, "cache", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
+     }},
+    {"admission", Stage::kInference, "admission", Switch::kOffByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<AdmissionGuard>(c.settings.admission, c.metrics);
      }},
     {"retry", Stage::kInference, "retry", Switch::kOnByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {

@@ -738,5 +738,35 @@ TEST_F(LoadConfigTest, RetryMistakesAreNamed) {
   EXPECT_THAT(load("guards:\n  retry:\n    attempts: 3\n"), ElementsAre("guards.retry.attempts: unknown key"));
 }
 
+TEST_F(LoadConfigTest, AdmissionKeysAreReadAndCheckedTogether) {
+  EXPECT_THAT(load("guards:\n  admission:\n    enabled: true\n    min_limit: 2\n    initial_limit: 10\n    max_limit: 50\n"
+                   "    tolerance: 2.5\n    smoothing: 0.5\n    long_window: 30\n    headroom: 2\n    max_queue: 7\n"
+                   "    max_queue_wait_ms: 250\n    sample_window_ms: 40\n    min_window_samples: 3\n"
+                   "    low_share: 0.25\n    normal_share: 0.9\n"),
+              IsEmpty());
+  const ConcurrencySettings& a = config_.guards.admission;
+  EXPECT_TRUE(config_.guards.enabled["admission"]);
+  EXPECT_EQ(a.gradient.min_limit, 2);
+  EXPECT_EQ(a.gradient.initial_limit, 10);
+  EXPECT_EQ(a.gradient.max_limit, 50);
+  EXPECT_DOUBLE_EQ(a.gradient.tolerance, 2.5);
+  EXPECT_DOUBLE_EQ(a.gradient.smoothing, 0.5);
+  EXPECT_EQ(a.gradient.long_window, 30);
+  EXPECT_EQ(a.gradient.headroom, 2);
+  EXPECT_EQ(a.max_queue, 7);
+  EXPECT_EQ(a.max_queue_wait, std::chrono::milliseconds(250));
+  EXPECT_EQ(a.sample_window, std::chrono::milliseconds(40));
+  EXPECT_EQ(a.min_window_samples, 3);
+  EXPECT_DOUBLE_EQ(a.low_share, 0.25);
+  EXPECT_DOUBLE_EQ(a.normal_share, 0.9);
+
+  EXPECT_THAT(load("guards:\n  admission:\n    low_share: half\n"),
+              ElementsAre("guards.admission.low_share: must be a number, got 'half'"));
+  EXPECT_THAT(load("guards:\n  admission:\n    min_limit: 20\n    initial_limit: 10\n"),
+              ElementsAre(HasSubstr("min_limit <= initial_limit <= max_limit")));
+  EXPECT_THAT(load("guards:\n  admission:\n    low_share: 0.9\n    normal_share: 0.5\n"),
+              ElementsAre(HasSubstr("low_share must not exceed normal_share")));
+}
+
 }  // namespace
 }  // namespace seraph

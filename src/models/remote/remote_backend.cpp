@@ -68,6 +68,7 @@ void RemoteModel::execute(std::shared_ptr<const InferRequest> request, TimePoint
 }
 
 BackendResilience* RemoteModel::resilience() { return &backend_.resilience(); }
+const std::string& RemoteModel::backend_name() const { return backend_.name(); }
 
 std::shared_ptr<const ModelConfig> RemoteModel::contract() const {
   std::lock_guard lock(mutex_);

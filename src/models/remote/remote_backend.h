@@ -48,6 +48,8 @@ class RemoteModel final : public Backend {
   void set_contract(std::shared_ptr<const ModelConfig> contract);
   const std::string& model() const { return model_; }
   int64_t version() const { return version_; }
+  // The name of the backend it is on.
+  const std::string& backend_name() const;
   // "/v2/models/{model}[/versions/{version}]"
   const std::string& path() const { return path_; }
 
