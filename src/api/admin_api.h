@@ -10,7 +10,9 @@
 //   GET  /admin/v1/deployments                             every environment's deployments
 //   GET  /admin/v1/deployments/{d}?environment=E
 //   PUT  /admin/v1/deployments/{d}?environment=E           create or replace
+//   PUT  /admin/v1/deployments/{d}/fault?environment=E       the deployment-wide faults
 //   PUT  /admin/v1/deployments/{d}/variants/{v}/fault?environment=E
+//   GET, PUT, DELETE /admin/v1/backends/{b}/fault          a remote backend's faults (in memory)
 //   GET  /admin/v1/rollouts        POST /admin/v1/rollouts
 //   GET  /admin/v1/rollouts/{id}   POST /admin/v1/rollouts/{id}/{pause|resume|promote|rollback}
 //   GET  /admin/v1/experiments     POST /admin/v1/experiments
@@ -29,14 +31,17 @@
 
 namespace seraph {
 
+class BackendFaults;
 class ModelManager;
 class RateLimitRules;
 
 class AdminApi {
  public:
   // `rate_limits`: null when rate limits are off (their endpoints answer 404 saying so).
-  AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr)
-      : control_(control), models_(models), rate_limits_(rate_limits) {}
+  // `backend_faults`: null when there are no remote backends.
+  AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr,
+           BackendFaults* backend_faults = nullptr)
+      : control_(control), models_(models), rate_limits_(rate_limits), backend_faults_(backend_faults) {}
 
   // `segments` is the decoded path, starting with "admin".
   HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
@@ -50,10 +55,12 @@ class AdminApi {
   HttpResponse events(std::string_view query);
   HttpResponse api_keys(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse rate_limit_rules(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse backend_fault(const HttpRequest& request, const std::vector<std::string>& segments);
 
   ControlPlane& control_;
   ModelManager& models_;
   RateLimitRules* rate_limits_;
+  BackendFaults* backend_faults_;
 };
 
 }  // namespace seraph

@@ -24,6 +24,7 @@
 namespace seraph {
 
 class BackendDirectory;
+class BackendFaults;
 class JwtKeyStore;
 class RateLimitRules;
 class RedisClient;
@@ -39,6 +40,7 @@ struct ApiOptions {
   const JwtKeyStore* jwt_keys = nullptr;                    // when the auth guard accepts JWTs
   RedisClient* redis = nullptr;                             // shared state between replicas, when configured
   RateLimitRules* rate_limits = nullptr;                    // with rate limits on: the rules in force
+  BackendFaults* backend_faults = nullptr;                  // the remote backends' injected faults
 };
 
 class ApiRouter {

@@ -17,6 +17,7 @@
 namespace seraph {
 
 class ApiKeys;
+class BackendFaults;
 class BackendDirectory;
 class JwtKeyStore;
 class RateLimitRules;
@@ -37,6 +38,7 @@ struct GuardContext {
   const JwtKeyStore* jwt_keys = nullptr;       // when JWTs are accepted
   RedisClient* redis = nullptr;                // shared state between replicas, when configured
   const RateLimitRules* rate_limits = nullptr;  // the rate-limit rules in force; required with rate_limit on
+  const BackendFaults* backend_faults = nullptr;  // the remote backends' injected faults; null: none
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };
