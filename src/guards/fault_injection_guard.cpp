@@ -115,7 +115,7 @@ RequestVerdict FaultInjectionGuard::on_request(Exchange& exchange) {
     const auto [source, fault] = faults[i];
     if (!happens(fault->abort_percent)) continue;
     // An abort ends as it begins: it needs only room under the cap.
-    if (!active_.begin()) {
+    if (!active_.has_room()) {
       skipped_.add();
       return RequestVerdict::kContinue;
     }

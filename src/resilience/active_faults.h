@@ -23,7 +23,8 @@ class ActiveFaults {
     // The count outlives the guard when a ticket does (a delay's timer dropped at shutdown).
     return Ticket(count_.get(), [count = count_](const void*) { count->fetch_sub(1, std::memory_order_relaxed); });
   }
-  int active() const { return count_->load(std::memory_order_relaxed); }
+  // Whether a fault that ends as it begins (an abort) may be injected now.
+  bool has_room() const { return count_->load(std::memory_order_relaxed) < max_; }
 
  private:
   const int max_;
