@@ -488,8 +488,9 @@ HttpResponse AdminApi::backend_fault(const HttpRequest& request, const std::vect
     RecordWriter w(details);
     write_fault(w, fault);
     RegistryChange change;
-    change.events.push_back({0, 0, "admin", request.method == Method::kPut ? "backend_fault.set" : "backend_fault.cleared",
-                             "backend/" + name, std::string(details.GetString(), details.GetSize())});
+    const char* kind = request.method == Method::kPut ? "backend_fault.set" : "backend_fault.cleared";
+    change.events.push_back(
+        {0, 0, "admin", kind, "backend/" + name, std::string(details.GetString(), details.GetSize())});
     if (Status s = control_.registry().apply(change); !s.is_ok()) return error_response(s);
     if (Status s = backend_faults_->set(name, fault); !s.is_ok()) return error_response(s);
   }

@@ -258,7 +258,8 @@ void read_fault(const YAML::Node& f, const std::string& at, FaultSpec& fault, st
 }
 
 // The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
-// and outlier settings, and the faults injected into it (into guards.fault_injection.backends) (models/remote/remote_config.h), checked here so that errors name the key.
+// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key,
+// and the faults injected into it (kept in guards.fault_injection.backends: models/ knows no faults).
 void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
     RemoteBackendConfig b;

@@ -79,7 +79,9 @@ FaultInjectionGuard::FaultInjectionGuard(const FaultInjectionSettings& settings,
       backends_(backends),
       roll_(roll ? std::move(roll) : Roll(thread_roll)),
       active_(settings.max_active),
-      skipped_(metrics.counter("seraph_faults_skipped_total", "Faults not injected, by reason (max_active: the cap on faults in progress).")
+      skipped_(metrics
+                   .counter("seraph_faults_skipped_total",
+                            "Faults not injected, by reason (max_active: the cap on faults in progress).")
                    .get({{"reason", "max_active"}})),
       unrouted_delays_(faults_injected_family(metrics).get({{"fault", "delay"}, {"source", "header"}})),
       unrouted_aborts_(faults_injected_family(metrics).get({{"fault", "abort"}, {"source", "header"}})) {}
@@ -120,8 +122,8 @@ RequestVerdict FaultInjectionGuard::on_request(Exchange& exchange) {
       return RequestVerdict::kContinue;
     }
     count(exchange, FaultKind::kAbort, source);
-    exchange.status =
-        abort_status(fault->abort_status, fmt::format("fault injected: {} aborted the request", aborted_by(exchange, source)));
+    exchange.status = abort_status(fault->abort_status,
+                                   fmt::format("fault injected: {} aborted the request", aborted_by(exchange, source)));
     return RequestVerdict::kRespond;
   }
   for (size_t i = 0; i < n; ++i) {

@@ -17,7 +17,8 @@ namespace seraph {
 class BackendFaults {
  public:
   // One slot for each of `backends`, holding its fault from `configured` (none when absent).
-  BackendFaults(const std::vector<std::string>& backends, const std::map<std::string, FaultSpec, std::less<>>& configured);
+  BackendFaults(const std::vector<std::string>& backends,
+                const std::map<std::string, FaultSpec, std::less<>>& configured);
   BackendFaults(const BackendFaults&) = delete;
   BackendFaults& operator=(const BackendFaults&) = delete;
 

@@ -24,7 +24,8 @@ std::string injected(const std::string& deployment, const std::string& fault, co
 }
 
 TEST(FaultInjection, RequestHeadersAskForFaultsOnlyWhereTheConfigAllowsThem) {
-  const std::vector<std::pair<std::string, std::string>> abort = {{"Content-Type", kJson}, {"X-Seraph-Fault-Abort", "429"}};
+  const std::vector<std::pair<std::string, std::string>> abort = {{"Content-Type", kJson},
+                                                                  {"X-Seraph-Fault-Abort", "429"}};
   ServerProcess closed(delivery_config(kSentimentV1));
   EXPECT_EQ(HttpClient(closed.port()).post("/predict?model=sentiment", kBody, abort).status, 200u)
       << "without guards.fault_injection.allow_request_headers the header is ignored";
@@ -37,15 +38,18 @@ TEST(FaultInjection, RequestHeadersAskForFaultsOnlyWhereTheConfigAllowsThem) {
   EXPECT_NE(aborted.body.find("X-Seraph-Fault-Abort"), std::string::npos) << aborted.body;
 
   const auto start = std::chrono::steady_clock::now();
-  Response delayed = client.post("/predict?model=sentiment", kBody, {{"Content-Type", kJson}, {"X-Seraph-Fault-Delay-Ms", "150"}});
+  Response delayed =
+      client.post("/predict?model=sentiment", kBody, {{"Content-Type", kJson}, {"X-Seraph-Fault-Delay-Ms", "150"}});
   EXPECT_EQ(delayed.status, 200u) << delayed.body;
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
   // The deadline answers in time, a header delay or not.
-  Response late = client.post("/predict?model=sentiment", kBody, {{"Content-Type", kJson}, {"X-Seraph-Fault-Delay-Ms", "5000"},
-                                                                  {"X-Request-Timeout-Ms", "50"}});
+  Response late =
+      client.post("/predict?model=sentiment", kBody,
+                  {{"Content-Type", kJson}, {"X-Seraph-Fault-Delay-Ms", "5000"}, {"X-Request-Timeout-Ms", "50"}});
   EXPECT_EQ(late.status, 504u);
 
-  Response bad = client.post("/predict?model=sentiment", kBody, {{"Content-Type", kJson}, {"X-Seraph-Fault-Abort", "418"}});
+  Response bad =
+      client.post("/predict?model=sentiment", kBody, {{"Content-Type", kJson}, {"X-Seraph-Fault-Abort", "418"}});
   EXPECT_EQ(bad.status, 400u);
   EXPECT_NE(bad.body.find("X-Seraph-Fault-Abort must be"), std::string::npos) << bad.body;
 
@@ -59,7 +63,8 @@ TEST(FaultInjection, ADeploymentsFaultSetThroughTheAdminApiChangesItsAnswersAtRu
   HttpClient client(server.port());
   ASSERT_EQ(client.post("/predict?model=sentiment", kBody).status, 200u);
 
-  auto set = admin(server.port(), "PUT", "/admin/v1/deployments/sentiment/fault", R"({"abort_percent": 100, "abort_status": 500})", 200);
+  auto set = admin(server.port(), "PUT", "/admin/v1/deployments/sentiment/fault",
+                   R"({"abort_percent": 100, "abort_status": 500})", 200);
   EXPECT_EQ(set["fault"]["abort_percent"].GetDouble(), 100);
   Response aborted = client.post("/predict?model=sentiment", kBody);
   EXPECT_EQ(aborted.status, 500u);
@@ -101,7 +106,8 @@ deployments:
   auto got = admin(front.port(), "GET", "/admin/v1/backends/far/fault", "", 200);
   EXPECT_EQ(got["fault"]["abort_status"].GetInt(), 503);
   admin(front.port(), "DELETE", "/admin/v1/backends/far/fault", "", 200);
-  ASSERT_TRUE(eventually([&] { return metric(front.port(), R"(seraph_backend_endpoint_healthy\{backend="far".*\})") == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return metric(front.port(), R"(seraph_backend_endpoint_healthy\{backend="far".*\})") == 1; }));
   Response served = client.post("/predict?model=remote-sentiment", kBody);
   EXPECT_EQ(served.status, 200u) << served.body;
 

@@ -34,7 +34,8 @@ class FaultInjectionGuardTest : public ::testing::Test {
   }
 
   // An exchange routed to `variant` of "reviews" (empty: to no deployment), on its own loop.
-  std::shared_ptr<Exchange> routed(std::string_view variant, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  std::shared_ptr<Exchange> routed(std::string_view variant,
+                                   std::vector<std::pair<std::string, std::string>> headers = {}) {
     scopes_.emplace_back();
     auto ex = make_exchange(scopes_.back().loop, std::move(headers));
     if (variant.empty()) return ex;
@@ -58,14 +59,19 @@ class FaultInjectionGuardTest : public ::testing::Test {
     Labels labels;
     if (!variant.empty()) {
       const int version = variant == "baseline" ? 1 : 2;
-      labels = {{"deployment", "reviews"}, {"environment", "production"}, {"variant", std::string(variant)},
-                {"model", "sentiment"},    {"version", std::to_string(version)}};
+      labels = {{"deployment", "reviews"},
+                {"environment", "production"},
+                {"variant", std::string(variant)},
+                {"model", "sentiment"},
+                {"version", std::to_string(version)}};
     }
     labels.emplace_back("fault", fault);
     labels.emplace_back("source", source);
     return faults_injected_family(metrics_).get(labels).value();
   }
-  uint64_t skipped() { return metrics_.counter("seraph_faults_skipped_total", "").get({{"reason", "max_active"}}).value(); }
+  uint64_t skipped() {
+    return metrics_.counter("seraph_faults_skipped_total", "").get({{"reason", "max_active"}}).value();
+  }
 
   MetricsRegistry metrics_;
   Deployments deployments_{metrics_, "production", {"production"}, {"far"}};
@@ -138,7 +144,8 @@ TEST_F(FaultInjectionGuardTest, ADelayPausesTheRequestUntilItsTimerThenLetsItRea
   std::vector<std::unique_ptr<Guard>> guards;
   guards.push_back(std::make_unique<FaultInjectionGuard>(guard()));
   int backend_calls = 0;
-  GuardChain chain(Stage::kInference, std::move(guards), [&](Exchange&) { ++backend_calls; }, [](Exchange&) {});
+  GuardChain chain(
+      Stage::kInference, std::move(guards), [&](Exchange&) { ++backend_calls; }, [](Exchange&) {});
   rolls_ = {10};
   auto ex = routed("baseline");
   const TimePoint before = Clock::now();
