@@ -30,6 +30,7 @@
 #include "observe/metrics.h"
 #include "observe/process_metrics.h"
 #include "resilience/circuit_breakers.h"
+#include "resilience/backend_faults.h"
 #include "config/config.h"
 #include "server/http_server.h"
 #include "server/tls_context.h"
@@ -85,6 +86,8 @@ int serve(const std::string& config_file) {
     backends.add(std::make_shared<seraph::RemoteBackend>(b, backend_metrics, breakers.get()));
   }
   backends.start();
+  // Faults injected into remote backends: the config's, changed through the admin API, in memory.
+  seraph::BackendFaults backend_faults(backends.names(), config.guards.fault_injection.backends);
   seraph::Deployments deployments(metrics, config.routing.default_environment, config.routing.environments,
                                   backends.names());
   seraph::ControlPlane control(*registry, deployments, models, metrics,
@@ -144,7 +147,7 @@ int serve(const std::string& config_file) {
   seraph::ApiRouter router(models, control, metrics, {&http_metrics, &variant_recorder, &access_log},
                            {config.models.default_model, std::chrono::milliseconds(config.server.request_timeout_ms),
                             config.guards, static_cast<size_t>(config.server.max_body_bytes), &backends,
-                            jwt_keys.get(), redis.get(), rate_limits.get(), breakers.get()});
+                            jwt_keys.get(), redis.get(), rate_limits.get(), breakers.get(), &backend_faults});
   std::unique_ptr<seraph::TlsContextSource> tls;
   if (config.server.tls.enabled()) {
     if (seraph::Status s = seraph::TlsContextSource::create(config.server.tls, metrics, tls); !s.is_ok()) {

@@ -12,6 +12,7 @@
 #include "models/artifact_digest.h"
 #include "models/model_manager.h"
 #include "resilience/circuit_breakers.h"
+#include "resilience/backend_faults.h"
 
 namespace seraph {
 namespace {
@@ -147,6 +148,7 @@ HttpResponse AdminApi::handle(const HttpRequest& request, const std::vector<std:
   if (area == "api-keys") return api_keys(request, seg);
   if (area == "rate-limits") return rate_limit_rules(request, seg);
   if (area == "circuit-breakers") return circuit_breakers(request, seg);
+  if (area == "backends") return backend_fault(request, seg);
   return error_response(404, fmt::format("no admin endpoint /{}", fmt::join(seg, "/")));
 }
 
@@ -263,14 +265,17 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
     if (Status s = control_.put_deployment(record, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });
   }
-  if (seg.size() == 7 && seg[4] == "variants" && seg[6] == "fault") {
+  // The deployment's own faults (/fault), or one variant's (/variants/{v}/fault).
+  const bool deployment_fault = seg.size() == 5 && seg[4] == "fault";
+  if (deployment_fault || (seg.size() == 7 && seg[4] == "variants" && seg[6] == "fault")) {
     if (request.method != Method::kPut) return method_not_allowed("PUT");
     JsonValue body;
     if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     FaultSpec fault;
     if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
-    if (Status s = control_.set_fault(environment, name, seg[5], fault, stored); !s.is_ok()) return error_response(s);
+    const std::string variant = deployment_fault ? "" : seg[5];
+    if (Status s = control_.set_fault(environment, name, variant, fault, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });
   }
   return error_response(404, "no such admin endpoint");
@@ -512,6 +517,46 @@ HttpResponse AdminApi::circuit_breakers(const HttpRequest& request, const std::v
     w.StartObject();
     w.Key("reset");
     write_string(w, seg[3]);
+    w.EndObject();
+  });
+}
+
+HttpResponse AdminApi::backend_fault(const HttpRequest& request, const std::vector<std::string>& seg) {
+  if (seg.size() != 5 || seg[4] != "fault") return error_response(404, "no such admin endpoint");
+  const std::string& name = seg[3];
+  FaultSpec fault;
+  if (!backend_faults_ || !backend_faults_->get(name, fault)) {
+    return error_response(404, fmt::format("no backend '{}' is configured", name));
+  }
+  if (!is_get(request)) {
+    if (request.method == Method::kPut) {
+      JsonValue body;
+      if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
+      fault = FaultSpec{};
+      if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error_response(s);
+      if (Status s = validate_fault(fault, "fault"); !s.is_ok()) return error_response(s);
+    } else if (request.method == Method::kDelete) {
+      fault = FaultSpec{};
+    } else {
+      return method_not_allowed("GET, PUT, DELETE");
+    }
+    // In memory only, but in the audit trail like every admin change.
+    rapidjson::StringBuffer details;
+    RecordWriter w(details);
+    write_fault(w, fault);
+    RegistryChange change;
+    const char* kind = request.method == Method::kPut ? "backend_fault.set" : "backend_fault.cleared";
+    change.events.push_back(
+        {0, 0, "admin", kind, "backend/" + name, std::string(details.GetString(), details.GetSize())});
+    if (Status s = control_.registry().apply(change); !s.is_ok()) return error_response(s);
+    if (Status s = backend_faults_->set(name, fault); !s.is_ok()) return error_response(s);
+  }
+  return json(200, [&](RecordWriter& w) {
+    w.StartObject();
+    w.Key("backend");
+    write_string(w, name);
+    w.Key("fault");
+    write_fault(w, fault);
     w.EndObject();
   });
 }

@@ -10,7 +10,9 @@
 //   GET  /admin/v1/deployments                             every environment's deployments
 //   GET  /admin/v1/deployments/{d}?environment=E
 //   PUT  /admin/v1/deployments/{d}?environment=E           create or replace
+//   PUT  /admin/v1/deployments/{d}/fault?environment=E       the deployment-wide faults
 //   PUT  /admin/v1/deployments/{d}/variants/{v}/fault?environment=E
+//   GET, PUT, DELETE /admin/v1/backends/{b}/fault          a remote backend's faults (in memory)
 //   GET  /admin/v1/rollouts        POST /admin/v1/rollouts
 //   GET  /admin/v1/rollouts/{id}   POST /admin/v1/rollouts/{id}/{pause|resume|promote|rollback}
 //   GET  /admin/v1/experiments     POST /admin/v1/experiments
@@ -31,16 +33,21 @@
 namespace seraph {
 
 class CircuitBreakers;
+class BackendFaults;
 class ModelManager;
 class RateLimitRules;
 
 class AdminApi {
  public:
   // `rate_limits`, `breakers`: null when rate limits or circuit breakers are off (their endpoints
-  // answer 404 saying so).
+  // answer 404 saying so). `backend_faults`: null when there are no remote backends.
   AdminApi(ControlPlane& control, ModelManager& models, RateLimitRules* rate_limits = nullptr,
-           CircuitBreakers* breakers = nullptr)
-      : control_(control), models_(models), rate_limits_(rate_limits), breakers_(breakers) {}
+           CircuitBreakers* breakers = nullptr, BackendFaults* backend_faults = nullptr)
+      : control_(control),
+        models_(models),
+        rate_limits_(rate_limits),
+        breakers_(breakers),
+        backend_faults_(backend_faults) {}
 
   // `segments` is the decoded path, starting with "admin".
   HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& segments, std::string_view query);
@@ -55,11 +62,13 @@ class AdminApi {
   HttpResponse api_keys(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse rate_limit_rules(const HttpRequest& request, const std::vector<std::string>& segments);
   HttpResponse circuit_breakers(const HttpRequest& request, const std::vector<std::string>& segments);
+  HttpResponse backend_fault(const HttpRequest& request, const std::vector<std::string>& segments);
 
   ControlPlane& control_;
   ModelManager& models_;
   RateLimitRules* rate_limits_;
   CircuitBreakers* breakers_;
+  BackendFaults* backend_faults_;
 };
 
 }  // namespace seraph

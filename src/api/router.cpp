@@ -115,7 +115,8 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
                      std::vector<RequestObserver*> observers, ApiOptions options)
     : models_(models),
       control_(control),
-      admin_(control, models, options.rate_limits, options.breakers),  // before options_ is: read the argument
+      admin_(control, models, options.rate_limits, options.breakers,
+             options.backend_faults),  // before options_ is: read the argument
       metrics_(metrics),
       observers_(std::move(observers)),
       options_(std::move(options)),
@@ -123,13 +124,15 @@ ApiRouter::ApiRouter(ModelManager& models, ControlPlane& control, MetricsRegistr
           Stage::kEndpoint,
           build_guards(Stage::kEndpoint, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
                                           options_.request_timeout, options_.backends, options_.jwt_keys,
-                                          options_.redis, options_.rate_limits, options_.breakers}),
+                                          options_.redis, options_.rate_limits, options_.breakers,
+                                          options_.backend_faults}),
           [this](Exchange& ex) { dispatch(call_of(ex)); }, [this](Exchange& ex) { finish(call_of(ex)); }),
       inference_chain_(
           Stage::kInference,
           build_guards(Stage::kInference, {models, control.deployments(), metrics, options_.guards, control.api_keys(),
                                            options_.request_timeout, options_.backends, options_.jwt_keys,
-                                           options_.redis, options_.rate_limits, options_.breakers}),
+                                           options_.redis, options_.rate_limits, options_.breakers,
+                                           options_.backend_faults}),
           [this](Exchange& ex) { execute(call_of(ex)); }, [this](Exchange& ex) { render_inference(call_of(ex)); }) {
   add_routes();
 }

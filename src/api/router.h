@@ -25,6 +25,7 @@ namespace seraph {
 
 class BackendDirectory;
 class CircuitBreakers;
+class BackendFaults;
 class JwtKeyStore;
 class RateLimitRules;
 class RedisClient;
@@ -41,6 +42,7 @@ struct ApiOptions {
   RedisClient* redis = nullptr;                             // shared state between replicas, when configured
   RateLimitRules* rate_limits = nullptr;                    // with rate limits on: the rules in force
   CircuitBreakers* breakers = nullptr;                      // required with circuit breakers on
+  BackendFaults* backend_faults = nullptr;                  // the remote backends' injected faults
 };
 
 class ApiRouter {

@@ -135,6 +135,10 @@ std::vector<Key> keys() {
     bool_key(fmt::format("guards.{}.enabled", row.section),
              [name = std::string(row.section)](Config& c) -> bool& { return c.guards.enabled[name]; });
   }
+  int_key("guards.fault_injection.max_active", [](Config& c) -> int& { return c.guards.fault_injection.max_active; }, 0,
+          1000000);
+  bool_key("guards.fault_injection.allow_request_headers",
+           [](Config& c) -> bool& { return c.guards.fault_injection.allow_request_headers; });
   int_key("guards.cache.max_bytes", [](Config& c) -> int64_t& { return c.guards.cache.max_bytes; }, 0, int64_t{1} << 40);
   int_key("guards.cache.ttl_ms", [](Config& c) -> int& { return c.guards.cache.ttl_ms; }, 1, 7 * 86400000);
   int_key("guards.cache.stale_while_revalidate_ms",
@@ -347,8 +351,16 @@ void for_each_mapping(const YAML::Node& list, const std::string& key, std::vecto
   }
 }
 
+void read_fault(const YAML::Node& f, const std::string& at, FaultSpec& fault, std::vector<std::string>& errors) {
+  read_scalar(f["delay_ms"], at + ".delay_ms", fault.delay_ms, errors);
+  read_scalar(f["delay_percent"], at + ".delay_percent", fault.delay_percent, errors);
+  read_scalar(f["abort_percent"], at + ".abort_percent", fault.abort_percent, errors);
+  read_scalar(f["abort_status"], at + ".abort_status", fault.abort_status, errors);
+}
+
 // The `backends:` list: each a name, endpoints ["host:port", ...], timeouts, bounds, health_check
-// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key.
+// and outlier settings (models/remote/remote_config.h), checked here so that errors name the key,
+// and the faults injected into it (kept in guards.fault_injection.backends: models/ knows no faults).
 // A backend's `circuit_breaker` overrides go to `breaker_overrides` by the backend's index: they
 // apply over guards.circuit_breaker, which is known only once the whole config is read.
 void read_backends(const YAML::Node& list, Config& config, std::vector<std::string>& errors,
@@ -414,6 +426,12 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
         errors.push_back(where + ".circuit_breaker: must be a mapping");
       }
     }
+    if (const YAML::Node& f = node["fault"]) {
+      FaultSpec fault;
+      read_fault(f, where + ".fault", fault, errors);
+      if (Status s = validate_fault(fault, where + ".fault"); !s.is_ok()) errors.push_back(s.message());
+      config.guards.fault_injection.backends[b.name] = fault;
+    }
     config.backends.push_back(std::move(b));
   });
 }
@@ -463,13 +481,6 @@ Status yaml_to_json(const YAML::Node& node, std::string& out) {
   if (!w.IsComplete()) return invalid_argument("could not be written as JSON");
   out.assign(buffer.GetString(), buffer.GetSize());
   return {};
-}
-
-void read_fault(const YAML::Node& f, const std::string& at, FaultSpec& fault, std::vector<std::string>& errors) {
-  read_scalar(f["delay_ms"], at + ".delay_ms", fault.delay_ms, errors);
-  read_scalar(f["delay_percent"], at + ".delay_percent", fault.delay_percent, errors);
-  read_scalar(f["abort_percent"], at + ".abort_percent", fault.abort_percent, errors);
-  read_scalar(f["abort_status"], at + ".abort_status", fault.abort_status, errors);
 }
 
 // The `deployments:` list: each a name, an environment (default: routing.default_environment), an

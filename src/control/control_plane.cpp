@@ -161,7 +161,8 @@ Status ControlPlane::set_fault(const std::string& environment, const std::string
   std::lock_guard lock(context_.mutex);
   DeploymentRecord record;
   if (Status s = context_.registry.get_deployment(deployment, environment, record); !s.is_ok()) return s;
-  bool found = false;
+  bool found = variant.empty();
+  if (found) record.policy.fault = fault;
   for (VariantRecord& v : record.variants) {
     if (v.name == variant) {
       v.fault = fault;
@@ -173,8 +174,10 @@ Status ControlPlane::set_fault(const std::string& environment, const std::string
   rapidjson::StringBuffer details;
   RecordWriter w(details);
   w.StartObject();
-  w.Key("variant");
-  w.String(variant.c_str(), static_cast<rapidjson::SizeType>(variant.size()));
+  if (!variant.empty()) {
+    w.Key("variant");
+    w.String(variant.c_str(), static_cast<rapidjson::SizeType>(variant.size()));
+  }
   w.Key("fault");
   write_fault(w, fault);
   w.EndObject();

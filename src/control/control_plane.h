@@ -49,6 +49,7 @@ class ControlPlane {
 
   // Admin operations; each takes the control lock.
   Status put_deployment(const DeploymentRecord& record, DeploymentRecord& out);
+  // The faults injected into one variant, or, when `variant` is empty, into the whole deployment.
   Status set_fault(const std::string& environment, const std::string& deployment, const std::string& variant,
                    const FaultSpec& fault, DeploymentRecord& out);
   // `out`: the version as the registry holds it afterwards.

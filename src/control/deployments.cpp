@@ -101,8 +101,6 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
 
 bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
 
-namespace {
-
 Status validate_fault(const FaultSpec& f, const std::string& where) {
   auto percent = [](double p) { return std::isfinite(p) && p >= 0 && p <= 100; };
   if (!percent(f.delay_percent) || !percent(f.abort_percent)) {
@@ -116,6 +114,8 @@ Status validate_fault(const FaultSpec& f, const std::string& where) {
   }
   return {};
 }
+
+namespace {
 
 Status validate_policy(const DeploymentRecord& record) {
   const DeploymentPolicy& p = record.policy;

@@ -99,5 +99,7 @@ class Deployments {
 
 // The HTTP statuses an injected abort may answer with.
 bool is_abort_status(int status);
+// Checks a fault's percentages, delay and abort status; `where` names it in the message.
+Status validate_fault(const FaultSpec& fault, const std::string& where);
 
 }  // namespace seraph

@@ -10,13 +10,34 @@ Labels with(Labels labels, const char* key, const char* value) {
   return labels;
 }
 
+size_t fault_index(FaultKind kind, FaultSource source) {
+  return static_cast<size_t>(kind) * kFaultSources + static_cast<size_t>(source);
+}
+
 }  // namespace
+
+const char* fault_kind_name(FaultKind kind) { return kind == FaultKind::kDelay ? "delay" : "abort"; }
+
+const char* fault_source_name(FaultSource source) {
+  switch (source) {
+    case FaultSource::kDeployment: return "deployment";
+    case FaultSource::kVariant: return "variant";
+    case FaultSource::kBackend: return "backend";
+    case FaultSource::kHeader: return "header";
+  }
+  return "unknown";
+}
+
+Family<Counter>& faults_injected_family(MetricsRegistry& metrics) {
+  return metrics.counter("seraph_faults_injected_total",
+                         "Faults injected, by kind and by the setting that injected them (source).");
+}
 
 VariantMetricFamilies::VariantMetricFamilies(MetricsRegistry& metrics)
     : requests(metrics.counter("seraph_variant_requests_total", "Requests each deployment variant served, by outcome (error: 5xx).")),
       duration(metrics.histogram("seraph_variant_request_duration_seconds",
                                  "Latency of the requests each deployment variant served.", latency_buckets())),
-      faults(metrics.counter("seraph_faults_injected_total", "Faults injected into deployment variants, by kind.")),
+      faults(faults_injected_family(metrics)),
       shadow_comparisons(metrics.counter("seraph_shadow_comparisons_total",
                                          "Shadow answers compared with the served ones, by result (failed: no answer to compare).")),
       weight(metrics.gauge("seraph_variant_weight", "Each deployment variant's routing weight (for a shadow: percent of requests copied).")) {}
@@ -26,12 +47,18 @@ VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels
       ok_total_(families.requests.get(with(labels, "outcome", "ok"))),
       error_total_(families.requests.get(with(labels, "outcome", "error"))),
       duration_(families.duration.get(labels)),
-      delays_(families.faults.get(with(labels, "fault", "delay"))),
-      aborts_(families.faults.get(with(labels, "fault", "abort"))),
       shadow_agree_(families.shadow_comparisons.get(with(labels, "result", "agree"))),
       shadow_disagree_(families.shadow_comparisons.get(with(labels, "result", "disagree"))),
       shadow_failed_total_(families.shadow_comparisons.get(with(labels, "result", "failed"))),
-      weight_(families.weight.get(labels)) {}
+      weight_(families.weight.get(labels)) {
+  for (FaultKind kind : {FaultKind::kDelay, FaultKind::kAbort}) {
+    for (size_t source = 0; source < kFaultSources; ++source) {
+      Labels fault = with(labels, "fault", fault_kind_name(kind));
+      fault.emplace_back("source", fault_source_name(static_cast<FaultSource>(source)));
+      faults_[fault_index(kind, static_cast<FaultSource>(source))] = &families.faults.get(fault);
+    }
+  }
+}
 
 void VariantStats::record(unsigned status, double latency_ms) {
   const bool error = status >= 500;
@@ -42,7 +69,7 @@ void VariantStats::record(unsigned status, double latency_ms) {
   duration_.observe(latency_ms / 1000.0);
 }
 
-void VariantStats::record_fault(FaultKind kind) { (kind == FaultKind::kDelay ? delays_ : aborts_).add(); }
+void VariantStats::record_fault(FaultKind kind, FaultSource source) { faults_[fault_index(kind, source)]->add(); }
 
 void VariantStats::record_shadow(bool failed, bool same_top_label, double max_abs_difference) {
   if (failed) {

@@ -2,6 +2,7 @@
 // What one deployment variant served: cumulative Prometheus series, and a resettable window (the
 // current rollout step) that canary analysis reads. Recording is lock-free: relaxed atomic adds and
 // a ring of recent latencies.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,15 @@
 namespace seraph {
 
 enum class FaultKind { kDelay, kAbort };
+// Which setting injected a fault: the deployment's, the variant's, its remote backend's, or the
+// request's own headers (guards/fault_injection_guard.h).
+enum class FaultSource { kDeployment, kVariant, kBackend, kHeader };
+constexpr size_t kFaultSources = 4;
+// The label values of seraph_faults_injected_total.
+const char* fault_kind_name(FaultKind kind);
+const char* fault_source_name(FaultSource source);
+// seraph_faults_injected_total: one family for every variant's faults and the guard's own.
+Family<Counter>& faults_injected_family(MetricsRegistry& metrics);
 
 // The metric families every variant's series belong to; created once per process.
 struct VariantMetricFamilies {
@@ -34,7 +44,7 @@ class VariantStats final : public OutcomeSink {
 
   // A request this variant served (answered with `status` after `latency_ms`); 5xx are errors.
   void record(unsigned status, double latency_ms) override;
-  void record_fault(FaultKind kind);
+  void record_fault(FaultKind kind, FaultSource source);
   // The variant's current weight, for graphing a rollout's progress (0 once it leaves the deployment).
   void set_weight(double weight) { weight_.set(weight); }
   // A shadow copy's result compared with the served answer (or failed: no comparison possible).
@@ -67,8 +77,7 @@ class VariantStats final : public OutcomeSink {
   Counter& ok_total_;
   Counter& error_total_;
   Histogram& duration_;
-  Counter& delays_;
-  Counter& aborts_;
+  std::array<Counter*, 2 * kFaultSources> faults_;  // by kind, then source
   Counter& shadow_agree_;
   Counter& shadow_disagree_;
   Counter& shadow_failed_total_;

@@ -9,6 +9,7 @@
 
 #include "auth/jwt_key_set.h"
 #include "auth/jwt_verifier.h"
+#include "control/registry.h"
 #include "limits/rate_limit.h"
 #include "core/principal.h"
 #include "resilience/circuit_breaker.h"
@@ -104,6 +105,14 @@ struct RetrySettings {
   } hedge;
 };
 
+// Fault injection (guards.fault_injection): the cap on faults in progress, whether requests may ask
+// for their own faults, and the remote backends' faults from the config (`backends[].fault`).
+struct FaultInjectionSettings {
+  int max_active = 100;                // Envoy's max_active_faults; beyond it no fault is injected
+  bool allow_request_headers = false;  // X-Seraph-Fault-Delay-Ms and X-Seraph-Fault-Abort are honoured
+  std::map<std::string, FaultSpec, std::less<>> backends;  // by backend name
+};
+
 struct GuardSettings {
   std::map<std::string, bool, std::less<>> enabled;  // guards.<name>.enabled; absent: the row's default
   AuthSettings auth;
@@ -113,6 +122,7 @@ struct GuardSettings {
   CircuitBreakerSettings circuit_breaker;  // guards.circuit_breaker: local versions' and remote endpoints' breakers
   RetrySettings retry;
   ConcurrencySettings admission;  // guards.admission: each target's adaptive limit, queue and shares
+  FaultInjectionSettings fault_injection;
 };
 
 }  // namespace seraph

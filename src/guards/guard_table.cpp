@@ -79,7 +79,11 @@ constexpr GuardRow kGuards[] = {
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CircuitBreakerGuard>(*c.breakers);
      }},
-    {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault, make_plain<FaultInjectionGuard>},
+    // Last: an injected fault looks like the backend's own failure to every guard before it.
+    {"fault_injection", Stage::kInference, "fault_injection", Switch::kOnByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> {
+       return std::make_unique<FaultInjectionGuard>(c.settings.fault_injection, c.backend_faults, c.metrics);
+     }},
 };
 
 }  // namespace

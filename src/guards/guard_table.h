@@ -17,6 +17,7 @@
 namespace seraph {
 
 class ApiKeys;
+class BackendFaults;
 class BackendDirectory;
 class CircuitBreakers;
 class JwtKeyStore;
@@ -39,6 +40,7 @@ struct GuardContext {
   RedisClient* redis = nullptr;                // shared state between replicas, when configured
   const RateLimitRules* rate_limits = nullptr;  // the rate-limit rules in force; required with rate_limit on
   CircuitBreakers* breakers = nullptr;          // required with circuit_breaker on
+  const BackendFaults* backend_faults = nullptr;  // the remote backends' injected faults; null: none
 };
 
 enum class Switch : uint8_t { kAlways, kOnByDefault, kOffByDefault };

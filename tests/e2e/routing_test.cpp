@@ -210,8 +210,8 @@ TEST(FaultInjection, AbortsAndDelaysTheConfiguredShareOfAVariantsRequestsAndCoun
   EXPECT_EQ(late.status, 504u);
 
   const std::string faults = R"(seraph_faults_injected_total\{deployment="sentiment",environment="production",variant="baseline",model="sentiment",version="1",fault=")";
-  EXPECT_EQ(metric(server.port(), faults + R"(abort"\})"), 1);
-  EXPECT_EQ(metric(server.port(), faults + R"(delay"\})"), 2);
+  EXPECT_EQ(metric(server.port(), faults + R"(abort",source="variant"\})"), 1);
+  EXPECT_EQ(metric(server.port(), faults + R"(delay",source="variant"\})"), 2);
   admin(server.port(), "PUT", "/admin/v1/deployments/sentiment/variants/baseline/fault", R"({"abort_percent": 150})", 400);
   admin(server.port(), "PUT", "/admin/v1/deployments/sentiment/variants/nobody/fault", R"({"abort_percent": 1})", 404);
 }

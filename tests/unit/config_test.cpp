@@ -562,6 +562,30 @@ backends:
                   "backends[0].circuit_breaker.probes: unknown key (any key of guards.circuit_breaker but enabled)"));
 }
 
+TEST_F(LoadConfigTest, ReadsFaultInjectionSettingsAndEachBackendsFault) {
+  EXPECT_FALSE(config_.guards.fault_injection.allow_request_headers) << "request headers are ignored by default";
+  EXPECT_EQ(config_.guards.fault_injection.max_active, 100);
+  EXPECT_THAT(load(R"(
+guards:
+  fault_injection: {max_active: 5, allow_request_headers: true}
+backends:
+  - {name: far, endpoints: ["h:1"], fault: {delay_ms: 30, delay_percent: 10, abort_status: 504}}
+  - {name: near, endpoints: ["h:2"]}
+)"),
+              IsEmpty());
+  EXPECT_EQ(config_.guards.fault_injection.max_active, 5);
+  EXPECT_TRUE(config_.guards.fault_injection.allow_request_headers);
+  ASSERT_EQ(config_.guards.fault_injection.backends.size(), 1u);
+  const FaultSpec& far = config_.guards.fault_injection.backends.at("far");
+  EXPECT_EQ(far.delay_ms, 30);
+  EXPECT_EQ(far.delay_percent, 10);
+  EXPECT_EQ(far.abort_status, 504);
+  EXPECT_THAT(load("backends:\n  - {name: far, endpoints: [\"h:1\"], fault: {abort_status: 418}}\n"),
+              ElementsAre("backends[0].fault.abort_status must be 429, 500, 503 or 504, got 418"));
+  EXPECT_THAT(load("guards:\n  fault_injection:\n    max_active: -1\n"),
+              ElementsAre(HasSubstr("guards.fault_injection.max_active")));
+}
+
 TEST_F(LoadConfigTest, AVariantNamingAnUnknownBackendIsAnError) {
   EXPECT_THAT(
       load(R"(

@@ -1,5 +1,5 @@
-// Each guard of the chain against the fixture's exchange: request id, deadline, route, validation
-// and fault injection.
+// Each guard of the chain against the fixture's exchange: request id, deadline, route and
+// validation (fault injection: fault_injection_guard_test.cpp); and the table that builds the chain.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +9,6 @@
 #include "control/deployments.h"
 #include "guard_fixture.h"
 #include "guards/deadline_guard.h"
-#include "guards/fault_injection_guard.h"
 #include "guards/guard_table.h"
 #include "guards/request_id_guard.h"
 #include "guards/route_guard.h"
@@ -106,7 +105,7 @@ TEST(DeadlineGuard, AtTheDeadlineTheRequestIsAnswered504AndCancelled) {
   EXPECT_EQ(ex->status.code(), StatusCode::kDeadlineExceeded);
 }
 
-// --- route, validation and fault injection ----------------------------------------------------------
+// --- route and validation ----------------------------------------------------------
 
 class RoutingGuardsTest : public ::testing::Test {
  protected:
@@ -127,12 +126,11 @@ class RoutingGuardsTest : public ::testing::Test {
     delete repo_;
   }
 
-  void publish(FaultSpec candidate_fault = {}, double candidate_weight = 0) {
+  void publish() {
     DeploymentRecord d;
     d.name = "reviews";
     d.environment = "production";
-    d.variants = {{"baseline", "sentiment", 1, 100 - candidate_weight, "baseline", {}},
-                  {"candidate", "sentiment", 2, candidate_weight, "candidate", candidate_fault}};
+    d.variants = {{"baseline", "sentiment", 1, 100, "baseline", {}}, {"candidate", "sentiment", 2, 0, "candidate", {}}};
     deployments_.publish(d);
   }
 
@@ -230,38 +228,6 @@ TEST_F(RoutingGuardsTest, ValidationChecksTheRoutedVersionsContract) {
   auto before = good->request;
   EXPECT_EQ(ValidationGuard().on_request(*good), RequestVerdict::kContinue);
   EXPECT_EQ(good->request, before) << "a request already in the config's order is shared, not copied";
-}
-
-TEST_F(RoutingGuardsTest, AFullAbortFaultAnswersWithItsStatusAndIsCounted) {
-  publish({0, 0, 100, 503}, 100);
-  auto ex = make_exchange(loop_, {}, text_request("reviews"));
-  route().on_request(*ex);
-  EXPECT_EQ(FaultInjectionGuard().on_request(*ex), RequestVerdict::kRespond);
-  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
-  EXPECT_THAT(ex->status.message(), HasSubstr("fault injected"));
-}
-
-TEST_F(RoutingGuardsTest, AFullDelayFaultPausesTheRequestUntilItsTimer) {
-  publish({40, 100, 0, 503}, 100);
-  std::vector<std::unique_ptr<Guard>> guards;
-  guards.push_back(std::make_unique<RouteGuard>(*models_, deployments_));
-  guards.push_back(std::make_unique<FaultInjectionGuard>());
-  int backend_calls = 0;
-  GuardChain chain(Stage::kInference, std::move(guards), [&](Exchange&) { ++backend_calls; }, [](Exchange&) {});
-  auto ex = make_exchange(loop_, {}, text_request("reviews"));
-  const TimePoint before = Clock::now();
-  chain.run(*ex);
-  EXPECT_EQ(backend_calls, 0);
-  ASSERT_TRUE(loop_->has_timer());
-  EXPECT_GE(loop_->timer_at(), before + 40ms);
-  loop_->fire_timer();
-  EXPECT_EQ(backend_calls, 1);
-}
-
-TEST_F(RoutingGuardsTest, NoFaultWithoutAVariant) {
-  auto ex = make_exchange(loop_, {}, text_request("sentiment"));
-  route().on_request(*ex);
-  EXPECT_EQ(FaultInjectionGuard().on_request(*ex), RequestVerdict::kContinue);
 }
 
 // --- the table -----------------------------------------------------------------------------------
