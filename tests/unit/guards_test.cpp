@@ -280,21 +280,21 @@ TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffG
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id"}))
       << "auth is off unless the config switches it on";
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "fault_injection"}));
-  settings.enabled = {{"fault_injection", false}};
+            (std::vector<std::string_view>{"deadline", "route", "validation", "fallback", "fault_injection"}));
+  settings.enabled = {{"fault_injection", false}, {"fallback", false}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "route", "validation"}));
   // One switch turns on the guards that work together: auth's check of the caller and of what it calls.
   settings.enabled = {{"auth", true}};
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id", "auth"}));
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fault_injection"}));
+            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fallback", "fault_injection"}));
   settings.enabled = {{"content", true}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "fault_injection"}));
+            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "fallback", "fault_injection"}));
   // Guards the pipeline cannot do without stay whatever the config says.
   settings.enabled = {{"route", false}};
-  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 4u);
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 5u);
 }
 
 }  // namespace
