@@ -94,6 +94,7 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
   for (const FallbackStep& step : record.policy.fallback) {
     LiveFallbackStep& live_step = live.fallback.emplace_back();
     live_step.kind = step.kind;
+    const char* kind = "variant";
     switch (step.kind) {
       case FallbackStep::Kind::kVariant:
         for (size_t i = 0; i < record.variants.size(); ++i) {
@@ -102,22 +103,21 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
         live_step.label = "variant:" + step.variant;
         break;
       case FallbackStep::Kind::kStaleCache:
-        live_step.label = "stale_cache";
+        kind = "stale_cache";
+        live_step.label = kind;
         break;
       case FallbackStep::Kind::kDefaultAnswer: {
+        kind = "default_answer";
+        live_step.label = kind;
         auto answer = std::make_shared<InferResponse>();
         // The record is valid (validate_deployment decoded this answer): it decodes here too.
         if (decode_default_answer(step.answer_json, *answer).is_ok()) {
           answer->model = record.name;
           live_step.answer = std::move(answer);
         }
-        live_step.label = "default_answer";
         break;
       }
     }
-    const char* kind = step.kind == FallbackStep::Kind::kVariant      ? "variant"
-                       : step.kind == FallbackStep::Kind::kStaleCache ? "stale_cache"
-                                                                      : "default_answer";
     Labels labels{{"deployment", record.name}, {"environment", record.environment}, {"kind", kind}};
     labels.emplace_back("outcome", "served");
     live_step.served = &fallbacks_.get(labels);
