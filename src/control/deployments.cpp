@@ -166,6 +166,9 @@ Status validate_policy(const DeploymentRecord& record) {
     return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", p.priority));
   }
   if (Status s = validate_fault(p.fault, "fault"); !s.is_ok()) return s;
+  if (p.fallback.size() > kMaxFallbackSteps) {
+    return invalid_argument(fmt::format("fallback may hold at most {} steps", kMaxFallbackSteps));
+  }
   for (size_t i = 0; i < p.fallback.size(); ++i) {
     const FallbackStep& step = p.fallback[i];
     if (step.kind == FallbackStep::Kind::kDefaultAnswer) {

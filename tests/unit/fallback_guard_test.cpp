@@ -255,7 +255,7 @@ TEST_F(FallbackGuardTest, AFallbackVariantsAnswerIsNotCachedAsTheCandidates) {
   EXPECT_EQ(label(*next), "candidate call 3");
 }
 
-TEST(FallbackValidation, ADefaultAnswerMustHoldV2Outputs) {
+TEST(FallbackValidation, ADefaultAnswerMustHoldV2OutputsAndAChainIsBounded) {
   DeploymentRecord d;
   d.name = "reviews";
   d.environment = "production";
@@ -266,6 +266,8 @@ TEST(FallbackValidation, ADefaultAnswerMustHoldV2Outputs) {
   EXPECT_NE(s.message().find("fallback[0].default_answer"), std::string::npos) << s.message();
   d.policy.fallback = {default_step()};
   EXPECT_TRUE(validate_deployment(d, {"production"}).is_ok());
+  d.policy.fallback.assign(kMaxFallbackSteps + 1, stale_step());
+  EXPECT_EQ(validate_deployment(d, {"production"}).code(), StatusCode::kInvalidArgument) << "a chain has a bound";
 }
 
 }  // namespace
