@@ -160,6 +160,9 @@ Status validate_fault(const FaultSpec& f, const std::string& where) {
   return {};
 }
 
+// A request walks its deployment's fallback chain one step after another within its deadline.
+constexpr size_t kMaxFallbackSteps = 8;
+
 Status validate_policy(const DeploymentRecord& record) {
   const DeploymentPolicy& p = record.policy;
   if (!p.priority.empty() && p.priority != "critical" && p.priority != "normal" && p.priority != "low") {

@@ -111,9 +111,6 @@ class Deployments {
   std::atomic<std::shared_ptr<const DeploymentTable>> table_;
 };
 
-// A fallback chain's length limit: a request tries its steps one after another within its deadline.
-inline constexpr size_t kMaxFallbackSteps = 8;
-
 // A fallback step's default answer ({"outputs": [...]} in V2's JSON) decoded into a response.
 Status decode_default_answer(std::string_view answer_json, InferResponse& answer);
 
