@@ -251,12 +251,14 @@ void ApiRouter::finish(Call& call) {
                                  call.deployment ? std::string_view(call.deployment->name) : std::string_view(),
                                  call.deployment ? std::string_view(call.deployment->environment) : std::string_view(),
                                  call.variant ? std::string_view(call.variant->record.name) : std::string_view(),
-                                 call.variant ? call.variant->stats.get() : nullptr,
+                                 // A variant the fallback guard left has its failure in its stats already.
+                                 call.variant && !call.fallback.variant_recorded ? call.variant->stats.get() : nullptr,
                                  response.status,
                                  (call.latency_ms >= 0 ? call.latency_ms : elapsed_ms(call.start)) / 1000.0};
   for (RequestObserver* observer : observers_) observer->on_finished(finished);
   call.responder->send(std::move(response));
-  if (call.shadow && call.status.is_ok() && !call.cancelled()) run_shadow(call);
+  // The shadow is compared with the routed variant's answer: not with one a fallback gave instead.
+  if (call.shadow && call.status.is_ok() && !call.cancelled() && !call.fallback.serving) run_shadow(call);
 }
 
 void ApiRouter::refuse_undecodable(Call& call, std::string_view model, Status problem) {
@@ -303,7 +305,10 @@ void ApiRouter::execute(Call& call) {
 void ApiRouter::render_inference(Call& call) {
   if (!call.status.is_ok()) return answer(call, error_response(call.status));
   ServedBy served_by;
-  if (call.deployment) served_by = {call.deployment->name, call.deployment->environment, call.variant->record.name};
+  if (call.deployment) {
+    served_by = {call.deployment->name, call.deployment->environment, call.variant->record.name,
+                 call.fallback.serving ? std::string_view(call.fallback.serving->label) : std::string_view()};
+  }
   HttpResponse response;
   if (call.api == InferApi::kV2) {
     RenderedBody rendered = render_v2_infer_response(call.response, call.v2_options, served_by);

@@ -28,7 +28,7 @@ ResponseCache::ResponseCache(ResponseCacheOptions options)
       shards_(std::max<size_t>(options.shards, 1)) {}
 
 bool ResponseCache::past_stale_window(const CachedAnswer& answer, TimePoint now) const {
-  return now >= answer.expires_at + options_.stale_while_revalidate;
+  return now >= answer.expires_at + std::max(options_.stale_while_revalidate, options_.stale_if_error);
 }
 
 void ResponseCache::erase(Shard& shard, std::list<Entry>::iterator it) {
@@ -51,7 +51,8 @@ ResponseCache::Freshness ResponseCache::lookup(const CacheKey& key, TimePoint no
   }
   shard.recency.splice(shard.recency.begin(), shard.recency, it);
   out = it->answer;
-  return now < it->answer->expires_at ? Freshness::kFresh : Freshness::kStale;
+  if (now < it->answer->expires_at) return Freshness::kFresh;
+  return now < it->answer->expires_at + options_.stale_while_revalidate ? Freshness::kStale : Freshness::kExpired;
 }
 
 void ResponseCache::store(const CacheKey& key, InferResponse response, TimePoint now, std::chrono::milliseconds ttl) {

@@ -31,6 +31,9 @@ struct ResponseCacheOptions {
   size_t shards = 16;
   // How long past its expiry an entry may still be served while a fresh one is computed.
   std::chrono::milliseconds stale_while_revalidate{0};
+  // How long past its expiry an entry is kept to answer for a backend that fails (the fallback
+  // guard's stale_cache step); beyond both windows an entry is dropped when it is next looked up.
+  std::chrono::milliseconds stale_if_error{0};
 };
 
 // What an answer is taken to cost in memory: its tensors' data, strings and names, plus a fixed
@@ -43,9 +46,11 @@ class ResponseCache {
   ResponseCache(const ResponseCache&) = delete;
   ResponseCache& operator=(const ResponseCache&) = delete;
 
-  enum class Freshness { kMiss, kFresh, kStale };  // kStale: expired, but inside stale_while_revalidate
+  // kStale: expired, but inside stale_while_revalidate. kExpired: past that, but inside
+  // stale_if_error: not to be served unless the backend fails.
+  enum class Freshness { kMiss, kFresh, kStale, kExpired };
 
-  // The entry for `key` and how fresh it is at `now`; `out` is set for kFresh and kStale. The entry
+  // The entry for `key` and how fresh it is at `now`; `out` is set unless kMiss. The entry
   // is shared: an eviction meanwhile does not free an answer still being rendered.
   Freshness lookup(const CacheKey& key, TimePoint now, std::shared_ptr<const CachedAnswer>& out);
 
@@ -60,7 +65,7 @@ class ResponseCache {
     uint64_t entries = 0;
     uint64_t bytes = 0;
     uint64_t evictions = 0;    // removed for room while still servable
-    uint64_t expirations = 0;  // removed because they were past expiry and the stale window
+    uint64_t expirations = 0;  // removed because they were past expiry and the stale windows
     uint64_t too_large = 0;    // answers not stored because they exceed a shard's budget
   };
   Counts counts() const;
@@ -81,6 +86,7 @@ class ResponseCache {
   };
 
   Shard& shard_of(const CacheKey& key) { return shards_[key.high % shards_.size()]; }
+  // Past both the stale-while-revalidate and the stale-if-error windows: of no use any more.
   bool past_stale_window(const CachedAnswer& answer, TimePoint now) const;
   // Removes `it` from `shard`, whose mutex the caller holds.
   void erase(Shard& shard, std::list<Entry>::iterator it);

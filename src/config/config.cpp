@@ -143,6 +143,8 @@ std::vector<Key> keys() {
   int_key("guards.cache.ttl_ms", [](Config& c) -> int& { return c.guards.cache.ttl_ms; }, 1, 7 * 86400000);
   int_key("guards.cache.stale_while_revalidate_ms",
           [](Config& c) -> int& { return c.guards.cache.stale_while_revalidate_ms; }, 0, 86400000);
+  int_key("guards.cache.stale_if_error_ms", [](Config& c) -> int& { return c.guards.cache.stale_if_error_ms; }, 0,
+          7 * 86400000);
   k.push_back({"guards.cache.store", [](Config& c, const std::string& v) -> std::string {
                  if (v == "local") c.guards.cache.store = CacheSettings::Store::kLocal;
                  else if (v == "redis") c.guards.cache.store = CacheSettings::Store::kRedis;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "models/model_manager.h"
+#include "wire/v2_infer.h"
 
 namespace seraph {
 
@@ -45,6 +46,9 @@ Deployments::Deployments(MetricsRegistry& metrics, std::string default_environme
       environments_(std::move(environments)),
       backends_(std::move(backends)),
       families_(metrics),
+      fallbacks_(metrics.counter("seraph_fallbacks_total",
+                                 "Fallback steps tried for failed requests, by deployment, kind and outcome "
+                                 "(served: the step answered; failed: it could not).")),
       table_(std::make_shared<const DeploymentTable>()) {}
 
 bool Deployments::is_environment(std::string_view environment) const {
@@ -87,6 +91,40 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
     }
   }
 
+  for (const FallbackStep& step : record.policy.fallback) {
+    LiveFallbackStep& live_step = live.fallback.emplace_back();
+    live_step.kind = step.kind;
+    const char* kind = "variant";
+    switch (step.kind) {
+      case FallbackStep::Kind::kVariant:
+        for (size_t i = 0; i < record.variants.size(); ++i) {
+          if (record.variants[i].name == step.variant) live_step.variant = i;
+        }
+        live_step.label = "variant:" + step.variant;
+        break;
+      case FallbackStep::Kind::kStaleCache:
+        kind = "stale_cache";
+        live_step.label = kind;
+        break;
+      case FallbackStep::Kind::kDefaultAnswer: {
+        kind = "default_answer";
+        live_step.label = kind;
+        auto answer = std::make_shared<InferResponse>();
+        // The record is valid (validate_deployment decoded this answer): it decodes here too.
+        if (decode_default_answer(step.answer_json, *answer).is_ok()) {
+          answer->model = record.name;
+          live_step.answer = std::move(answer);
+        }
+        break;
+      }
+    }
+    Labels labels{{"deployment", record.name}, {"environment", record.environment}, {"kind", kind}};
+    labels.emplace_back("outcome", "served");
+    live_step.served = &fallbacks_.get(labels);
+    labels.back().second = "failed";
+    live_step.failed = &fallbacks_.get(labels);
+  }
+
   if (previous) {
     for (const LiveVariant& old : previous->variants) {
       const bool kept = std::any_of(live.variants.begin(), live.variants.end(),
@@ -97,6 +135,11 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
   auto next = std::make_shared<DeploymentTable>(*current);
   next->deployments.insert_or_assign({record.environment, record.name}, std::move(live));
   table_.store(std::move(next), std::memory_order_release);
+}
+
+Status decode_default_answer(std::string_view answer_json, InferResponse& answer) {
+  answer = {};
+  return parse_v2_outputs(answer_json, answer.outputs);
 }
 
 bool is_abort_status(int status) { return status == 429 || status == 500 || status == 503 || status == 504; }
@@ -117,14 +160,26 @@ Status validate_fault(const FaultSpec& f, const std::string& where) {
 
 namespace {
 
+// A request walks its deployment's fallback chain one step after another within its deadline.
+constexpr size_t kMaxFallbackSteps = 8;
+
 Status validate_policy(const DeploymentRecord& record) {
   const DeploymentPolicy& p = record.policy;
   if (!p.priority.empty() && p.priority != "critical" && p.priority != "normal" && p.priority != "low") {
     return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", p.priority));
   }
   if (Status s = validate_fault(p.fault, "fault"); !s.is_ok()) return s;
+  if (p.fallback.size() > kMaxFallbackSteps) {
+    return invalid_argument(fmt::format("fallback may hold at most {} steps", kMaxFallbackSteps));
+  }
   for (size_t i = 0; i < p.fallback.size(); ++i) {
     const FallbackStep& step = p.fallback[i];
+    if (step.kind == FallbackStep::Kind::kDefaultAnswer) {
+      InferResponse answer;
+      if (Status s = decode_default_answer(step.answer_json, answer); !s.is_ok()) {
+        return invalid_argument(fmt::format("fallback[{}].default_answer: {}", i, s.message()));
+      }
+    }
     if (step.kind != FallbackStep::Kind::kVariant) continue;
     auto it = std::find_if(record.variants.begin(), record.variants.end(),
                            [&](const VariantRecord& v) { return v.name == step.variant; });

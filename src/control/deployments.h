@@ -16,6 +16,7 @@
 
 #include "control/registry.h"
 #include "control/variant_stats.h"
+#include "core/inference.h"
 #include "core/status.h"
 
 namespace seraph {
@@ -31,6 +32,17 @@ struct LiveVariant {
   std::shared_ptr<VariantStats> stats;
 };
 
+// One step of a deployment's fallback chain (guards/fallback_guard.h), resolved when the deployment
+// is published so that a request falling back parses, allocates and looks up nothing.
+struct LiveFallbackStep {
+  FallbackStep::Kind kind = FallbackStep::Kind::kVariant;
+  size_t variant = 0;                           // kVariant: the variant's index in `variants`
+  std::shared_ptr<const InferResponse> answer;  // kDefaultAnswer: the decoded outputs
+  std::string label;                            // "variant:<name>", "stale_cache" or "default_answer"
+  Counter* served = nullptr;                    // seraph_fallbacks_total: the step answered
+  Counter* failed = nullptr;                    // the step was tried and could not answer
+};
+
 struct LiveDeployment {
   std::string name;
   std::string environment;
@@ -38,6 +50,7 @@ struct LiveDeployment {
   int64_t experiment_id = 0;  // nonzero while an A/B experiment splits the traffic
   DeploymentPolicy policy;    // default priority, deployment-wide faults, fallback chain
   std::vector<LiveVariant> variants;  // in the record's order
+  std::vector<LiveFallbackStep> fallback;  // policy.fallback, resolved
 
   // The variant at point u (0 <= u < 1) of the weight line of the served (non-shadow) variants.
   const LiveVariant& pick(double u) const;
@@ -93,9 +106,13 @@ class Deployments {
   const std::vector<std::string> environments_;
   const std::vector<std::string> backends_;
   VariantMetricFamilies families_;
+  Family<Counter>& fallbacks_;
   std::mutex publish_mutex_;  // one writer at a time; readers never take it
   std::atomic<std::shared_ptr<const DeploymentTable>> table_;
 };
+
+// A fallback step's default answer ({"outputs": [...]} in V2's JSON) decoded into a response.
+Status decode_default_answer(std::string_view answer_json, InferResponse& answer);
 
 // The HTTP statuses an injected abort may answer with.
 bool is_abort_status(int status);

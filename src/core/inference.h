@@ -28,11 +28,13 @@ struct InferRequest {
 };
 
 // Which deployment, environment and variant served an answer; empty when the request named a
-// model directly.
+// model directly. `fallback`: the fallback step that answered ("variant:<name>", "stale_cache",
+// "default_answer"), empty when the routed variant did.
 struct ServedBy {
   std::string_view deployment;
   std::string_view environment;
   std::string_view variant;
+  std::string_view fallback;
 };
 
 struct InferResponse {

@@ -59,7 +59,8 @@ CacheGuard::CacheGuard(const CacheSettings& settings, MetricsRegistry& metrics, 
       redis_(settings.store == CacheSettings::Store::kRedis ? redis : nullptr),
       cache_(std::make_shared<ResponseCache>(ResponseCacheOptions{
           static_cast<size_t>(settings.max_bytes), std::chrono::milliseconds(settings.ttl_ms), 16,
-          std::chrono::milliseconds(settings.stale_while_revalidate_ms)})),
+          std::chrono::milliseconds(settings.stale_while_revalidate_ms),
+          std::chrono::milliseconds(settings.stale_if_error_ms)})),
       hits_(outcome(metrics, "hit")),
       stale_(outcome(metrics, "stale")),
       misses_(outcome(metrics, "miss")),
@@ -123,6 +124,10 @@ RequestVerdict CacheGuard::on_request(Exchange& exchange) {
       refresh_in_background(exchange, ttl);
       serve(exchange, found->response, "STALE");
       return RequestVerdict::kRespond;
+    case ResponseCache::Freshness::kExpired:
+      // Kept for the fallback guard, should the backend fail this request.
+      role.expired = std::shared_ptr<const InferResponse>(found, &found->response);
+      break;
     case ResponseCache::Freshness::kMiss:
       break;
   }
@@ -213,8 +218,9 @@ void CacheGuard::store_shared(const CacheKey& key, const InferResponse& answer, 
 
 ResponseVerdict CacheGuard::on_response(Exchange& exchange) {
   auto& role = exchange.cache;
-  // An answer the client got (its deadline did not answer first) is worth keeping.
-  const bool keep = exchange.status.is_ok() && !exchange.cancelled();
+  // An answer the client got (its deadline did not answer first) is worth keeping, unless a
+  // fallback gave it: that is not this key's answer (another variant's, a stale or default one).
+  const bool keep = exchange.status.is_ok() && !exchange.cancelled() && !exchange.fallback.serving;
   switch (role.kind) {
     case Exchange::CacheRole::kNone:
       break;

@@ -34,6 +34,18 @@ class HedgingBackend;
 struct AdmissionTarget;
 enum class Priority : uint8_t;
 
+struct LiveFallbackStep;
+
+// Where a request stands in its deployment's fallback chain.
+struct FallbackState {
+  uint8_t next = 0;                          // the next step to try
+  uint64_t failed_variants = 0;              // bit i: variant i of the deployment failed this request
+  const LiveFallbackStep* serving = nullptr;  // the step now serving the request; null: the routed variant
+  TimePoint variant_start{};                  // when a variant step's call began
+  // The failure of `variant` is already in its stats: observers leave them be (each attempt counts once).
+  bool variant_recorded = false;
+};
+
 // The thread an exchange belongs to (its connection's I/O thread) and its timers.
 class ExchangeLoop {
  public:
@@ -108,6 +120,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     enum Kind : uint8_t { kNone, kLead, kWait, kStore } kind = kNone;
     CacheKey key;
     uint64_t ticket = 0;  // kLead: for SingleFlight::finish; kWait: for SingleFlight::leave
+    std::shared_ptr<const InferResponse> expired;  // an expired answer for the key, for the fallback guard
   } cache;
 
   // The circuit breaker guard's call in progress (guards/circuit_breaker_guard.h); breaker null: none.
@@ -145,6 +158,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     uint64_t ticket = 0;  // kWaiting: the queue's ticket
     TimePoint since{};    // kHolding: when the slot was taken
   } admission;
+  // The fallback guard's part (guards/fallback_guard.h): where the request is in its deployment's
+  // fallback chain.
+  FallbackState fallback;
 
   // Set once the deadline has answered: late work for this request is dropped.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }

@@ -53,6 +53,7 @@ struct CacheSettings {
   int64_t max_bytes = 256 << 20;
   int ttl_ms = 60000;
   int stale_while_revalidate_ms = 0;  // an expired answer may be served this long while one call refreshes it
+  int stale_if_error_ms = 3600000;    // an expired answer is kept this long for a fallback's stale_cache step
   bool per_tenant = false;            // the caller's tenant is part of the key: tenants never share answers
   struct Deployment {
     bool enabled = true;

@@ -7,6 +7,7 @@
 #include "guards/circuit_breaker_guard.h"
 #include "guards/content_guard.h"
 #include "guards/deadline_guard.h"
+#include "guards/fallback_guard.h"
 #include "guards/fault_injection_guard.h"
 #include "guards/rate_limit_guard.h"
 #include "guards/request_id_guard.h"
@@ -65,6 +66,10 @@ constexpr GuardRow kGuards[] = {
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<CacheGuard>(c.settings.cache, c.metrics, c.redis);
      }},
+    // Before the guards around a backend call (admission, retry, circuit breaker, faults), which run
+    // again for a fallback variant; after the cache, whose response half sees what a fallback gave.
+    {"fallback", Stage::kInference, "fallback", Switch::kOnByDefault,
+     [](const GuardContext& c) -> std::unique_ptr<Guard> { return std::make_unique<FallbackGuard>(c.models, c.backends); }},
     {"admission", Stage::kInference, "admission", Switch::kOffByDefault,
      [](const GuardContext& c) -> std::unique_ptr<Guard> {
        return std::make_unique<AdmissionGuard>(c.settings.admission, c.metrics);

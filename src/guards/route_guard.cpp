@@ -54,7 +54,31 @@ Status choose_variant(const LiveDeployment& deployment, const Exchange& exchange
   return {};
 }
 
+// Points the exchange at the local version of `model` (the latest ready one without `version`).
+Status serve_local(Exchange& exchange, const ModelManager& models, std::string_view model,
+                   std::optional<int64_t> version) {
+  Status status;
+  exchange.version = models.find(model, version, status);
+  exchange.backend = exchange.version;
+  exchange.contract = exchange.version ? std::shared_ptr<const ModelConfig>(exchange.version, &exchange.version->config())
+                                       : nullptr;
+  return status;
+}
+
 }  // namespace
+
+Status serve_variant(Exchange& exchange, const LiveVariant& variant, const ModelManager& models,
+                     const BackendDirectory* backends) {
+  exchange.variant = &variant;
+  Status status;
+  if (auto remote = remote_model(backends, variant.record, status); remote || !status.is_ok()) {
+    exchange.version = nullptr;
+    exchange.contract = remote ? remote->contract() : nullptr;
+    exchange.backend = std::move(remote);
+    return status;
+  }
+  return serve_local(exchange, models, variant.record.model, variant.record.version);
+}
 
 double sticky_point(std::string_view key) {
   // FNV-1a, then splitmix64's finaliser so that similar keys spread over the whole line.
@@ -74,14 +98,11 @@ Status RouteGuard::route(Exchange& exchange) const {
     return invalid_argument(fmt::format("unknown environment '{}' in X-Environment (configured: {})", environment,
                                         fmt::join(deployments_.environments(), ", ")));
   }
-  std::string_view model = exchange.request->model;
-  std::optional<int64_t> version = exchange.request->version;
   auto table = deployments_.snapshot();
-  if (const LiveDeployment* deployment = table->find(environment, model)) {
+  if (const LiveDeployment* deployment = table->find(environment, exchange.request->model)) {
     const LiveVariant* variant = nullptr;
     if (Status s = choose_variant(*deployment, exchange, variant); !s.is_ok()) return s;
     exchange.deployment = deployment;
-    exchange.variant = variant;
     if (const LiveVariant* shadow = deployment->shadow(); shadow && random_point() * 100 < shadow->record.weight) {
       Status reachable;
       auto remote_shadow = remote_model(backends_, shadow->record, reachable);
@@ -90,21 +111,10 @@ Status RouteGuard::route(Exchange& exchange) const {
         exchange.shadow_backend = std::move(remote_shadow);
       }
     }
-    model = variant->record.model;
-    version = variant->record.version;
     exchange.routing = std::move(table);
-    Status status;
-    if (auto remote = remote_model(backends_, variant->record, status); remote || !status.is_ok()) {
-      exchange.contract = remote ? remote->contract() : nullptr;
-      exchange.backend = std::move(remote);
-      return status;
-    }
+    return serve_variant(exchange, *variant, models_, backends_);
   }
-  Status status;
-  exchange.version = models_.find(model, version, status);
-  exchange.backend = exchange.version;
-  if (exchange.version) exchange.contract = {exchange.version, &exchange.version->config()};
-  return status;
+  return serve_local(exchange, models_, exchange.request->model, exchange.request->version);
 }
 
 RequestVerdict RouteGuard::on_request(Exchange& exchange) {

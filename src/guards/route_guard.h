@@ -32,6 +32,12 @@ class RouteGuard final : public Guard {
   const BackendDirectory* backends_;
 };
 
+// Points the exchange at `variant`: its variant, version, backend and contract (the remote model when
+// the variant names a backend, else its local version). The route guard's choice and the fallback
+// guard's next step both serve a variant this way.
+Status serve_variant(Exchange& exchange, const LiveVariant& variant, const ModelManager& models,
+                     const BackendDirectory* backends);
+
 // The point on [0, 1) that a sticky key maps to; the same key always maps to the same point.
 double sticky_point(std::string_view key);
 

@@ -49,7 +49,8 @@ void write_double(Writer& w, double value) {
   write_floating(w, value);
 }
 
-// "deployment", "environment" and "variant" members, for answers a deployment's variant gave.
+// "deployment", "environment" and "variant" members, for answers a deployment's variant gave, and
+// "fallback" when a fallback step answered.
 template <class Writer>
 void write_served_by(Writer& w, const ServedBy& served_by) {
   write_key(w, "deployment");
@@ -58,6 +59,10 @@ void write_served_by(Writer& w, const ServedBy& served_by) {
   write_string(w, served_by.environment);
   write_key(w, "variant");
   write_string(w, served_by.variant);
+  if (!served_by.fallback.empty()) {
+    write_key(w, "fallback");
+    write_string(w, served_by.fallback);
+  }
 }
 // A tensor's elements, flat and row-major, as a JSON array.
 template <class Writer>

@@ -301,6 +301,19 @@ bool write_tensors(JsonText& w, const std::vector<Tensor>& tensors, Wanted wante
   return any_binary;
 }
 
+// A document's "outputs" array, its binary tensors' bytes in `binary`.
+Status parse_outputs(JsonValue doc, BinaryPart& binary, std::vector<Tensor>& outputs) {
+  dom::array array;
+  auto value = member(doc, "outputs");
+  if (!value || value->get(array)) return invalid_argument("outputs must be an array");
+  outputs.reserve(array.size());
+  size_t index = 0;
+  for (JsonValue output : array) {
+    if (Status s = parse_tensor(output, "output", index++, binary, outputs.emplace_back()); !s.is_ok()) return s;
+  }
+  return binary.finish();
+}
+
 // The JSON document followed by `tail`.
 RenderedBody assemble(JsonText&& document, const std::string& tail, bool binary) {
   RenderedBody rendered;
@@ -500,18 +513,16 @@ Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json
     if (id->get(text)) return invalid_argument("id must be a string");
     response.id = text;
   }
-  dom::array outputs;
-  auto outputs_value = member(doc, "outputs");
-  if (!outputs_value || outputs_value->get(outputs)) return invalid_argument("outputs must be an array");
-  response.outputs.reserve(outputs.size());
   BinaryPart binary(binary_bytes, json_header_length.has_value());
-  size_t index = 0;
-  for (JsonValue output : outputs) {
-    if (Status s = parse_tensor(output, "output", index++, binary, response.outputs.emplace_back()); !s.is_ok()) {
-      return s;
-    }
-  }
-  return binary.finish();
+  return parse_outputs(doc, binary, response.outputs);
+}
+
+Status parse_v2_outputs(std::string_view json, std::vector<Tensor>& outputs) {
+  JsonValue doc;
+  std::string_view no_binary;
+  if (Status s = parse_framed(json, std::nullopt, "answer", doc, no_binary); !s.is_ok()) return s;
+  BinaryPart binary(no_binary, false);
+  return parse_outputs(doc, binary, outputs);
 }
 
 }  // namespace seraph

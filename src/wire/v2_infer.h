@@ -76,6 +76,9 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
 // Parses a successful (200) inference response; `json_header_length` as for requests.
 Status parse_v2_infer_response(std::string_view body, std::optional<size_t> json_header_length,
                                InferResponse& response);
+// The V2 output tensors of a JSON object {"outputs": [...]} (other members are ignored), such as a
+// deployment's configured default answer.
+Status parse_v2_outputs(std::string_view json, std::vector<Tensor>& outputs);
 
 // "name", "datatype" and "shape": what V2 tensor metadata, inputs and outputs have in common.
 template <class Writer>

@@ -660,6 +660,7 @@ guards:
     max_bytes: 1048576
     ttl_ms: 5000
     stale_while_revalidate_ms: 1000
+    stale_if_error_ms: 7000
     per_tenant: true
     deployments:
       fraud: {enabled: false}
@@ -670,6 +671,7 @@ guards:
   EXPECT_EQ(cache.max_bytes, 1048576);
   EXPECT_EQ(cache.ttl_ms, 5000);
   EXPECT_EQ(cache.stale_while_revalidate_ms, 1000);
+  EXPECT_EQ(cache.stale_if_error_ms, 7000);
   EXPECT_TRUE(cache.per_tenant);
   EXPECT_FALSE(cache.deployments.at("fraud").enabled);
   EXPECT_EQ(cache.deployments.at("sentiment").ttl_ms, 200);

@@ -249,23 +249,24 @@ TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffG
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id"}))
       << "auth is off unless the config switches it on";
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "circuit_breaker", "fault_injection"}));
-  settings.enabled = {{"fault_injection", false}, {"circuit_breaker", false}};
+            (std::vector<std::string_view>{"deadline", "route", "validation", "fallback", "retry", "circuit_breaker",
+                                           "fault_injection"}));
+  settings.enabled = {{"fault_injection", false}, {"circuit_breaker", false}, {"fallback", false}, {"retry", false}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
             (std::vector<std::string_view>{"deadline", "route", "validation"}));
   // One switch turns on the guards that work together: auth's check of the caller and of what it calls.
   settings.enabled = {{"auth", true}};
   EXPECT_EQ(names(build_guards(Stage::kEndpoint, context)), (std::vector<std::string_view>{"request_id", "auth"}));
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "circuit_breaker",
-                                           "fault_injection"}));
-  settings.enabled = {{"content", true}};
+            (std::vector<std::string_view>{"deadline", "access", "route", "validation", "fallback", "retry",
+                                           "circuit_breaker", "fault_injection"}));
+  settings.enabled = {{"content", true}, {"admission", true}};
   EXPECT_EQ(names(build_guards(Stage::kInference, context)),
-            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "circuit_breaker",
-                                           "fault_injection"}));
+            (std::vector<std::string_view>{"deadline", "route", "validation", "content", "fallback", "admission",
+                                           "retry", "circuit_breaker", "fault_injection"}));
   // Guards the pipeline cannot do without stay whatever the config says.
   settings.enabled = {{"route", false}};
-  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 5u);
+  EXPECT_EQ(names(build_guards(Stage::kInference, context)).size(), 7u);
 }
 
 }  // namespace

@@ -109,6 +109,21 @@ TEST(ResponseCache, ServesAnExpiredAnswerAsStaleInsideTheWindow) {
   EXPECT_EQ(cache.lookup(key(1), kT0 + milliseconds(1500), out), ResponseCache::Freshness::kMiss);
 }
 
+TEST(ResponseCache, KeepsAnExpiredAnswerForAFailingBackendInsideTheStaleIfErrorWindow) {
+  ResponseCache cache(ResponseCacheOptions{.stale_while_revalidate = milliseconds(500),
+                                           .stale_if_error = milliseconds(5000)});
+  cache.store(key(1), answer("positive"), kT0, milliseconds(1000));
+  std::shared_ptr<const CachedAnswer> out;
+  EXPECT_EQ(cache.lookup(key(1), kT0 + milliseconds(1499), out), ResponseCache::Freshness::kStale);
+  out.reset();
+  ASSERT_EQ(cache.lookup(key(1), kT0 + milliseconds(1500), out), ResponseCache::Freshness::kExpired);
+  EXPECT_EQ(label_of(*out), "positive");
+  EXPECT_EQ(cache.lookup(key(1), kT0 + milliseconds(5999), out), ResponseCache::Freshness::kExpired)
+      << "an expired look-up keeps the entry";
+  EXPECT_EQ(cache.lookup(key(1), kT0 + milliseconds(6000), out), ResponseCache::Freshness::kMiss);
+  EXPECT_EQ(cache.counts().expirations, 1u);
+}
+
 TEST(ResponseCache, AFreshStoreEndsTheStaleness) {
   ResponseCache cache(ResponseCacheOptions{.stale_while_revalidate = milliseconds(500)});
   cache.store(key(1), answer("old"), kT0, milliseconds(1000));
