@@ -24,8 +24,9 @@ enum class StatusCode {
 
 // What a failure's code cannot tell and a retry needs to: the backend was never reached, the
 // connection broke mid-call, a remote server answered 502 (which maps to kInternal, as a 500), or
-// the failure was injected on purpose here (what clients are meant to see: never retried).
-enum class FailureCause : uint8_t { kNone, kConnectFailure, kReset, kBadGateway, kInjectedFault };
+// the failure was injected on purpose here (what clients are meant to see: never retried), or a
+// circuit breaker refused the call without making it (a retry now would be refused too).
+enum class FailureCause : uint8_t { kNone, kConnectFailure, kReset, kBadGateway, kInjectedFault, kCircuitOpen };
 
 class Status {
  public:

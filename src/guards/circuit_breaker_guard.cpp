@@ -51,7 +51,8 @@ RequestVerdict CircuitBreakerGuard::on_request(Exchange& exchange) {
     exchange.status =
         unavailable(fmt::format("model '{}' version {} is failing or slow: its circuit breaker is open and lets "
                                 "requests through again in {} ms",
-                                exchange.version->model(), exchange.version->version(), wait_ms));
+                                exchange.version->model(), exchange.version->version(), wait_ms))
+            .with_cause(FailureCause::kCircuitOpen);
     exchange.response_headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (wait_ms + 999) / 1000)));
     return RequestVerdict::kRespond;
   }

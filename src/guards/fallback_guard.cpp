@@ -17,6 +17,12 @@ uint64_t variant_bit(const LiveDeployment& deployment, const LiveVariant& varian
   return index < 64 ? uint64_t{1} << index : 0;
 }
 
+// The failed call's own headers (why it was shed, when to come back) do not describe what replaces it.
+void drop_failure_headers(Exchange& exchange) {
+  std::erase_if(exchange.response_headers,
+                [](const auto& header) { return header.first == "Retry-After" || header.first == "X-Shed-Reason"; });
+}
+
 void mark_served(Exchange& exchange, const LiveFallbackStep& step) {
   exchange.fallback.serving = &step;
   step.served->add();
@@ -28,6 +34,7 @@ void answer_with(Exchange& exchange, const LiveFallbackStep& step, const InferRe
   exchange.status = Status::ok();
   exchange.response = answer;
   exchange.response.id = exchange.request->id;
+  drop_failure_headers(exchange);
   mark_served(exchange, step);
 }
 
@@ -76,6 +83,7 @@ ResponseVerdict FallbackGuard::fall_back(Exchange& exchange) const {
     switch (step.kind) {
       case FallbackStep::Kind::kVariant:
         if (switch_variant(exchange, step)) {
+          drop_failure_headers(exchange);
           state.serving = &step;
           state.variant_recorded = false;
           state.variant_start = Clock::now();

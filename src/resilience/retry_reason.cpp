@@ -23,7 +23,8 @@ std::optional<RetryReason> retry_reason_of(const Status& status) {
     case FailureCause::kConnectFailure: return RetryReason::kConnectFailure;
     case FailureCause::kReset: return RetryReason::kReset;
     case FailureCause::kBadGateway: return RetryReason::k502;
-    case FailureCause::kInjectedFault: return std::nullopt;
+    case FailureCause::kInjectedFault:
+    case FailureCause::kCircuitOpen: return std::nullopt;
     case FailureCause::kNone: break;
   }
   switch (status.code()) {

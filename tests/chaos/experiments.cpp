@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -23,10 +24,16 @@ constexpr double kAdmittedLatencyFactor = 2;    // admitted p99 against the unlo
 constexpr int kMaxClients = 4000;               // the overload's connections, within the file limit
 const std::string kServiceTime = R"({"delay_ms": 20, "delay_percent": 100})";  // experiment 5's backends
 
-LoadSpec steady_load(const SuiteSettings& settings, uint16_t port, double rate, int clients) {
+// The gateway's deployments (gateway.yaml): `sentiment` falls back to the gateway's local copy of
+// the model; `sentiment-pool` has no fallback, so that experiment 5 sees the pool's own shedding.
+constexpr std::string_view kWithFallback = "sentiment";
+constexpr std::string_view kPoolOnly = "sentiment-pool";
+
+LoadSpec steady_load(const SuiteSettings& settings, uint16_t port, std::string_view deployment, double rate,
+                     int clients) {
   LoadSpec spec;
   spec.port = port;
-  spec.target = "/predict?model=sentiment";
+  spec.target = fmt::format("/predict?model={}", deployment);
   spec.bodies = {R"({"text":"what a wonderful, moving film"})", R"({"text":"dull and far too long"})"};
   spec.clients = clients;
   spec.rate = rate;
@@ -58,7 +65,7 @@ ExperimentResult disturbance_experiment(int number, std::string name, const Suit
                                         const std::function<void(Topology&)>& disturb,
                                         const std::function<void(Topology&)>& restore) {
   Topology topology(settings.templates, settings.repository);
-  LoadGenerator load(steady_load(settings, topology.gateway_port(), settings.rate, settings.clients));
+  LoadGenerator load(steady_load(settings, topology.gateway_port(), kWithFallback, settings.rate, settings.clients));
   hold(settings.warm_up);
   disturb(topology);
   hold(settings.disturbance);
@@ -91,13 +98,13 @@ ExperimentResult overload_experiment(const SuiteSettings& settings) {
   result.number = 5;
   result.name = "overload 3x";
 
-  LoadGenerator probe(steady_load(settings, port, 0, settings.clients));
+  LoadGenerator probe(steady_load(settings, port, kPoolOnly, 0, settings.clients));
   hold(settings.capacity_probe);
   const Tally closed_loop = tally(probe.stop());
   const double capacity = static_cast<double>(closed_loop.succeeded) / seconds(settings.capacity_probe);
   if (capacity <= 0) throw std::runtime_error("overload: no request succeeded while measuring capacity");
 
-  LoadGenerator quiet(steady_load(settings, port, capacity / 10, settings.clients));
+  LoadGenerator quiet(steady_load(settings, port, kPoolOnly, capacity / 10, settings.clients));
   hold(settings.unloaded_probe);
   const Tally unloaded = tally(quiet.stop());
 
@@ -105,7 +112,7 @@ ExperimentResult overload_experiment(const SuiteSettings& settings) {
   // gateway sheds at once or holds requests until their deadline.
   const double target = kOverloadFactor * capacity;
   const int clients = std::clamp(static_cast<int>(target * seconds(settings.deadline)), settings.clients, kMaxClients);
-  LoadSpec overload = steady_load(settings, port, target, clients);
+  LoadSpec overload = steady_load(settings, port, kPoolOnly, target, clients);
   overload.priorities = kPriorityMix;
   LoadGenerator load(overload);
   const Clock::time_point start = Clock::now();

@@ -174,7 +174,7 @@ TEST(LocalCircuitBreaker, AFailingVersionsCircuitOpensAndIsAnswered503AtOnceWith
   EXPECT_NE(message.find("circuit breaker is open"), std::string::npos) << message;
   EXPECT_GE(std::stoi(refused.header("retry-after")), 599) << "open_ms is 600 s";
   // The fault guard, after the breaker, saw only the four calls that went through.
-  EXPECT_EQ(metric(port, R"(seraph_faults_injected_total\{deployment="sentiment",.*fault="abort"\})"), 4);
+  EXPECT_EQ(metric(port, R"(seraph_faults_injected_total\{deployment="sentiment",.*fault="abort",source="variant"\})"), 4);
   EXPECT_EQ(metric(port, R"(seraph_circuit_breaker_rejected_total\{breaker="model:sentiment:1"\})"), 1);
 
   admin(port, "POST", "/admin/v1/circuit-breakers/model:sentiment:1/reset", "", 200);

@@ -199,7 +199,7 @@ TEST(Lifecycle, ALoadFailureAnswers503OnTheRepositoryApiAndOnInference) {
   Response inferred =
       client.post("/v2/models/cold/infer", R"({"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[2]}]})");
   EXPECT_EQ(inferred.status, 503u) << inferred.body;
-  EXPECT_NE(inferred.body.find("failed to load"), std::string::npos) << inferred.body;
+  EXPECT_NE(inferred.body.find("warm-up sample 0 failed"), std::string::npos) << inferred.body;
   Response loaded = client.post("/v2/repository/models/cold/load", "");
   EXPECT_EQ(loaded.status, 503u) << loaded.body;
   EXPECT_NE(loaded.body.find("warm-up sample 0 failed"), std::string::npos) << loaded.body;

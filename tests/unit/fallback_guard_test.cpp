@@ -77,6 +77,10 @@ class FallbackGuardTest : public ::testing::Test {
           const std::string& variant = ex.variant->record.name;
           calls_.push_back(variant);
           ex.status = failures_.count(variant) ? failures_[variant] : Status::ok();
+          if (!ex.status.is_ok() && shed_headers_) {
+            ex.response_headers.emplace_back("Retry-After", "1");
+            ex.response_headers.emplace_back("X-Shed-Reason", "queue_full");
+          }
           ex.response = {};
           if (ex.status.is_ok()) {
             ex.response.model = "sentiment";
@@ -119,6 +123,7 @@ class FallbackGuardTest : public ::testing::Test {
   std::unique_ptr<GuardChain> chain_;
   std::map<std::string, Status> failures_;  // by variant: what its backend answers instead of an answer
   std::vector<std::string> calls_;          // the variants the backend was called for, in order
+  bool shed_headers_ = false;               // a failure says why and when to come back, as a shed does
 };
 testing::TempDir* FallbackGuardTest::repo_ = nullptr;
 MetricsRegistry* FallbackGuardTest::registry_ = nullptr;
@@ -149,6 +154,22 @@ TEST_F(FallbackGuardTest, ACandidateFailureIsServedByTheBaselineAndStillCountsAg
   EXPECT_FALSE(ex->fallback.variant_recorded) << "the observers record the baseline's success";
   EXPECT_EQ(variant("baseline").stats->window().requests, 0) << "not yet: the observers do that, once";
   EXPECT_EQ(fallbacks("variant", "served"), 1u);
+}
+
+TEST_F(FallbackGuardTest, TheAnswerThatReplacesAShedCarriesNoneOfTheShedsHeaders) {
+  publish({variant_step("baseline")});
+  build();
+  shed_headers_ = true;
+  failures_["candidate"] = unavailable("overloaded");
+  auto ex = run();
+  ASSERT_TRUE(ex->status.is_ok()) << ex->status.message();
+  EXPECT_EQ(response_header(*ex, "X-Fallback"), "variant:baseline");
+  EXPECT_EQ(response_header(*ex, "Retry-After"), "") << "a 200 asks no one to come back later";
+  EXPECT_EQ(response_header(*ex, "X-Shed-Reason"), "");
+  failures_["baseline"] = unavailable("overloaded too");
+  ex = run();
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(response_header(*ex, "X-Shed-Reason"), "queue_full") << "the last failure stands, with its headers";
 }
 
 TEST_F(FallbackGuardTest, AClientErrorIsNotCovered) {

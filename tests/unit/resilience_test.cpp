@@ -107,6 +107,8 @@ TEST(RetryReason, OnlyFailuresThatSayNothingOfTheRequestAreRetriable) {
   EXPECT_EQ(retry_reason_of(internal_error("bad gateway").with_cause(FailureCause::kBadGateway)), RetryReason::k502);
   EXPECT_FALSE(retry_reason_of(unavailable("fault injected").with_cause(FailureCause::kInjectedFault)))
       << "a fault injected here is meant to be seen";
+  EXPECT_FALSE(retry_reason_of(unavailable("circuit open").with_cause(FailureCause::kCircuitOpen)))
+      << "an open circuit refuses the retry too";
   EXPECT_FALSE(retry_reason_of(internal_error("the model threw")));
   EXPECT_FALSE(retry_reason_of(invalid_argument("bad input")));
   EXPECT_FALSE(retry_reason_of({StatusCode::kResourceExhausted, "429"}));

@@ -203,6 +203,17 @@ TEST_F(RetryGuardTest, AFailureLeftOutOfRetryOnIsNotRetried) {
   EXPECT_EQ(finished_, 1);
 }
 
+TEST_F(RetryGuardTest, AnOpenCircuitsRefusalIsNotRetried) {
+  build();
+  auto backend = std::make_shared<FakeBackend>();
+  backend->failures = 1;
+  backend->failure = unavailable("its circuit breaker is open").with_cause(FailureCause::kCircuitOpen);
+  auto ex = start(scope_, backend);
+  EXPECT_FALSE(scope_.loop->has_timer()) << "no back-off: the breaker would refuse the retry too";
+  EXPECT_EQ(backend->calls, 1);
+  EXPECT_EQ(ex->status.code(), StatusCode::kUnavailable);
+}
+
 TEST_F(RetryGuardTest, ARequestThatMayNotRunTwiceIsNotRetried) {
   RetrySettings settings;
   settings.idempotent = false;
