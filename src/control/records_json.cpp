@@ -106,63 +106,77 @@ Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpe
   return {};
 }
 
-Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out) {
+namespace {
+
+// Reads each element of the array at `path` with `read_one(element, "path[i]", i, T&)`.
+template <typename T, typename ReadOne>
+Status read_array(simdjson::dom::element array, std::string_view path, std::vector<T>& out, ReadOne read_one) {
   simdjson::dom::array items;
   if (array.get(items)) return invalid_argument(fmt::format("{} must be an array", path));
   out.clear();
   size_t i = 0;
   for (simdjson::dom::element item : items) {
-    const std::string where = fmt::format("{}[{}]", path, i++);
-    if (!item.is_object()) return invalid_argument(fmt::format("{} must be an object", where));
-    VariantRecord v;
-    v.role = out.empty() ? "baseline" : "candidate";
-    for (Status s : {read_string(item, "name", where, v.name), read_string(item, "model", where, v.model),
-                     read_integer(item, "version", where, v.version), read_number(item, "weight", where, v.weight),
-                     read_string(item, "role", where, v.role), read_string(item, "backend", where, v.backend)}) {
-      if (!s.is_ok()) return s;
-    }
-    if (v.name.empty()) v.name = v.role;
-    simdjson::dom::element fault;
-    if (!item.at_key("fault").get(fault)) {
-      if (Status s = read_fault(fault, where + ".fault", v.fault); !s.is_ok()) return s;
-    }
-    out.push_back(std::move(v));
+    T value;
+    if (Status s = read_one(item, fmt::format("{}[{}]", path, i), i, value); !s.is_ok()) return s;
+    out.push_back(std::move(value));
+    ++i;
   }
   return {};
 }
 
-Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out) {
-  simdjson::dom::array items;
-  if (array.get(items)) return invalid_argument(fmt::format("{} must be an array", path));
-  out.clear();
-  size_t i = 0;
-  for (simdjson::dom::element item : items) {
-    const std::string where = fmt::format("{}[{}]", path, i++);
-    simdjson::dom::object fields;
-    if (item.get(fields) || fields.size() != 1) {
-      return invalid_argument(fmt::format(
-          "{} must be an object with one of variant (a name), stale_cache (true) or default_answer (an object)", where));
-    }
-    FallbackStep step;
-    auto [name, value] = *fields.begin();
-    if (name == "variant") {
-      step.kind = FallbackStep::Kind::kVariant;
-      if (Status s = read_string(item, "variant", where, step.variant); !s.is_ok()) return s;
-    } else if (name == "stale_cache") {
-      bool on = false;
-      if (value.get(on) || !on) return invalid_argument(fmt::format("{}.stale_cache must be true", where));
-      step.kind = FallbackStep::Kind::kStaleCache;
-    } else if (name == "default_answer") {
-      if (!value.is_object()) return invalid_argument(fmt::format("{}.default_answer must be an object", where));
-      step.kind = FallbackStep::Kind::kDefaultAnswer;
-      step.answer_json = simdjson::to_string(value);
-    } else {
-      return invalid_argument(fmt::format("{}: unknown fallback step '{}' (use variant, stale_cache or default_answer)",
-                                          where, std::string_view(name)));
-    }
-    out.push_back(std::move(step));
+Status read_variant(simdjson::dom::element item, const std::string& where, size_t index, VariantRecord& v) {
+  if (!item.is_object()) return invalid_argument(fmt::format("{} must be an object", where));
+  v.role = index == 0 ? "baseline" : "candidate";
+  for (Status s : {read_string(item, "name", where, v.name), read_string(item, "model", where, v.model),
+                   read_integer(item, "version", where, v.version), read_number(item, "weight", where, v.weight),
+                   read_string(item, "role", where, v.role), read_string(item, "backend", where, v.backend)}) {
+    if (!s.is_ok()) return s;
   }
+  if (v.name.empty()) v.name = v.role;
+  simdjson::dom::element fault;
+  if (!item.at_key("fault").get(fault)) return read_fault(fault, where + ".fault", v.fault);
   return {};
+}
+
+}  // namespace
+
+Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out) {
+  return read_array(array, path, out, read_variant);
+}
+
+namespace {
+
+Status read_fallback_step(simdjson::dom::element item, const std::string& where, size_t, FallbackStep& step) {
+  simdjson::dom::object fields;
+  if (item.get(fields) || fields.size() != 1) {
+    return invalid_argument(fmt::format(
+        "{} must be an object with one of variant (a name), stale_cache (true) or default_answer (an object)", where));
+  }
+  auto [name, value] = *fields.begin();
+  if (name == "variant") {
+    step.kind = FallbackStep::Kind::kVariant;
+    return read_string(item, "variant", where, step.variant);
+  }
+  if (name == "stale_cache") {
+    bool on = false;
+    if (value.get(on) || !on) return invalid_argument(fmt::format("{}.stale_cache must be true", where));
+    step.kind = FallbackStep::Kind::kStaleCache;
+    return {};
+  }
+  if (name == "default_answer") {
+    if (!value.is_object()) return invalid_argument(fmt::format("{}.default_answer must be an object", where));
+    step.kind = FallbackStep::Kind::kDefaultAnswer;
+    step.answer_json = simdjson::to_string(value);
+    return {};
+  }
+  return invalid_argument(fmt::format("{}: unknown fallback step '{}' (use variant, stale_cache or default_answer)",
+                                      where, std::string_view(name)));
+}
+
+}  // namespace
+
+Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out) {
+  return read_array(array, path, out, read_fallback_step);
 }
 
 Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out) {

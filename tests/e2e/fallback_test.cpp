@@ -3,12 +3,9 @@
 // served by a local one; a stale cached answer and then a default answer when nothing else can.
 #include <gtest/gtest.h>
 
-#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
-
 #include <fmt/format.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
+#include "child_process.h"
 #include "delivery_env.h"
 #include "e2e_env.h"
 #include "server_process.h"
@@ -17,13 +14,6 @@ namespace seraph::test {
 namespace {
 
 const std::string kBody = R"({"text":"what a wonderful, moving film"})";
-
-// A port nothing listens on: the remote backend there is down.
-uint16_t closed_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
 
 // reviews: the candidate aborts everything, the baseline (weight 0) is its fallback.
 // remote-first: served by backend `far` (down), a local variant as its fallback.
@@ -76,7 +66,8 @@ std::string fallback_series(const std::string& deployment, const std::string& ki
 
 class Fallback : public ::testing::Test {
  protected:
-  ServerProcess server{write_config(shared_repository(), fallback_yaml(closed_port()))};
+  // Nothing listens on `far`'s port: it is down.
+  ServerProcess server{write_config(shared_repository(), fallback_yaml(testing::free_port()))};
   HttpClient client{server.port()};
 };
 

@@ -4,8 +4,6 @@
 // ejection metrics move, and traffic returns.
 #include <gtest/gtest.h>
 
-#include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
-
 #include <csignal>
 #include <fstream>
 #include <memory>
@@ -14,9 +12,8 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
+#include "child_process.h"
 #include "delivery_env.h"
 #include "e2e_env.h"
 #include "server_process.h"
@@ -25,12 +22,6 @@ namespace seraph::test {
 namespace {
 
 const std::string kBody = R"({"text":"what a wonderful, moving film"})";
-
-uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
 
 // The front's config: backend `far` on `remote_port`; deployment `remote-sentiment` served by it
 // with a local shadow, and `remote-shadow` served locally with a remote shadow.
@@ -130,7 +121,7 @@ class RemoteBackend : public ::testing::Test {
     return ok;
   }
 
-  uint16_t remote_port_ = free_port();
+  uint16_t remote_port_ = testing::free_port();
   std::filesystem::path remote_config_;
   std::unique_ptr<ServerProcess> remote_;
   std::unique_ptr<ServerProcess> front_;

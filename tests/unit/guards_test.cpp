@@ -111,14 +111,8 @@ class RoutingGuardsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     repo_ = new testing::TempDir;
-    for (const char* v : {"1", "2"}) {
-      std::filesystem::create_directories(repo_->path() / "sentiment" / v);
-      std::filesystem::copy(testing::demo_models() / "sentiment" / v, repo_->path() / "sentiment" / v,
-                            std::filesystem::copy_options::recursive);
-    }
     registry_ = new MetricsRegistry;
-    models_ = new ModelManager(repo_->path(), LifecycleOptions{}, *registry_);
-    models_->load_all();
+    models_ = testing::load_sentiment_versions(*repo_, *registry_).release();
   }
   static void TearDownTestSuite() {
     delete models_;
