@@ -35,16 +35,8 @@ InferRequest text_request(std::string text = "fine") {
 
 class FallbackGuardTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    repo_ = new testing::TempDir;
-    registry_ = new MetricsRegistry;
-    models_ = testing::load_sentiment_versions(*repo_, *registry_).release();
-  }
-  static void TearDownTestSuite() {
-    delete models_;
-    delete registry_;
-    delete repo_;
-  }
+  static void SetUpTestSuite() { sentiment_ = new testing::SentimentVersions; }
+  static void TearDownTestSuite() { delete sentiment_; }
 
   // "reviews": all traffic to the candidate (version 2), the baseline (version 1) on weight 0,
   // serving only as a fallback.
@@ -60,10 +52,10 @@ class FallbackGuardTest : public ::testing::Test {
 
   void build(std::optional<CacheSettings> cache = std::nullopt) {
     std::vector<std::unique_ptr<Guard>> guards;
-    guards.push_back(std::make_unique<RouteGuard>(*models_, deployments_));
+    guards.push_back(std::make_unique<RouteGuard>(sentiment_->models, deployments_));
     guards.push_back(std::make_unique<ValidationGuard>());
     if (cache) guards.push_back(std::make_unique<CacheGuard>(*cache, metrics_));
-    guards.push_back(std::make_unique<FallbackGuard>(*models_, nullptr));
+    guards.push_back(std::make_unique<FallbackGuard>(sentiment_->models, nullptr));
     guards.push_back(std::make_unique<FaultInjectionGuard>(fault_settings_, nullptr, metrics_));
     chain_ = std::make_unique<GuardChain>(
         Stage::kInference, std::move(guards),
@@ -107,9 +99,7 @@ class FallbackGuardTest : public ::testing::Test {
   }
   static std::string label(const Exchange& ex) { return ex.response.outputs.at(0).strings.at(0); }
 
-  static testing::TempDir* repo_;
-  static MetricsRegistry* registry_;
-  static ModelManager* models_;
+  static testing::SentimentVersions* sentiment_;
   MetricsRegistry metrics_;
   FaultInjectionSettings fault_settings_;
   Deployments deployments_{metrics_, "production", {"production"}};
@@ -119,9 +109,7 @@ class FallbackGuardTest : public ::testing::Test {
   std::vector<std::string> calls_;          // the variants the backend was called for, in order
   bool shed_headers_ = false;               // a failure says why and when to come back, as a shed does
 };
-testing::TempDir* FallbackGuardTest::repo_ = nullptr;
-MetricsRegistry* FallbackGuardTest::registry_ = nullptr;
-ModelManager* FallbackGuardTest::models_ = nullptr;
+testing::SentimentVersions* FallbackGuardTest::sentiment_ = nullptr;
 
 FallbackStep variant_step(std::string name) { return {FallbackStep::Kind::kVariant, std::move(name)}; }
 FallbackStep stale_step() { return {FallbackStep::Kind::kStaleCache}; }

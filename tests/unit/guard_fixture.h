@@ -18,18 +18,21 @@
 
 namespace seraph::testing {
 
-// The demo sentiment model's versions 1 and 2, copied into `repo` and loaded: what the suites of
-// the guards that route requests route them to.
-inline std::unique_ptr<ModelManager> load_sentiment_versions(const TempDir& repo, MetricsRegistry& registry) {
-  for (const char* v : {"1", "2"}) {
-    std::filesystem::create_directories(repo.path() / "sentiment" / v);
-    std::filesystem::copy(demo_models() / "sentiment" / v, repo.path() / "sentiment" / v,
-                          std::filesystem::copy_options::recursive);
+// The demo sentiment model's versions 1 and 2 in a repository of their own, loaded: what the
+// suites of the guards that route requests route them to (one per suite: loading takes a while).
+struct SentimentVersions {
+  SentimentVersions() {
+    for (const char* v : {"1", "2"}) {
+      std::filesystem::create_directories(repo.path() / "sentiment" / v);
+      std::filesystem::copy(demo_models() / "sentiment" / v, repo.path() / "sentiment" / v,
+                            std::filesystem::copy_options::recursive);
+    }
+    models.load_all();
   }
-  auto models = std::make_unique<ModelManager>(repo.path(), LifecycleOptions{}, registry);
-  models->load_all();
-  return models;
-}
+  TempDir repo;
+  MetricsRegistry registry;
+  ModelManager models{repo.path(), LifecycleOptions{}, registry};
+};
 
 // The test's thread is the loop's thread. Work dispatched from elsewhere waits until run_posted().
 class FakeLoop final : public ExchangeLoop {

@@ -109,16 +109,8 @@ TEST(DeadlineGuard, AtTheDeadlineTheRequestIsAnswered504AndCancelled) {
 
 class RoutingGuardsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    repo_ = new testing::TempDir;
-    registry_ = new MetricsRegistry;
-    models_ = testing::load_sentiment_versions(*repo_, *registry_).release();
-  }
-  static void TearDownTestSuite() {
-    delete models_;
-    delete registry_;
-    delete repo_;
-  }
+  static void SetUpTestSuite() { sentiment_ = new testing::SentimentVersions; }
+  static void TearDownTestSuite() { delete sentiment_; }
 
   void publish() {
     DeploymentRecord d;
@@ -128,19 +120,15 @@ class RoutingGuardsTest : public ::testing::Test {
     deployments_.publish(d);
   }
 
-  RouteGuard route() { return RouteGuard(*models_, deployments_); }
+  RouteGuard route() { return RouteGuard(sentiment_->models, deployments_); }
 
-  static testing::TempDir* repo_;
-  static MetricsRegistry* registry_;
-  static ModelManager* models_;
+  static testing::SentimentVersions* sentiment_;
   MetricsRegistry metrics_;
   Deployments deployments_{metrics_, "production", {"staging", "production"}};
   testing::LoopScope scope_;
   std::shared_ptr<FakeLoop>& loop_ = scope_.loop;
 };
-testing::TempDir* RoutingGuardsTest::repo_ = nullptr;
-MetricsRegistry* RoutingGuardsTest::registry_ = nullptr;
-ModelManager* RoutingGuardsTest::models_ = nullptr;
+testing::SentimentVersions* RoutingGuardsTest::sentiment_ = nullptr;
 
 TEST_F(RoutingGuardsTest, AModelNameRoutesToItsLatestVersionAndLeavesTheRequestAsSent) {
   auto ex = make_exchange(loop_, {}, text_request("sentiment"));
@@ -184,7 +172,7 @@ TEST_F(RoutingGuardsTest, AVariantOnARemoteBackendRoutesToItsModelThereWithNoLoc
   d.variants = {{"baseline", "sentiment", 1, 100, "baseline", {}, "far"}};
   deployments_.publish(d);
   auto ex = make_exchange(loop_, {}, text_request("reviews"));
-  RouteGuard guard(*models_, deployments_, &backends);
+  RouteGuard guard(sentiment_->models, deployments_, &backends);
   EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
   EXPECT_EQ(ex->version, nullptr);
   auto* remote = dynamic_cast<RemoteModel*>(ex->backend.get());
@@ -228,12 +216,12 @@ TEST_F(RoutingGuardsTest, ValidationChecksTheRoutedVersionsContract) {
 
 TEST_F(RoutingGuardsTest, TheTableBuildsEachStageInOrderAndLeavesOutSwitchedOffGuards) {
   std::string error;
-  auto store = Registry::open((repo_->path() / "table-registry.db").string(), error);
+  auto store = Registry::open((sentiment_->repo.path() / "table-registry.db").string(), error);
   ASSERT_TRUE(store) << error;
   ApiKeys keys(*store);
   GuardSettings settings;
   CircuitBreakers breakers(settings.circuit_breaker, metrics_);
-  GuardContext context{*models_, deployments_, metrics_, settings, keys, 30s};
+  GuardContext context{sentiment_->models, deployments_, metrics_, settings, keys, 30s};
   context.breakers = &breakers;
   auto names = [](const std::vector<std::unique_ptr<Guard>>& guards) {
     std::vector<std::string_view> out;
