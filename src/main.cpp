@@ -318,6 +318,8 @@ int main(int argc, char** argv) {
   key_create->add_option("--role", key_command.request.roles, "reader, predictor or admin (repeatable)")->required();
   key_create->add_option("--deployment", key_command.request.deployments, "A deployment it may call (repeatable; none: any)");
   key_create->add_option("--tenant", key_command.request.tenant, "Its tenant");
+  key_create->add_option("--priority", key_command.request.priority,
+                         "critical, normal or low: the default and the ceiling of its requests' X-Priority");
   key_create->add_option("--expires-in-days", key_command.expires_in_days, "Days until it expires (none: never)");
   auto* key_list = key_cmd->add_subcommand("list", "List the keys (never the keys themselves)");
   auto* key_revoke = key_cmd->add_subcommand("revoke", "Revoke a key by id");

@@ -433,8 +433,9 @@ HttpResponse AdminApi::api_keys(const HttpRequest& request, const std::vector<st
     JsonValue body;
     if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     ApiKeyRequest r;
-    for (Status s : {read_string(body, "name", "", r.name), read_string(body, "tenant", "", r.tenant),
-                     read_integer(body, "expires_ms", "", r.expires_ms)}) {
+    for (Status s :
+         {read_string(body, "name", "", r.name), read_string(body, "tenant", "", r.tenant),
+          read_integer(body, "expires_ms", "", r.expires_ms), read_string(body, "priority", "", r.priority)}) {
       if (!s.is_ok()) return error_response(s);
     }
     for (auto [name, list] : {std::pair{"roles", &r.roles}, std::pair{"deployments", &r.deployments}}) {

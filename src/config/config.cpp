@@ -737,7 +737,7 @@ void read_client_certificates(const YAML::Node& list, const std::string& where, 
   });
 }
 
-// guards.auth.keys: [{id, name, sha256, roles, deployments, tenant}]; ApiKeys checks each record.
+// guards.auth.keys: [{id, name, sha256, roles, deployments, tenant, priority}]; ApiKeys checks each record.
 void read_api_keys(const YAML::Node& list, const std::string& where, Config& config, std::vector<std::string>& errors) {
   for_each_mapping(list, where, errors, [&](const YAML::Node& node, const std::string& at) {
     ApiKeyRecord key;
@@ -750,7 +750,9 @@ void read_api_keys(const YAML::Node& list, const std::string& where, Config& con
       else if (name == "roles") read_scalar(field.second, path, key.roles, errors);
       else if (name == "deployments") read_scalar(field.second, path, key.deployments, errors);
       else if (name == "tenant") read_scalar(field.second, path, key.tenant, errors);
-      else errors.push_back(fmt::format("{}: unknown key (use id, name, sha256, roles, deployments, tenant)", path));
+      else if (name == "priority") read_scalar(field.second, path, key.priority, errors);
+      else errors.push_back(fmt::format("{}: unknown key (use id, name, sha256, roles, deployments, tenant, priority)",
+                                        path));
     }
     config.api_keys.push_back(std::move(key));
   });

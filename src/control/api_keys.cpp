@@ -61,6 +61,9 @@ Status check_request(const ApiKeyRequest& request) {
     if (!is_valid_model_name(name)) return invalid_argument(fmt::format("'{}' is not a valid deployment name", name));
   }
   if (request.expires_ms < 0) return invalid_argument("expires_ms must be a Unix time in milliseconds");
+  if (!request.priority.empty() && !parse_priority(request.priority)) {
+    return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", request.priority));
+  }
   return {};
 }
 
@@ -74,7 +77,8 @@ void ApiKeys::publish(const std::vector<ApiKeyRecord>& records) {
     for (const ApiKeyRecord& r : *list) {
     Entry& e = (*table)[r.id];
     e.secret_sha256 = unhex(r.secret_sha256);
-    e.principal = {Principal::Method::kApiKey, r.name, r.tenant, roles_of(r.roles), r.deployments};
+    e.principal = {Principal::Method::kApiKey, r.name, r.tenant, roles_of(r.roles), r.deployments,
+                   parse_priority(r.priority)};
     e.expires_ms = r.expires_ms;
     e.revoked = r.revoked_ms != 0;
     }
@@ -87,7 +91,7 @@ Status check_configured_api_key(const ApiKeyRecord& k) {
     return invalid_argument(fmt::format("id must be {} lowercase hex digits (the part after sk_)", 2 * kIdBytes));
   }
   if (!is_sha256_hex(k.secret_sha256)) return invalid_argument("sha256 must be 64 lowercase hex digits: the whole key's SHA-256");
-  return check_request({k.name, k.roles, k.deployments, k.tenant, k.expires_ms});
+  return check_request({k.name, k.roles, k.deployments, k.tenant, k.expires_ms, k.priority});
 }
 
 Status ApiKeys::set_configured(std::vector<ApiKeyRecord> keys) {
@@ -120,7 +124,7 @@ Status ApiKeys::create(const ApiKeyRequest& request, std::string_view actor, std
   Digest digest;
   if (Status s = sha256(full, digest); !s.is_ok()) return s;
   ApiKeyRecord r{id, request.name, to_hex(digest), request.roles, request.deployments,
-                 request.tenant, 0, request.expires_ms, 0};
+                 request.tenant, 0, request.expires_ms, 0, request.priority};
   const EventRecord event{0, 0, std::string(actor), "api_key.created", "api_key/" + id,
                           json_object({{"name", r.name}, {"roles", fmt::format("{}", fmt::join(r.roles, ","))}})};
   if (Status s = registry_.create_api_key(r, {event}); !s.is_ok()) return s;

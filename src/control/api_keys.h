@@ -28,9 +28,11 @@ struct ApiKeyRequest {
   std::vector<std::string> deployments;
   std::string tenant;
   int64_t expires_ms = 0;  // Unix time; 0: never
+  std::string priority;    // critical, normal or low; empty: none
 };
 
-// The rules a key from the config file must meet (its id and hash well formed, its roles known).
+// The rules a key from the config file must meet (its id and hash well formed, its roles and
+// priority known).
 Status check_configured_api_key(const ApiKeyRecord& key);
 
 class ApiKeys {

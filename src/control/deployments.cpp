@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/priority.h"
 #include "models/model_manager.h"
 #include "wire/v2_infer.h"
 
@@ -165,7 +166,7 @@ constexpr size_t kMaxFallbackSteps = 8;
 
 Status validate_policy(const DeploymentRecord& record) {
   const DeploymentPolicy& p = record.policy;
-  if (!p.priority.empty() && p.priority != "critical" && p.priority != "normal" && p.priority != "low") {
+  if (!p.priority.empty() && !parse_priority(p.priority)) {
     return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", p.priority));
   }
   if (Status s = validate_fault(p.fault, "fault"); !s.is_ok()) return s;

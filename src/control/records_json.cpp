@@ -376,6 +376,8 @@ void write_api_key(RecordWriter& w, const ApiKeyRecord& k) {
   }
   key(w, "tenant");
   text(w, k.tenant);
+  key(w, "priority");
+  text(w, k.priority);
   key(w, "created_ms");
   w.Int64(k.created_ms);
   key(w, "expires_ms");

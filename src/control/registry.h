@@ -151,6 +151,8 @@ struct ApiKeyRecord {
   int64_t created_ms = 0;                // set by the registry when 0
   int64_t expires_ms = 0;                // 0: never
   int64_t revoked_ms = 0;                // 0: not revoked
+  std::string priority;                  // admission priority, critical, normal or low: the caller's default and
+                                         // ceiling; empty: none
 
   bool operator==(const ApiKeyRecord&) const = default;
 };

@@ -151,6 +151,10 @@ const std::vector<Migration> kMigrations = {
     {{
         R"(ALTER TABLE deployments ADD COLUMN policy TEXT NOT NULL DEFAULT '{}')",
     }},
+    // 6: an API key's admission priority (critical, normal or low; empty: none).
+    {{
+        R"(ALTER TABLE api_keys ADD COLUMN priority TEXT NOT NULL DEFAULT '')",
+    }},
 };
 
 constexpr std::string_view kIdColumn = "ID_COLUMN";
@@ -176,7 +180,7 @@ const std::string kExperimentColumns =
     "id, name, deployment, environment, variants, previous_json, state, started_ms, ends_ms, max_requests, reason";
 const std::string kEventColumns = "id, time_ms, actor, kind, subject, details_json";
 const std::string kApiKeyColumns =
-    "id, name, secret_sha256, roles, deployments, tenant, created_ms, expires_ms, revoked_ms";
+    "id, name, secret_sha256, roles, deployments, tenant, created_ms, expires_ms, revoked_ms, priority";
 
 // ---- JSON columns
 
@@ -359,6 +363,7 @@ ApiKeyRecord api_key_from_row(const SqlRow& row) {
   record.created_ms = column.integer();
   record.expires_ms = column.integer();
   record.revoked_ms = column.integer();
+  record.priority = column.text();
   return record;
 }
 
@@ -533,9 +538,9 @@ class SqlRegistry final : public Registry {
     return write("create_api_key", [&] {
       const auto inserted = db_->execute(
           "INSERT INTO api_keys (" + kApiKeyColumns +
-              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id",
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING id",
           {key.id, key.name, key.secret_sha256, tags_to_json(key.roles), tags_to_json(key.deployments), key.tenant,
-           or_now(key.created_ms), key.expires_ms, key.revoked_ms});
+           or_now(key.created_ms), key.expires_ms, key.revoked_ms, key.priority});
       if (inserted.empty()) return conflict("API key " + key.id + " exists");
       append_events(events);
       return Status::ok();

@@ -1,12 +1,14 @@
 #pragma once
-// Who is calling, once the auth guard has looked: the subject, its tenant, its roles, and the
-// deployments it may call. Roles are a small fixed set that every layer shares (the route table
+// Who is calling, once the auth guard has looked: the subject, its tenant, its roles, the
+// deployments it may call, and its API key's admission priority. Roles are a small fixed set that every layer shares (the route table
 // says which role a route needs, the auth guard grants them, the admin API stores them on keys).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/priority.h"
 
 namespace seraph {
 
@@ -37,6 +39,7 @@ struct Principal {
   std::string tenant;                    // empty: none
   RoleSet roles = 0;
   std::vector<std::string> deployments;  // the names it may call; empty: any
+  std::optional<Priority> priority;      // its API key's: the default and the ceiling of its requests'
 
   bool authenticated() const { return method != Method::kAnonymous; }
   // Whether `name` (a deployment or model the request calls) is within its allow list.

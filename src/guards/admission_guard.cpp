@@ -1,5 +1,6 @@
 #include "guards/admission_guard.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -80,25 +81,20 @@ namespace {
 
 std::atomic<uint64_t> next_guard_id{1};
 
-bool parse_priority(std::string_view text, Priority& priority) {
-  for (Priority p : {Priority::kCritical, Priority::kNormal, Priority::kLow}) {
-    if (text == priority_name(p)) {
-      priority = p;
-      return true;
-    }
-  }
-  return false;
-}
-
+// The caller's API key's priority is its default and its ceiling: X-Priority may lower it, never
+// raise it. Without one: X-Priority, else the deployment's default, else normal.
 Status priority_of(const Exchange& exchange, Priority& priority) {
-  priority = Priority::kNormal;
+  const std::optional<Priority> ceiling = exchange.principal.priority;
+  priority = ceiling.value_or(Priority::kNormal);
   if (std::string_view header = exchange.headers.header("x-priority"); !header.empty()) {
-    if (parse_priority(header, priority)) return {};
-    return invalid_argument(fmt::format("X-Priority must be critical, normal or low, got '{}'", header));
+    const std::optional<Priority> asked = parse_priority(header);
+    if (!asked) return invalid_argument(fmt::format("X-Priority must be critical, normal or low, got '{}'", header));
+    priority = ceiling ? std::min(*asked, *ceiling) : *asked;
+    return {};
   }
   // The deployment's default was checked when it was published.
-  if (exchange.deployment && !exchange.deployment->policy.priority.empty()) {
-    parse_priority(exchange.deployment->policy.priority, priority);
+  if (!ceiling && exchange.deployment && !exchange.deployment->policy.priority.empty()) {
+    priority = parse_priority(exchange.deployment->policy.priority).value_or(Priority::kNormal);
   }
   return {};
 }

@@ -7,7 +7,8 @@
 // Retry-After and X-Shed-Reason, its body naming the target and the priority.
 //
 // The priority comes from X-Priority (critical, normal or low; anything else is a 400), else the
-// deployment's policy, else normal. Low requests go first under overload, critical ones last.
+// deployment's policy, else normal. A caller whose API key has a priority gets it by default, and
+// X-Priority may lower it but never raise it. Low requests go first under overload, critical ones last.
 #include <memory>
 
 #include "guards/guard.h"

@@ -86,7 +86,7 @@ Status AuthGuard::authenticate_jwt(std::string_view token, Principal& out) {
   for (const std::string& name : jwt.roles) {
     if (auto role = parse_role(name)) roles |= static_cast<RoleSet>(*role);
   }
-  out = {Principal::Method::kJwt, std::move(jwt.subject), std::move(jwt.tenant), roles, {}};
+  out = {Principal::Method::kJwt, std::move(jwt.subject), std::move(jwt.tenant), roles, {}, std::nullopt};
   return {};
 }
 
@@ -153,7 +153,8 @@ Status AuthGuard::certificate_principal(const std::string& subject, Principal& o
   const auto grant =
       std::find_if(listed.begin(), listed.end(), [&](const ClientCertificateGrant& g) { return g.subject == subject; });
   if (grant == listed.end()) return {StatusCode::kPermissionDenied, "this client certificate is not granted any role"};
-  out = {Principal::Method::kClientCertificate, grant->subject, grant->tenant, grant->roles, grant->deployments};
+  out = {Principal::Method::kClientCertificate, grant->subject, grant->tenant, grant->roles, grant->deployments,
+         std::nullopt};
   return {};
 }
 

@@ -11,15 +11,6 @@ int64_t ns_of(TimePoint t) {
 
 }  // namespace
 
-std::string_view priority_name(Priority priority) {
-  switch (priority) {
-    case Priority::kLow: return "low";
-    case Priority::kNormal: return "normal";
-    case Priority::kCritical: return "critical";
-  }
-  return "normal";
-}
-
 std::string_view shed_reason_name(ShedReason reason) {
   switch (reason) {
     case ShedReason::kQueueFull: return "queue_full";

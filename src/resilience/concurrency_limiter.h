@@ -22,14 +22,11 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/priority.h"
 #include "observe/metric_shards.h"
 #include "resilience/gradient_limiter.h"
 
 namespace seraph {
-
-enum class Priority : uint8_t { kLow = 0, kNormal = 1, kCritical = 2 };
-inline constexpr int kPriorities = 3;
-std::string_view priority_name(Priority priority);
 
 enum class ShedReason : uint8_t { kQueueFull = 0, kNoTime = 1, kQueueTimeout = 2, kEvicted = 3 };
 inline constexpr int kShedReasons = 4;

@@ -1,13 +1,15 @@
 // Authentication and roles on every endpoint, with the real binary: API keys made by the command
 // line and the admin API, 401 and 403 as a client sees them, revocation reaching a second replica
-// that shares the registry, and no credential in the logs.
+// that shares the registry, no credential in the logs, and a key's admission priority.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <regex>
+#include <thread>
 
 #include "e2e_env.h"
 #include "server_process.h"
+#include "typed_models.h"
 
 namespace seraph::test {
 namespace {
@@ -142,6 +144,68 @@ TEST_F(Auth, NoCredentialIsEverLogged) {
     EXPECT_EQ(log.find(admin_key_.substr(20)), std::string::npos);
     EXPECT_EQ(log.find(wrong.substr(20)), std::string::npos);
   }
+}
+
+TEST_F(Auth, AKeysPriorityMustBeCriticalNormalOrLowAndIsListed) {
+  HttpClient client(server_->port());
+  Response urgent = with_key(client, "POST", "/admin/v1/api-keys", admin_key_,
+                             R"({"name": "batch", "roles": ["predictor"], "priority": "urgent"})");
+  EXPECT_EQ(urgent.status, 400u);
+  EXPECT_NE(urgent.body.find("priority must be critical, normal or low"), std::string::npos) << urgent.body;
+  Response created = with_key(client, "POST", "/admin/v1/api-keys", admin_key_,
+                              R"({"name": "batch", "roles": ["predictor"], "priority": "low"})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_STREQ(created.json()["api_key"]["priority"].GetString(), "low");
+  Response listed = with_key(client, "GET", "/admin/v1/api-keys", admin_key_);
+  ASSERT_EQ(listed.status, 200u);
+  const auto keys = listed.json()["api_keys"].GetArray();
+  ASSERT_EQ(keys.Size(), 2u);
+  EXPECT_STREQ(keys[0]["priority"].GetString(), "") << "the admin key has none";
+  EXPECT_STREQ(keys[1]["priority"].GetString(), "low");
+}
+
+// A slow model behind a fixed limit of 2 that low requests may fill only half of, and no queue:
+// with one slot held, a low request is shed at once and a critical one is served.
+const char* kTwoSlotsHalfForLow = R"(    open_paths: [/metrics]
+  admission:
+    enabled: true
+    min_limit: 2
+    initial_limit: 2
+    max_limit: 2
+    max_queue: 0
+    low_share: 0.5
+    normal_share: 0.5
+)";
+
+TEST(ApiKeyPriority, ALowKeysRequestIsAdmittedAsLowEvenWhenItAsksForCritical) {
+  auto repo = make_temp_dir("seraph-key-priority");
+  write_slow_model(repo);
+  const auto config = write_config(repo, kAuthOn + kTwoSlotsHalfForLow);
+  const std::string batch = create_key(config, {"--name", "batch", "--role", "predictor", "--priority", "low"});
+  const std::string web = create_key(config, {"--name", "web", "--role", "predictor"});
+  ServerProcess server(config);
+  const auto as = [](const std::string& key, const std::string& priority) {
+    return std::vector<std::pair<std::string, std::string>>{
+        {"Content-Type", "application/json"}, {"X-API-Key", key}, {"X-Priority", priority}};
+  };
+
+  // The web key holds one slot for about two seconds.
+  const std::string hold = slow_request(slow_rounds_for(server.port(), 2000ms, as(web, "normal")));
+  Response held;
+  std::thread holder([&] { held = HttpClient(server.port()).post("/v2/models/slow/infer", hold, as(web, "normal")); });
+  ASSERT_TRUE(eventually([&] { return metric(server.port(), R"(seraph_admission_inflight\{target="slow/1"\})") == 1; }));
+
+  HttpClient client(server.port());
+  Response low = client.post("/v2/models/slow/infer", slow_request(1), as(batch, "critical"));
+  EXPECT_EQ(low.status, 503u) << "a critical request would have taken the free slot";
+  EXPECT_EQ(low.header("x-shed-reason"), "queue_full");
+  EXPECT_NE(low.body.find("shed a low priority request"), std::string::npos) << low.body;
+  Response critical = client.post("/v2/models/slow/infer", slow_request(1), as(web, "critical"));
+  EXPECT_EQ(critical.status, 200u) << "a key without a priority asks for critical and gets it: " << critical.body;
+  holder.join();
+  EXPECT_EQ(held.status, 200u) << held.body;
+  EXPECT_EQ(metric(server.port(), R"(seraph_shed_total\{target="slow/1",priority="low",reason="queue_full"\})"), 1);
+  EXPECT_EQ(metric(server.port(), R"(seraph_shed_total\{target="slow/1",priority="critical",reason="queue_full"\})"), 0);
 }
 
 TEST(AuthConfig, KeysFromTheConfigFileAreAcceptedByTheirHash) {

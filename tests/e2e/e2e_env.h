@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "http_client.h"
 #include "server_process.h"
@@ -33,7 +35,9 @@ bool eventually(const std::function<bool()>& predicate, int seconds = 10);
 // The body of a V2 request to the slow model (typed_models.h) asking for `rounds` of work.
 std::string slow_request(int rounds);
 // Rounds that keep the slow model busy for about `target` on this machine, measured with one
-// request to the (idle) slow model of the server on `port`.
-int slow_rounds_for(uint16_t port, std::chrono::milliseconds target);
+// request to the (idle) slow model of the server on `port`, sent with `headers` (a key, when auth is on).
+int slow_rounds_for(uint16_t port, std::chrono::milliseconds target,
+                    const std::vector<std::pair<std::string, std::string>>& headers = {
+                        {"Content-Type", "application/json"}});
 
 }  // namespace seraph::test

@@ -1,6 +1,6 @@
-// The admission guard in a chain: X-Priority, a slot held from request to answer, waiters resumed
-// when a slot frees, sheds answered at once with their reason, and no waiter left past its wait or
-// deadline with a slot leaked.
+// The admission guard in a chain: the priority from X-Priority, the API key and the deployment, a
+// slot held from request to answer, waiters resumed when a slot frees, sheds answered at once with
+// their reason, and no waiter left past its wait or deadline with a slot leaked.
 #include "guards/admission_guard.h"
 
 #include <gtest/gtest.h>
@@ -160,6 +160,57 @@ TEST_F(AdmissionGuardTest, TheDeploymentsPriorityIsTheDefault) {
   ASSERT_TRUE(finished(*second)) << "a low request may hold half of 2 slots";
   EXPECT_EQ(response_header(*second, "X-Shed-Reason"), "queue_full");
   answer(*first);
+}
+
+// The priority a lone request is admitted at, as X-Priority (empty: none), its API key and its
+// deployment say.
+class PriorityOfTest : public AdmissionGuardTest {
+ protected:
+  void SetUp() override { build(fixed(4)); }
+  Priority admitted_at(std::string header, std::optional<Priority> key, std::string deployment_priority = "") {
+    LiveDeployment deployment;
+    deployment.policy.priority = std::move(deployment_priority);
+    LoopScope scope;
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!header.empty()) headers.emplace_back("X-Priority", std::move(header));
+    auto ex = make_exchange(scope.loop, std::move(headers));
+    ex->backend = remote_->model("sentiment", 1);
+    ex->deployment = &deployment;
+    ex->principal.method = Principal::Method::kApiKey;
+    ex->principal.priority = key;
+    chain_->run(*ex);
+    EXPECT_TRUE(called(*ex));
+    answer(*ex);
+    return ex->admission.priority;
+  }
+};
+
+TEST_F(PriorityOfTest, WithoutAKeyPriorityTheHeaderThenTheDeploymentThenNormal) {
+  EXPECT_EQ(admitted_at("critical", std::nullopt, "low"), Priority::kCritical);
+  EXPECT_EQ(admitted_at("", std::nullopt, "low"), Priority::kLow);
+  EXPECT_EQ(admitted_at("", std::nullopt), Priority::kNormal);
+}
+
+TEST_F(PriorityOfTest, TheKeysPriorityIsTheDefaultOverTheDeployments) {
+  EXPECT_EQ(admitted_at("", Priority::kLow, "critical"), Priority::kLow);
+  EXPECT_EQ(admitted_at("", Priority::kCritical, "low"), Priority::kCritical);
+}
+
+TEST_F(PriorityOfTest, TheHeaderMayLowerTheKeysPriorityButNeverRaiseIt) {
+  EXPECT_EQ(admitted_at("critical", Priority::kLow), Priority::kLow) << "served as low, not refused";
+  EXPECT_EQ(admitted_at("critical", Priority::kNormal), Priority::kNormal);
+  EXPECT_EQ(admitted_at("low", Priority::kCritical), Priority::kLow);
+  EXPECT_EQ(admitted_at("normal", Priority::kCritical), Priority::kNormal);
+}
+
+TEST_F(PriorityOfTest, AnUnknownHeaderIsRefusedEvenWithAKeyPriority) {
+  LoopScope scope;
+  auto ex = make_exchange(scope.loop, {{"X-Priority", "urgent"}});
+  ex->backend = remote_->model("sentiment", 1);
+  ex->principal.priority = Priority::kLow;
+  chain_->run(*ex);
+  ASSERT_TRUE(finished(*ex));
+  EXPECT_EQ(ex->status.code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(AdmissionGuardTest, AWaiterIsShedWhenItsWaitRunsOut) {

@@ -88,7 +88,7 @@ class ApiKeysTest : public ::testing::Test {
 
 TEST_F(ApiKeysTest, ACreatedKeyAuthenticatesAsItsNameWithItsRolesDeploymentsAndTenant) {
   ApiKeys keys(*registry_);
-  const std::string key = create({"billing", {"predictor"}, {"sentiment"}, "acme", 0}, keys);
+  const std::string key = create({"billing", {"predictor"}, {"sentiment"}, "acme", 0, ""}, keys);
   Principal who;
   ASSERT_TRUE(keys.authenticate(key, now_ms(), who).is_ok());
   EXPECT_EQ(who.method, Principal::Method::kApiKey);
@@ -100,7 +100,7 @@ TEST_F(ApiKeysTest, ACreatedKeyAuthenticatesAsItsNameWithItsRolesDeploymentsAndT
 
 TEST_F(ApiKeysTest, TheRegistryKeepsOnlyTheKeysHash) {
   ApiKeys keys(*registry_);
-  const std::string key = create({"billing", {"reader"}, {}, "", 0}, keys);
+  const std::string key = create({"billing", {"reader"}, {}, "", 0, ""}, keys);
   std::vector<ApiKeyRecord> stored;
   ASSERT_TRUE(registry_->list_api_keys(stored).is_ok());
   ASSERT_EQ(stored.size(), 1u);
@@ -111,7 +111,7 @@ TEST_F(ApiKeysTest, TheRegistryKeepsOnlyTheKeysHash) {
 
 TEST_F(ApiKeysTest, AWrongSecretAnUnknownIdOrAMalformedKeyIsRefused) {
   ApiKeys keys(*registry_);
-  const std::string key = create({"billing", {"reader"}, {}, "", 0}, keys);
+  const std::string key = create({"billing", {"reader"}, {}, "", 0, ""}, keys);
   Principal who;
   std::string wrong = key;
   wrong.back() = wrong.back() == '0' ? '1' : '0';
@@ -128,7 +128,7 @@ TEST_F(ApiKeysTest, AWrongSecretAnUnknownIdOrAMalformedKeyIsRefused) {
 TEST_F(ApiKeysTest, ARevokedKeyIsRefusedAtOnceHereAndAfterARefreshElsewhere) {
   ApiKeys here(*registry_);
   ApiKeys replica(*registry_);  // another replica sharing the registry
-  const std::string key = create({"billing", {"reader"}, {}, "", 0}, here);
+  const std::string key = create({"billing", {"reader"}, {}, "", 0, ""}, here);
   ASSERT_TRUE(replica.refresh().is_ok());
   Principal who;
   ASSERT_TRUE(replica.authenticate(key, now_ms(), who).is_ok());
@@ -145,7 +145,7 @@ TEST_F(ApiKeysTest, ARevokedKeyIsRefusedAtOnceHereAndAfterARefreshElsewhere) {
 TEST_F(ApiKeysTest, AnExpiredKeyIsRefused) {
   ApiKeys keys(*registry_);
   const int64_t expires = now_ms() + 60'000;
-  const std::string key = create({"billing", {"reader"}, {}, "", expires}, keys);
+  const std::string key = create({"billing", {"reader"}, {}, "", expires, ""}, keys);
   Principal who;
   EXPECT_TRUE(keys.authenticate(key, expires - 1, who).is_ok());
   EXPECT_EQ(keys.authenticate(key, expires, who).message(), "the API key has expired");
@@ -155,11 +155,27 @@ TEST_F(ApiKeysTest, CreationChecksRolesNamesAndDeployments) {
   ApiKeys keys(*registry_);
   std::string key;
   ApiKeyRecord record;
-  EXPECT_EQ(keys.create({"", {"reader"}, {}, "", 0}, "test", key, record).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(keys.create({"x", {}, {}, "", 0}, "test", key, record).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(keys.create({"x", {"root"}, {}, "", 0}, "test", key, record).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(keys.create({"x", {"reader"}, {"../etc"}, "", 0}, "test", key, record).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys.create({"", {"reader"}, {}, "", 0, ""}, "test", key, record).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys.create({"x", {}, {}, "", 0, ""}, "test", key, record).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys.create({"x", {"root"}, {}, "", 0, ""}, "test", key, record).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(keys.create({"x", {"reader"}, {"../etc"}, "", 0, ""}, "test", key, record).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(key.empty());
+}
+
+TEST_F(ApiKeysTest, AKeysPriorityIsItsPrincipalsAndOnlyCriticalNormalOrLowAreAccepted) {
+  ApiKeys keys(*registry_);
+  const std::string low = create({"batch", {"predictor"}, {}, "", 0, "low"}, keys);
+  const std::string plain = create({"web", {"predictor"}, {}, "", 0, ""}, keys);
+  Principal who;
+  ASSERT_TRUE(keys.authenticate(low, now_ms(), who).is_ok());
+  EXPECT_EQ(who.priority, Priority::kLow);
+  ASSERT_TRUE(keys.authenticate(plain, now_ms(), who).is_ok());
+  EXPECT_EQ(who.priority, std::nullopt);
+  std::string key;
+  ApiKeyRecord record;
+  const Status urgent = keys.create({"x", {"reader"}, {}, "", 0, "urgent"}, "test", key, record);
+  EXPECT_EQ(urgent.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(urgent.message(), "priority must be critical, normal or low, got 'urgent'");
 }
 
 // --- the auth guard ----------------------------------------------------------------------------------
@@ -169,8 +185,8 @@ class AuthGuardTest : public ApiKeysTest {
   void SetUp() override {
     ApiKeysTest::SetUp();
     keys_ = std::make_unique<ApiKeys>(*registry_);
-    reader_key_ = create({"dashboard", {"reader"}, {}, "", 0}, *keys_);
-    admin_key_ = create({"ops", {"admin"}, {}, "", 0}, *keys_);
+    reader_key_ = create({"dashboard", {"reader"}, {}, "", 0, ""}, *keys_);
+    admin_key_ = create({"ops", {"admin"}, {}, "", 0, ""}, *keys_);
   }
 
   AuthGuard guard(AuthSettings settings = {}, const JwtKeyStore* jwt_keys = nullptr) {
@@ -355,7 +371,7 @@ TEST(AccessGuardTest, AKeyLimitedToDeploymentsCallsOnlyThose) {
   InferRequest request;
   request.model = "fraud";
   auto ex = make_exchange(scope.loop, {}, request);
-  ex->principal = {Principal::Method::kApiKey, "billing", "", static_cast<RoleSet>(Role::kPredictor), {"sentiment"}};
+  ex->principal = {Principal::Method::kApiKey, "billing", "", static_cast<RoleSet>(Role::kPredictor), {"sentiment"}, {}};
   EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kRespond);
   EXPECT_EQ(ex->status.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(ex->status.message().find("'fraud'"), std::string::npos);
@@ -374,7 +390,7 @@ TEST(AccessGuardTest, ADeploymentsAllowListAdmitsOnlyItsSubjectsAndTenants) {
   request.model = "fraud";
   auto verdict_for = [&](std::string subject, std::string tenant) {
     auto ex = make_exchange(scope.loop, {}, request);
-    ex->principal = {Principal::Method::kJwt, std::move(subject), std::move(tenant), static_cast<RoleSet>(Role::kPredictor), {}};
+    ex->principal = {Principal::Method::kJwt, std::move(subject), std::move(tenant), static_cast<RoleSet>(Role::kPredictor), {}, {}};
     return guard.on_request(*ex);
   };
   EXPECT_EQ(verdict_for("risk-team", ""), RequestVerdict::kContinue);

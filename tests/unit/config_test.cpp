@@ -608,7 +608,8 @@ guards:
     enabled: true
     open_paths: [/metrics]
     keys:
-      - {id: 00000000000000aa, name: demo, sha256: )" + std::string(64, 'a') + R"(, roles: [reader, predictor], tenant: acme}
+      - {id: 00000000000000aa, name: demo, sha256: )" + std::string(64, 'a') + R"(, roles: [reader, predictor], tenant: acme,
+         priority: low}
     deployments:
       fraud: {subjects: [risk-team], tenants: [acme]}
     jwt:
@@ -628,6 +629,7 @@ guards:
   EXPECT_EQ(auth.open_paths, (std::vector<std::string>{"/metrics"}));
   ASSERT_EQ(config_.api_keys.size(), 1u);
   EXPECT_EQ(config_.api_keys[0].roles, (std::vector<std::string>{"reader", "predictor"}));
+  EXPECT_EQ(config_.api_keys[0].priority, "low");
   EXPECT_EQ(auth.deployments.at("fraud").subjects, (std::vector<std::string>{"risk-team"}));
   EXPECT_TRUE(auth.jwt.enabled);
   EXPECT_EQ(auth.jwt.policy.audiences, (std::vector<std::string>{"seraph", "api"}));
@@ -642,6 +644,9 @@ guards:
 TEST_F(LoadConfigTest, AuthMistakesNameTheirKey) {
   EXPECT_THAT(load("guards:\n  auth:\n    keys:\n      - {id: xyz, name: a, sha256: abc, roles: [reader]}\n"),
               ElementsAre(HasSubstr("guards.auth.keys[0]: id must be 16 lowercase hex digits")));
+  EXPECT_THAT(load("guards:\n  auth:\n    keys:\n      - {id: 00000000000000aa, name: a, sha256: " + std::string(64, 'a') +
+                   ", roles: [reader], priority: urgent}\n"),
+              ElementsAre(HasSubstr("guards.auth.keys[0]: priority must be critical, normal or low, got 'urgent'")));
   EXPECT_THAT(load("guards:\n  auth:\n    open_paths: [metrics]\n"), ElementsAre(HasSubstr("guards.auth.open_paths")));
   EXPECT_THAT(load("guards:\n  auth:\n    jwt:\n      keys:\n        - {kid: a, alg: none, secret_env: X}\n"),
               ElementsAre(HasSubstr("guards.auth.jwt.keys[0].alg: must be HS256, RS256 or ES256")));

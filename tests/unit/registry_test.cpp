@@ -764,7 +764,7 @@ TEST_P(RegistryTest, ARequestIdKeepsItsFirstAssignment) {
 // --- API keys ----------------------------------------------------------------------------------------
 
 ApiKeyRecord sample_key(const std::string& id) {
-  return {id, "billing-service", std::string(64, 'b'), {"predictor", "reader"}, {"sentiment"}, "acme", 0, 0, 0};
+  return {id, "billing-service", std::string(64, 'b'), {"predictor", "reader"}, {"sentiment"}, "acme", 0, 0, 0, ""};
 }
 
 TEST_P(RegistryTest, ApiKeysAreStoredWithTheirHashAndListedOldestFirst) {
@@ -772,6 +772,7 @@ TEST_P(RegistryTest, ApiKeysAreStoredWithTheirHashAndListedOldestFirst) {
   ApiKeyRecord later = sample_key("k1");
   later.created_ms = now_ms() + 1000;
   later.expires_ms = 1'900'000'000'000;
+  later.priority = "low";
   ASSERT_TRUE(registry_->create_api_key(later).is_ok());
   std::vector<ApiKeyRecord> keys;
   ASSERT_TRUE(registry_->list_api_keys(keys).is_ok());
@@ -783,6 +784,8 @@ TEST_P(RegistryTest, ApiKeysAreStoredWithTheirHashAndListedOldestFirst) {
   EXPECT_EQ(keys[0].tenant, "acme");
   EXPECT_GT(keys[0].created_ms, 0) << "the registry stamps the creation time";
   EXPECT_EQ(keys[1].expires_ms, 1'900'000'000'000);
+  EXPECT_EQ(keys[0].priority, "") << "no priority unless one is set";
+  EXPECT_EQ(keys[1].priority, "low");
   std::vector<EventRecord> events;
   ASSERT_TRUE(registry_->list_events(0, kAllEvents, "api_key/k2", events).is_ok());
   EXPECT_EQ(events.size(), 1u) << "the event is written with the key";
