@@ -34,7 +34,7 @@ struct ServedBy {
   std::string_view deployment;
   std::string_view environment;
   std::string_view variant;
-  std::string_view fallback;
+  std::string_view fallback{};  // {}: tests may name the other three alone
 };
 
 struct InferResponse {
