@@ -3,6 +3,9 @@
 // served by a local one; a stale cached answer and then a default answer when nothing else can.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "child_process.h"
@@ -115,10 +118,13 @@ TEST_F(Fallback, AStaleAnswerAndThenADefaultAnswerWhenTheOnlyVariantFails) {
   admin(server.port(), "PUT", "/admin/v1/deployments/last-resort/variants/baseline/fault", R"({"abort_percent":0})",
         200);
   Response fresh = client.post("/predict?model=last-resort", kBody);
+  // Stored before it was answered: past its 1 ms ttl_ms by then, whatever the next steps take.
+  const auto expired_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
   ASSERT_EQ(fresh.status, 200u) << fresh.body;
   EXPECT_EQ(fresh.header("x-fallback"), "");
   admin(server.port(), "PUT", "/admin/v1/deployments/last-resort/variants/baseline/fault",
         R"({"abort_percent":100,"abort_status":500})", 200);
+  std::this_thread::sleep_until(expired_by);
   Response stale = client.post("/predict?model=last-resort", kBody);
   ASSERT_EQ(stale.status, 200u) << stale.body;
   EXPECT_EQ(stale.header("x-fallback"), "stale_cache");
