@@ -90,6 +90,10 @@ class Client : public std::enable_shared_from_this<Client> {
       if (ec) return self->unanswered();
       beast::error_code ignored;  // Nagle's delay would only add latency; its absence is harmless
       self->socket_.set_option(tcp::no_delay(true), ignored);
+      // Latency runs from the write: a client connects once, on its first request, and at the
+      // overload's start thousands of them do at once; that burst is the load generator's, not
+      // the gateway's handling of requests (a connect that fails is still an unanswered request).
+      self->record_.sent = Clock::now();
       self->write();
     });
   }
