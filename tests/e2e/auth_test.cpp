@@ -158,7 +158,8 @@ TEST_F(Auth, AKeysPriorityMustBeCriticalNormalOrLowAndIsListed) {
   EXPECT_STREQ(created.json()["api_key"]["priority"].GetString(), "low");
   Response listed = with_key(client, "GET", "/admin/v1/api-keys", admin_key_);
   ASSERT_EQ(listed.status, 200u);
-  const auto keys = listed.json()["api_keys"].GetArray();
+  const rapidjson::Document listing = listed.json();
+  const auto keys = listing["api_keys"].GetArray();
   ASSERT_EQ(keys.Size(), 2u);
   EXPECT_STREQ(keys[0]["priority"].GetString(), "") << "the admin key has none";
   EXPECT_STREQ(keys[1]["priority"].GetString(), "low");
