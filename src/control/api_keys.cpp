@@ -61,10 +61,7 @@ Status check_request(const ApiKeyRequest& request) {
     if (!is_valid_model_name(name)) return invalid_argument(fmt::format("'{}' is not a valid deployment name", name));
   }
   if (request.expires_ms < 0) return invalid_argument("expires_ms must be a Unix time in milliseconds");
-  if (!request.priority.empty() && !parse_priority(request.priority)) {
-    return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", request.priority));
-  }
-  return {};
+  return validate_priority_setting(request.priority);
 }
 
 }  // namespace

@@ -166,9 +166,7 @@ constexpr size_t kMaxFallbackSteps = 8;
 
 Status validate_policy(const DeploymentRecord& record) {
   const DeploymentPolicy& p = record.policy;
-  if (!p.priority.empty() && !parse_priority(p.priority)) {
-    return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", p.priority));
-  }
+  if (Status s = validate_priority_setting(p.priority); !s.is_ok()) return s;
   if (Status s = validate_fault(p.fault, "fault"); !s.is_ok()) return s;
   if (p.fallback.size() > kMaxFallbackSteps) {
     return invalid_argument(fmt::format("fallback may hold at most {} steps", kMaxFallbackSteps));

@@ -1,5 +1,7 @@
 #include "core/priority.h"
 
+#include <fmt/format.h>
+
 namespace seraph {
 
 std::string_view priority_name(Priority priority) {
@@ -16,6 +18,11 @@ std::optional<Priority> parse_priority(std::string_view name) {
     if (name == priority_name(p)) return p;
   }
   return std::nullopt;
+}
+
+Status validate_priority_setting(std::string_view name) {
+  if (name.empty() || parse_priority(name)) return {};
+  return invalid_argument(fmt::format("priority must be critical, normal or low, got '{}'", name));
 }
 
 }  // namespace seraph

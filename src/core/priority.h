@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/status.h"
+
 namespace seraph {
 
 // Ordered: a higher value is served first.
@@ -13,5 +15,7 @@ inline constexpr int kPriorities = 3;
 
 std::string_view priority_name(Priority priority);              // "low", "normal", "critical"
 std::optional<Priority> parse_priority(std::string_view name);  // nullopt for anything else
+// A configured default priority (a deployment's, an API key's): empty (none) or a priority's name.
+Status validate_priority_setting(std::string_view name);
 
 }  // namespace seraph
