@@ -80,7 +80,8 @@ BENCHMARK(BM_ParseHttpRequest);
 // An exchange loop that runs everything at once: the chain's own cost, without I/O.
 class InlineLoop final : public ExchangeLoop {
  public:
-  void dispatch(std::function<void()> run) override { run(); }
+  bool on_loop_thread() const override { return true; }
+  void post(std::function<void()> run) override { run(); }
   void run_at(TimePoint, std::function<void()> run) override { run(); }
   void set_deadline(TimePoint, std::function<void()>) override {}
 };

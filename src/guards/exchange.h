@@ -50,8 +50,19 @@ struct FallbackState {
 class ExchangeLoop {
  public:
   virtual ~ExchangeLoop() = default;
-  // Runs `run` on the loop's thread: at once when called there, else as soon as it gets to it.
-  virtual void dispatch(std::function<void()> run) = 0;
+  // Runs `run` on the loop's thread: at once when called there (not wrapped in a std::function, a
+  // per-request allocation on the inline path), else as soon as the loop gets to it.
+  template <class Run>
+  void dispatch(Run&& run) {
+    if (on_loop_thread()) {
+      std::forward<Run>(run)();
+    } else {
+      post(std::function<void()>(std::forward<Run>(run)));
+    }
+  }
+  virtual bool on_loop_thread() const = 0;
+  // Runs `run` on the loop's thread once it gets to it, never at once.
+  virtual void post(std::function<void()> run) = 0;
   // Runs `run` on the loop's thread at `when`, unless the request is answered first (then `run`
   // is destroyed unrun). One wait at a time per exchange (an injected delay, a retry's back-off).
   // A paused exchange is kept alive by what its resumption holds: capture it strongly.

@@ -1,7 +1,10 @@
 #include "guards/request_id_guard.h"
 
+#include <array>
 #include <cstdint>
 #include <random>
+
+#include "core/hex.h"
 
 namespace seraph {
 
@@ -15,11 +18,8 @@ bool is_acceptable_request_id(std::string_view id) {
 
 std::string generate_request_id() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  const uint64_t halves[2] = {generator(), generator()};
-  for (int i = 0; i < 32; ++i) id[i] = kHex[(halves[i / 16] >> ((i % 16) * 4)) & 0xF];
-  return id;
+  const std::array<uint64_t, 2> halves{generator(), generator()};
+  return to_hex({reinterpret_cast<const unsigned char*>(halves.data()), sizeof halves});
 }
 
 std::string request_id_for(std::string_view client_id) {

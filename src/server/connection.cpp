@@ -5,7 +5,7 @@
 #include <cstring>
 #include <cstdint>
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
@@ -79,6 +79,8 @@ Connection<Stream>::Connection(asio::ip::tcp::socket accepted, std::shared_ptr<a
                                HttpServer::Shared& shared, std::atomic<int64_t>& requests_in_progress)
     : tls_(std::move(tls)),
       stream_(open_stream(std::move(accepted), tls_.get())),
+      // Sockets are opened on an I/O thread's io_context: its executor answers "on this thread?".
+      loop_(static_cast<asio::io_context&>(asio::query(stream_.get_executor(), asio::execution::context)).get_executor()),
       shared_(shared),
       requests_in_progress_(requests_in_progress),
       parser_(kHeaderLimit, static_cast<size_t>(shared.config.max_body_bytes)),
@@ -156,7 +158,7 @@ void Connection<Stream>::run_at(TimePoint when, std::function<void()> run) {
 }
 
 template <class Stream>
-void Connection<Stream>::dispatch(std::function<void()> run) { asio::dispatch(stream_.get_executor(), std::move(run)); }
+void Connection<Stream>::post(std::function<void()> run) { asio::post(loop_, std::move(run)); }
 
 // --- reading -----------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -49,7 +50,8 @@ class Connection final : public Responder,
   // Responder: on this connection's thread.
   void send(HttpResponse response) override;
   // ExchangeLoop: this connection's thread and its timer.
-  void dispatch(std::function<void()> run) override;
+  bool on_loop_thread() const override { return loop_.running_in_this_thread(); }
+  void post(std::function<void()> run) override;
   void run_at(TimePoint when, std::function<void()> run) override;
   void set_deadline(TimePoint deadline, std::function<void()> expired) override;
 
@@ -82,6 +84,7 @@ class Connection final : public Responder,
 
   const std::shared_ptr<boost::asio::ssl::context> tls_;  // before stream_, which uses it
   Stream stream_;
+  boost::asio::io_context::executor_type loop_;  // the I/O thread's, which stream_ runs on
   HttpServer::Shared& shared_;
   std::atomic<int64_t>& requests_in_progress_;
   std::string peer_address_;

@@ -37,8 +37,8 @@ struct SentimentVersions {
 // The test's thread is the loop's thread. Work dispatched from elsewhere waits until run_posted().
 class FakeLoop final : public ExchangeLoop {
  public:
-  void dispatch(std::function<void()> run) override {
-    if (std::this_thread::get_id() == owner_) return run();
+  bool on_loop_thread() const override { return std::this_thread::get_id() == owner_; }
+  void post(std::function<void()> run) override {
     std::lock_guard lock(mutex_);
     posted_.push_back(std::move(run));
   }

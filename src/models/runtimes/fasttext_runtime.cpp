@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <streambuf>
 #include <stdexcept>
 
@@ -20,6 +21,14 @@ constexpr size_t kKeptBufferBytes = 64 * 1024;
 class LineBuffer : public std::streambuf {
  public:
   void point_at(std::string& text) { setg(text.data(), text.data(), text.data() + text.size()); }
+};
+
+// fastText's classifier with its model in reach: FastText::predict builds a fresh Model::State (three
+// vectors) for every line, where one per thread serves every line of the same shape.
+class Classifier : public fasttext::FastText {
+ public:
+  const fasttext::Model& model() const { return *model_; }
+  int32_t dimension() const { return args_->dim; }
 };
 
 class FastTextRuntime final : public Runtime {
@@ -40,7 +49,7 @@ class FastTextRuntime final : public Runtime {
     }
     dictionary_ = model_.getDictionary();  // held, not fetched (and counted) per request
     const int label_count = dictionary_->nlabels();
-    if (label_count < 1) throw std::runtime_error("fastText model has no labels (not a supervised model)");
+    if (label_count < 1 || model_.getArgs().model != fasttext::model_name::sup) throw std::runtime_error("fastText model has no labels (not a supervised model)");
     if (Status s = config.parameter_int("top_k", label_count, top_k_); !s.is_ok())
       throw std::runtime_error(s.message());
     top_k_ = std::clamp(top_k_, 1, label_count);
@@ -81,7 +90,7 @@ class FastTextRuntime final : public Runtime {
       line.clear();
       predictions.clear();
       dictionary_->getLine(line, words, line_labels);
-      model_.predict(top_k_, words, predictions, 0.0);
+      if (!words.empty()) model_.model().predict(words, top_k_, 0.0, predictions, state());
       for (int k = 0; k < top_k_; ++k) {
         if (k < static_cast<int>(predictions.size())) {
           labels.strings.push_back(label_names_.at(static_cast<size_t>(predictions[k].second)));
@@ -96,13 +105,23 @@ class FastTextRuntime final : public Runtime {
     // One long text must not keep its memory resident in every thread that ran it.
     if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
     if (words.capacity() * sizeof(int32_t) > kKeptBufferBytes) std::vector<int32_t>().swap(words);
+    outputs.reserve(outputs.size() + 2);
     outputs.push_back(std::move(labels));
     outputs.push_back(std::move(probabilities));
     return {};
   }
 
  private:
-  fasttext::FastText model_;
+  // This thread's scratch state for a model of this one's shape (the versions of one model share it).
+  fasttext::Model::State& state() const {
+    thread_local std::optional<fasttext::Model::State> kept;
+    if (!kept || kept->hidden.size() != model_.dimension() || kept->output.size() != dictionary_->nlabels()) {
+      kept.emplace(model_.dimension(), dictionary_->nlabels(), 0);
+    }
+    return *kept;
+  }
+
+  Classifier model_;
   TextPreprocessing preprocessing_;
   int top_k_ = 1;
   std::string label_output_;
