@@ -24,10 +24,18 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// Whether decoding would leave `text` as it is, as most names and values are.
+bool is_plain(std::string_view text, bool plus_is_space) {
+  for (char c : text) {
+    if (c == '%' || (plus_is_space && c == '+')) return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
-  if (text.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) return std::string(text);
+  if (is_plain(text, plus_is_space)) return std::string(text);
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -62,7 +70,8 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    if (percent_decode(pair.substr(0, eq), true) == name) {
+    const std::string_view key = pair.substr(0, eq);
+    if (is_plain(key, true) ? key == name : percent_decode(key, true) == name) {
       return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
     }
     if (amp == std::string_view::npos) break;
