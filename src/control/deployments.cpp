@@ -135,7 +135,7 @@ void Deployments::publish(const DeploymentRecord& record, int64_t experiment_id)
   }
   auto next = std::make_shared<DeploymentTable>(*current);
   next->deployments.insert_or_assign({record.environment, record.name}, std::move(live));
-  table_.store(std::move(next), std::memory_order_release);
+  table_.publish(std::move(next));
 }
 
 Status decode_default_answer(std::string_view answer_json, InferResponse& answer) {

@@ -16,6 +16,7 @@
 
 #include "control/registry.h"
 #include "control/variant_stats.h"
+#include "core/snapshot.h"
 #include "core/inference.h"
 #include "core/status.h"
 
@@ -85,7 +86,10 @@ class Deployments {
   Deployments(MetricsRegistry& metrics, std::string default_environment, std::vector<std::string> environments,
               std::vector<std::string> backends = {});
 
-  std::shared_ptr<const DeploymentTable> snapshot() const { return table_.load(std::memory_order_acquire); }
+  std::shared_ptr<const DeploymentTable> snapshot() const { return table_.load(); }
+  // The table as this thread last saw it, refreshed when a publish has moved it on: for the
+  // per-request path (no lock). Valid until this thread's next call; copy it to keep it.
+  const std::shared_ptr<const DeploymentTable>& current() const { return table_.read_shared(); }
 
   // Publishes a deployment (replacing the one of the same name and environment). Variants that
   // keep their name, model and version keep their stats. The record must be valid.
@@ -108,7 +112,7 @@ class Deployments {
   VariantMetricFamilies families_;
   Family<Counter>& fallbacks_;
   std::mutex publish_mutex_;  // one writer at a time; readers never take it
-  std::atomic<std::shared_ptr<const DeploymentTable>> table_;
+  Snapshot<DeploymentTable> table_;
 };
 
 // A fallback step's default answer ({"outputs": [...]} in V2's JSON) decoded into a response.

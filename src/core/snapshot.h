@@ -23,12 +23,20 @@ class Snapshot {
     value_.store(std::move(next), std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
+  // Publishes `next` and gives back the value it replaced.
+  std::shared_ptr<const T> exchange(std::shared_ptr<const T> next) {
+    auto previous = value_.exchange(std::move(next), std::memory_order_acq_rel);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    return previous;
+  }
 
   // The shared value itself, for writers and for readers that keep it.
   std::shared_ptr<const T> load() const { return value_.load(std::memory_order_acquire); }
 
-  // The current value, valid until this thread's next read() of any Snapshot<T>.
-  const T& read() const {
+  // The current value, valid until this thread's next read of any Snapshot<T>.
+  const T& read() const { return *read_shared(); }
+  // The same, as this thread's copy of the pointer: copy it to keep the value longer.
+  const std::shared_ptr<const T>& read_shared() const {
     struct Cached {
       uint64_t owner = 0;
       uint64_t generation = 0;
@@ -41,7 +49,7 @@ class Snapshot {
       cached.owner = id_;
       cached.generation = generation;
     }
-    return *cached.value;
+    return cached.value;
   }
 
  private:

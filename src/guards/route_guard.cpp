@@ -98,7 +98,7 @@ Status RouteGuard::route(Exchange& exchange) const {
     return invalid_argument(fmt::format("unknown environment '{}' in X-Environment (configured: {})", environment,
                                         fmt::join(deployments_.environments(), ", ")));
   }
-  auto table = deployments_.snapshot();
+  const auto& table = deployments_.current();
   if (const LiveDeployment* deployment = table->find(environment, exchange.request->model)) {
     const LiveVariant* variant = nullptr;
     if (Status s = choose_variant(*deployment, exchange, variant); !s.is_ok()) return s;
@@ -111,7 +111,7 @@ Status RouteGuard::route(Exchange& exchange) const {
         exchange.shadow_backend = std::move(remote_shadow);
       }
     }
-    exchange.routing = std::move(table);
+    exchange.routing = table;
     return serve_variant(exchange, *variant, models_, backends_);
   }
   return serve_local(exchange, models_, exchange.request->model, exchange.request->version);
