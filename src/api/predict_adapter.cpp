@@ -7,6 +7,7 @@
 
 #include "wire/json_reader.h"
 #include "api/json_writer.h"
+#include "core/thousandths.h"
 #include "wire/json_text.h"
 
 namespace seraph {
@@ -183,7 +184,12 @@ std::string render_predict_response(const InferResponse& response, const ModelCo
   write_key(w, "request_id");
   write_string(w, context.request_id);
   write_key(w, "latency_ms");
-  write_double(w, std::round(context.latency_ms * 1000) / 1000);
+  char latency[32];
+  if (const size_t size = format_thousandths_shortest(context.latency_ms, latency)) {
+    w.RawValue(latency, size, rapidjson::kNumberType);
+  } else {
+    write_double(w, std::round(context.latency_ms * 1000) / 1000);
+  }
   w.EndObject();
   return std::move(w).take();
 }

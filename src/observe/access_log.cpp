@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/byte_scan.h"
+#include "core/thousandths.h"
 
 namespace seraph {
 
@@ -92,6 +93,16 @@ class LineWriter {
       at_ = end;
     } else {
       raw("null");
+    }
+  }
+
+  // Milliseconds to the microsecond: "12.345".
+  void thousandths(double value) {
+    char text[kNumberBytes];
+    if (const size_t size = format_thousandths_fixed(value, text)) {
+      raw({text, size});
+    } else {
+      number(value, std::chars_format::fixed, 3);
     }
   }
 
@@ -227,7 +238,7 @@ void AccessLog::record(const AccessRecord& r) {
   line.raw(R"(,"status":)");
   line.number(r.status);
   line.raw(R"(,"latency_ms":)");
-  line.number(r.latency_ms, std::chars_format::fixed, 3);
+  line.thousandths(r.latency_ms);
   line.raw("}\n");
   out.resize(static_cast<size_t>(line.end() - out.data()));
 }
