@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/byte_scan.h"
+
 namespace seraph {
 namespace {
 
@@ -37,6 +39,53 @@ constexpr std::array<uint8_t, 256> kCharClasses = make_char_classes();
 bool all_of_class(std::string_view text, uint8_t char_class) {
   for (char c : text) {
     if ((kCharClasses[static_cast<unsigned char>(c)] & char_class) == 0) return false;
+  }
+  return true;
+}
+
+// How many bytes at the start of `text` are token characters.
+size_t token_length(std::string_view text) {
+  size_t length = 0;
+  while (length < text.size() && (kCharClasses[static_cast<unsigned char>(text[length])] & kTokenChar) != 0) ++length;
+  return length;
+}
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+
+// Whether any byte of `word` is below `limit` (at most 0x80) or is DEL; exact for the word as a whole.
+bool has_byte_below_or_del(uint64_t word, uint64_t limit) {
+  const uint64_t del = word ^ (kOnes * 0x7f);
+  return ((((word - kOnes * limit) & ~word) | ((del - kOnes) & ~del)) & kHighs) != 0;
+}
+
+// Values and targets are checked eight bytes at a time: a word of plain bytes passes whole.
+bool is_field_value(std::string_view text) {
+  size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    // A control byte or DEL fails the value, unless it is an HT: those words go byte by byte.
+    if (has_byte_below_or_del(load_word(text.data() + at), 0x20) && !all_of_class(text.substr(at, 8), kFieldValueChar)) {
+      return false;
+    }
+  }
+  return all_of_class(text.substr(at), kFieldValueChar);
+}
+
+bool is_request_target(std::string_view text) {
+  size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    const uint64_t word = load_word(text.data() + at);
+    if (has_byte_below_or_del(word, 0x21) || (word & kHighs) != 0) return false;
+  }
+  return all_of_class(text.substr(at), kTargetChar);
+}
+
+// Whether `name`, a token, is `lowercase`, a name of lower-case letters and '-'. Setting bit 5 lowers a
+// letter's case and turns no other token character into a letter or '-', so one OR a byte will do.
+bool is_field_named(std::string_view name, std::string_view lowercase) {
+  if (name.size() != lowercase.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((name[i] | 0x20) != lowercase[i]) return false;
   }
   return true;
 }
@@ -175,15 +224,15 @@ bool RequestParser::on_request_line(std::string_view line) {
   // RFC 9112 2.2: a server should ignore empty lines before a request line (a client may send a
   // CRLF after a body).
   if (line.empty()) return true;
-  const size_t method_end = line.find(' ');
+  const size_t method_end = token_length(line);
   const std::string_view method = line.substr(0, method_end);
-  if (method_end == std::string_view::npos || method.empty() || !all_of_class(method, kTokenChar)) {
+  if (method.empty() || method_end == line.size() || line[method_end] != ' ') {
     return fail(400, "malformed HTTP request: invalid method");
   }
   line.remove_prefix(method_end + 1);
   const size_t target_end = line.find(' ');
   const std::string_view target = line.substr(0, target_end);
-  if (target_end == std::string_view::npos || target.empty() || !all_of_class(target, kTargetChar)) {
+  if (target_end == std::string_view::npos || target.empty() || !is_request_target(target)) {
     return fail(400, "malformed HTTP request: invalid request target");
   }
   const std::string_view version = line.substr(target_end + 1);
@@ -227,17 +276,19 @@ bool RequestParser::split_field_line(std::string_view line, std::string_view& na
   if (is_whitespace(line.front())) {
     return fail(400, "malformed HTTP request: obsolete line folding (a field line starts with whitespace)");
   }
-  const size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return fail(400, "malformed HTTP request: a header field has no colon");
-  name = line.substr(0, colon);
-  if (!name.empty() && is_whitespace(name.back())) {
-    return fail(400, "malformed HTTP request: whitespace between a header field name and its colon");
-  }
-  if (name.empty() || !all_of_class(name, kTokenChar)) {
+  const size_t name_end = token_length(line);
+  if (name_end == line.size() || line[name_end] != ':') {
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return fail(400, "malformed HTTP request: a header field has no colon");
+    if (name_end > 0 && trim_whitespace(line.substr(name_end, colon - name_end)).empty()) {
+      return fail(400, "malformed HTTP request: whitespace between a header field name and its colon");
+    }
     return fail(400, "malformed HTTP request: invalid header field name");
   }
-  value = trim_whitespace(line.substr(colon + 1));
-  if (!all_of_class(value, kFieldValueChar)) {
+  if (name_end == 0) return fail(400, "malformed HTTP request: invalid header field name");
+  name = line.substr(0, name_end);
+  value = trim_whitespace(line.substr(name_end + 1));
+  if (!is_field_value(value)) {
     return fail(400, "malformed HTTP request: invalid character in a header field value");
   }
   return true;
@@ -246,18 +297,18 @@ bool RequestParser::split_field_line(std::string_view line, std::string_view& na
 bool RequestParser::on_framing_field(std::string_view name, std::string_view value) {
   switch (name.size()) {  // the length first: most fields are none of these
     case 6:
-      if (equals_ignoring_case(name, "expect") && equals_ignoring_case(value, "100-continue")) {
+      if (is_field_named(name, "expect") && equals_ignoring_case(value, "100-continue")) {
         framing_.expect_continue = true;
       }
       return true;
     case 7:
-      if (equals_ignoring_case(name, "upgrade")) framing_.upgrade_field = true;
+      if (is_field_named(name, "upgrade")) framing_.upgrade_field = true;
       return true;
     case 10:
-      if (equals_ignoring_case(name, "connection")) on_connection(value);
+      if (is_field_named(name, "connection")) on_connection(value);
       return true;
-    case 14: return !equals_ignoring_case(name, "content-length") || on_content_length(value);
-    case 17: return !equals_ignoring_case(name, "transfer-encoding") || on_transfer_encoding(value);
+    case 14: return !is_field_named(name, "content-length") || on_content_length(value);
+    case 17: return !is_field_named(name, "transfer-encoding") || on_transfer_encoding(value);
     default: return true;
   }
 }

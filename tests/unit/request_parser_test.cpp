@@ -243,6 +243,19 @@ TEST(RequestParser, ExpectContinueFromAnHttp10ClientIsIgnored) {
   EXPECT_FALSE(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expects_continue);
 }
 
+TEST(RequestParser, ReadsFramingFieldsInAnyCase) {
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nCONTENT-LENGTH: 3\r\n\r\nabc").body, "abc");
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTRANSFER-ENCODING: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n").body, "abc");
+}
+
+TEST(RequestParser, TakesOnlyTheExactNameAsAFramingField) {
+  const std::string head = "POST / HTTP/1.1\r\nContent_Length: 3\r\nContent-Lengths: 3\r\n\r\n";
+  const Outcome out = parse(head + "abc");
+  ASSERT_EQ(out.result, RequestParser::Result::kComplete) << out.error_message;
+  EXPECT_EQ(out.body, "") << "neither field is Content-Length";
+  EXPECT_EQ(out.consumed, head.size()) << "the bytes after the headers are the next request's";
+}
+
 TEST(RequestParser, EqualRepeatedContentLengthsAreAccepted) {
   const Outcome out = parse("POST / HTTP/1.1\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc");
   ASSERT_EQ(out.result, RequestParser::Result::kComplete) << out.error_message;
@@ -346,6 +359,39 @@ TEST(RequestParser, RejectsControlCharactersInAFieldValue) {
   expect_bad_request("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n"s, "invalid character in a header field value");
   expect_bad_request("GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n", "invalid character in a header field value");
   expect_bad_request("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "invalid character in a header field value");
+}
+
+// Values and targets are checked a word at a time: every byte value at every position of one.
+TEST(RequestParser, ChecksEveryByteOfALongFieldValue) {
+  for (int value = 0; value < 256; ++value) {
+    const auto c = static_cast<char>(value);
+    const bool allowed = c == '\t' || (value >= 0x20 && value != 0x7f);
+    for (size_t position = 1; position < 19; ++position) {  // not at the ends, where whitespace is trimmed
+      std::string field(20, 'v');
+      field[position] = c;
+      const Outcome out = parse("GET / HTTP/1.1\r\nX-Long: " + field + "\r\n\r\n");
+      EXPECT_EQ(out.result, allowed ? RequestParser::Result::kComplete : RequestParser::Result::kError)
+          << "byte " << value << " at " << position;
+    }
+  }
+}
+
+TEST(RequestParser, ChecksEveryByteOfALongTarget) {
+  for (int value = 0; value < 256; ++value) {
+    const auto c = static_cast<char>(value);
+    const bool allowed = value > 0x20 && value < 0x7f;
+    if (c == '\n' || c == ' ') continue;  // a line end or a separator: another error, tested elsewhere
+    for (size_t position = 1; position < 20; ++position) {
+      std::string target = "/" + std::string(19, 't');
+      target[position] = c;
+      const Outcome out = parse("GET " + target + " HTTP/1.1\r\n\r\n");
+      EXPECT_EQ(out.result, allowed ? RequestParser::Result::kComplete : RequestParser::Result::kError)
+          << "byte " << value << " at " << position;
+      if (!allowed) {
+        EXPECT_EQ(out.error_message, "malformed HTTP request: invalid request target");
+      }
+    }
+  }
 }
 
 TEST(RequestParser, AcceptsTabsAndObsTextInAFieldValue) {
