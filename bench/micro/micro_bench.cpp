@@ -63,9 +63,10 @@ void BM_RenderV2Response(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderV2Response);
 
-const std::string kPredictRequest = "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
-                                    "Content-Type: application/json\r\nContent-Length: " +
-                                    std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
+const std::string kPredictRequest =
+    "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+    "Content-Type: application/json\r\nContent-Length: " +
+    std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
 
 // The /predict request parsed from reads that end at `splits` (none: one read, the usual case).
 void parse_http_request(benchmark::State& state, std::vector<size_t> splits) {

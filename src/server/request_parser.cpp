@@ -64,7 +64,8 @@ bool is_field_value(std::string_view text) {
   size_t at = 0;
   for (; at + 8 <= text.size(); at += 8) {
     // A control byte or DEL fails the value, unless it is an HT: those words go byte by byte.
-    if (has_byte_below_or_del(load_word(text.data() + at), 0x20) && !all_of_class(text.substr(at, 8), kFieldValueChar)) {
+    if (has_byte_below_or_del(load_word(text.data() + at), 0x20) &&
+        !all_of_class(text.substr(at, 8), kFieldValueChar)) {
       return false;
     }
   }

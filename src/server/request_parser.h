@@ -99,9 +99,9 @@ class RequestParser {
   std::string body_;
   HeaderMap headers_;
   Framing framing_;
-  size_t header_bytes_ = 0;     // the header section, chunk extensions and trailers, against header_limit_
-  uint64_t body_left_ = 0;      // of the Content-Length, or of the current chunk
-  size_t chunk_end_seen_ = 0;   // bytes of the CRLF after a chunk's data
+  size_t header_bytes_ = 0;    // the header section, chunk extensions and trailers, against header_limit_
+  uint64_t body_left_ = 0;     // of the Content-Length, or of the current chunk
+  size_t chunk_end_seen_ = 0;  // bytes of the CRLF after a chunk's data
   bool http10_ = false;
   bool keep_alive_ = true;
   bool expects_continue_ = false;

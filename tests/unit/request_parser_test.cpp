@@ -15,9 +15,10 @@ constexpr size_t kHeaderLimit = 1024;
 constexpr size_t kBodyLimit = 256;
 
 const std::string kPredictBody = R"({"text": "The battery life is great and the screen is not bad at all"})";
-const std::string kPredict = "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             "Content-Type: application/json\r\nContent-Length: " +
-                             std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
+const std::string kPredict =
+    "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    "Content-Type: application/json\r\nContent-Length: " +
+    std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
 const std::string kChunked =
     "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     "5;name=value\r\nhello\r\n6 ; quoted=\"a b\"\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n";
@@ -61,8 +62,8 @@ Outcome outcome_of(RequestParser& parser, RequestParser::Result result, size_t c
 
 // Feeds `bytes` as reads that end at `splits` (ascending), the way a connection does: what a feed
 // leaves unconsumed is offered again with the next read. Stops at the first request's end.
-Outcome parse_in_reads(std::string_view bytes, const std::vector<size_t>& splits,
-                       size_t header_limit = kHeaderLimit, size_t body_limit = kBodyLimit) {
+Outcome parse_in_reads(std::string_view bytes, const std::vector<size_t>& splits, size_t header_limit = kHeaderLimit,
+                       size_t body_limit = kBodyLimit) {
   RequestParser parser(header_limit, body_limit);
   size_t fed = 0;  // bytes the parser has consumed
   size_t total = 0;
@@ -270,7 +271,8 @@ TEST(RequestParser, RejectsContentLengthWithTransferEncoding) {
 }
 
 TEST(RequestParser, RejectsDifferingContentLengths) {
-  expect_bad_request("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "differing Content-Length");
+  expect_bad_request("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                     "differing Content-Length");
   expect_bad_request("POST / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\nabcd", "differing Content-Length");
 }
 
@@ -317,8 +319,10 @@ TEST(RequestParser, RejectsAChunkSizeThatOverflows) {
 }
 
 TEST(RequestParser, RejectsChunkDataNotFollowedByCrlf) {
-  expect_bad_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n", "not followed by CRLF");
-  expect_bad_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", "not followed by CRLF");
+  expect_bad_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n",
+                     "not followed by CRLF");
+  expect_bad_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
+                     "not followed by CRLF");
 }
 
 TEST(RequestParser, BoundsChunkExtensions) {
@@ -404,9 +408,7 @@ TEST(RequestParser, RejectsABareLfLineEnd) {
   expect_bad_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\n\r\n", "bare LF");
 }
 
-TEST(RequestParser, RejectsABareCr) {
-  expect_bad_request("GET / HTTP/1.1\rHost: x\r\n\r\n", "invalid HTTP version");
-}
+TEST(RequestParser, RejectsABareCr) { expect_bad_request("GET / HTTP/1.1\rHost: x\r\n\r\n", "invalid HTTP version"); }
 
 TEST(RequestParser, RejectsAMalformedRequestLine) {
   expect_bad_request("THIS IS NOT HTTP\r\n\r\n", "invalid HTTP version");
