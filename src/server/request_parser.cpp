@@ -186,7 +186,7 @@ RequestParser::Result RequestParser::feed(const char* data, size_t size, size_t&
     if (newline == nullptr) {
       line_.append(start, size - at);
       at = size;
-      partial_line_allowed();
+      check_partial_line();
       break;
     }
     const size_t length = static_cast<size_t>(newline - start) + 1;
@@ -433,10 +433,9 @@ size_t RequestParser::take_body(const char* data, size_t size) {
 
 // A line's bytes are counted once its end arrives; until then its start must leave it a chance to
 // fit, or a client could grow line_ without bound. A chunk size's own digits and CR are not counted.
-bool RequestParser::partial_line_allowed() {
+void RequestParser::check_partial_line() {
   const size_t uncounted = state_ == State::kChunkSize ? kMaxChunkSizeDigits + 1 : 0;
-  if (line_.size() <= uncounted + (header_limit_ - header_bytes_)) return true;
-  return header_limit_exceeded();
+  if (line_.size() > uncounted + (header_limit_ - header_bytes_)) header_limit_exceeded();
 }
 
 bool RequestParser::count_header_bytes(size_t size) {

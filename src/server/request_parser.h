@@ -70,7 +70,7 @@ class RequestParser {
   bool on_headers_end();
   // Takes up to `size` bytes of body; the number taken.
   size_t take_body(const char* data, size_t size);
-  bool partial_line_allowed();
+  void check_partial_line();
   bool count_header_bytes(size_t size);
   bool header_limit_exceeded();
   bool fail(unsigned status, std::string message);
