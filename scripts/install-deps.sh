@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
-  libboost-dev libboost-system-dev rapidjson-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev libhttp-parser-dev
+  libboost-dev libboost-system-dev rapidjson-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev
   libfasttext-dev libxgboost-dev xgboost libtorch-dev libopenblas0-serial
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libpqxx-dev postgresql libssl-dev zlib1g-dev libxxhash-dev libhiredis-dev redis-server libre2-dev

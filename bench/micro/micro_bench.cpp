@@ -63,19 +63,35 @@ void BM_RenderV2Response(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderV2Response);
 
-void BM_ParseHttpRequest(benchmark::State& state) {
-  const std::string request = "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
-                              "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
+const std::string kPredictRequest =
+    "POST /predict?model=sentiment HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+    "Content-Type: application/json\r\nContent-Length: " +
+    std::to_string(kPredictBody.size()) + "\r\n\r\n" + kPredictBody;
+
+// The /predict request parsed from reads that end at `splits` (none: one read, the usual case).
+void parse_http_request(benchmark::State& state, std::vector<size_t> splits) {
+  splits.push_back(kPredictRequest.size());
   RequestParser parser(16 * 1024, 8 << 20);
   for (auto _ : state) {
     parser.reset();
-    size_t consumed = 0;
-    benchmark::DoNotOptimize(parser.feed(request.data(), request.size(), consumed));
+    size_t fed = 0;
+    for (size_t end : splits) {
+      size_t consumed = 0;
+      benchmark::DoNotOptimize(parser.feed(kPredictRequest.data() + fed, end - fed, consumed));
+      fed += consumed;
+    }
     benchmark::DoNotOptimize(parser.take_headers());
   }
 }
+
+void BM_ParseHttpRequest(benchmark::State& state) { parse_http_request(state, {}); }
 BENCHMARK(BM_ParseHttpRequest);
+
+// A read that ends inside a field line: the parser copies the line's start until its end arrives.
+void BM_ParseHttpRequestSplitInAField(benchmark::State& state) {
+  parse_http_request(state, {kPredictRequest.find("application/")});
+}
+BENCHMARK(BM_ParseHttpRequestSplitInAField);
 
 // An exchange loop that runs everything at once: the chain's own cost, without I/O.
 class InlineLoop final : public ExchangeLoop {

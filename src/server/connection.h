@@ -1,5 +1,5 @@
 #pragma once
-// One client connection: reads requests one at a time (http-parser over a reused buffer), hands
+// One client connection: reads requests one at a time (our RequestParser over a reused buffer), hands
 // each to the API router, writes the answer with a head written by hand, and enforces the header,
 // idle, body and write limits. It is the exchange's I/O loop: its one timer serves the idle limit,
 // the request's deadline and an exchange's wait, and is re-armed only when the earliest of them
