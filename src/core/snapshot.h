@@ -4,8 +4,9 @@
 // generation has moved, so the hot path takes no lock (libstdc++ 12's atomic shared_ptr is a spin
 // lock) and writes no shared cache line.
 //
-// A thread's copy keeps the value it last read alive until that thread reads a Snapshot<T> again:
-// T must own everything it refers to.
+// A thread's copy keeps the value it last read alive until that thread reads a Snapshot<T> again
+// (or ends), maybe past the Snapshot's owner: T must not act on anything it does not own, neither
+// in its destructor nor with threads of its own (a model version's batcher would).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -22,12 +23,6 @@ class Snapshot {
   void publish(std::shared_ptr<const T> next) {
     value_.store(std::move(next), std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  // Publishes `next` and gives back the value it replaced.
-  std::shared_ptr<const T> exchange(std::shared_ptr<const T> next) {
-    auto previous = value_.exchange(std::move(next), std::memory_order_acq_rel);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-    return previous;
   }
 
   // The shared value itself, for writers and for readers that keep it.

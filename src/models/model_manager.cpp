@@ -136,7 +136,7 @@ std::vector<std::shared_ptr<ModelVersion>> ModelManager::add_found_versions(
   std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
   // Published while LOADING: shown in /models, and asked for by number it waits for its load;
   // find() keeps unversioned requests on the READY versions meanwhile.
-  if (!added.empty()) table_.publish(next);
+  if (!added.empty()) table_.store(next, std::memory_order_release);
   return added;
 }
 
@@ -163,7 +163,7 @@ void ModelManager::retire_versions(const std::map<std::string, std::set<int64_t>
     entry.versions.erase(gone, entry.versions.end());
   }
   std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
-  if (changed) table_.publish(next);
+  if (changed) table_.store(next, std::memory_order_release);
   // Retired versions unload once no request uses them.
   std::erase_if(retiring_, [](const auto& v) {
     return v->state() != ModelState::kReady || v->try_unload("removed from the repository", "requested", false);
@@ -262,7 +262,7 @@ void ModelManager::load_all() {
     if (!entry.versions.empty()) table->emplace(name, std::move(entry));
   }
   if (ec) spdlog::error(R"({{"msg":"cannot read model repository","path":"{}","error":"{}"}})", repository_.string(), ec.message());
-  table_.publish(table);
+  table_.store(table, std::memory_order_release);
 
   // Eager versions load now, one after another on the loader thread; broken configs are reported.
   std::promise<void> eager_done;
@@ -283,7 +283,7 @@ void ModelManager::load_all() {
 }
 
 void ModelManager::shutdown() {
-  auto table = table_.exchange(std::make_shared<Table>());
+  auto table = table_.exchange(std::make_shared<Table>(), std::memory_order_acq_rel);
   std::promise<void> done;
   enqueue([&] {
     std::vector<std::shared_ptr<ModelVersion>> all = std::move(retiring_);
@@ -376,9 +376,9 @@ bool ModelManager::all_ready() const {
 
 std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::optional<int64_t> version,
                                                  Status& status) const {
-  const Table& table = table_.read();
-  auto it = table.find(model);
-  if (it == table.end()) {
+  auto table = snapshot();
+  auto it = table->find(model);
+  if (it == table->end()) {
     status = not_found(fmt::format("unknown model '{}'", model));
     return nullptr;
   }

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "core/model_name.h"
-#include "core/snapshot.h"
 #include "models/model_version.h"
 #include "models/version_policy.h"
 
@@ -72,7 +71,7 @@ class ModelManager {
   void load_version(const std::string& model, int64_t version, std::function<void(Status)> done);
 
   using Table = std::map<std::string, ModelEntry, std::less<>>;
-  std::shared_ptr<const Table> snapshot() const { return table_.load(); }
+  std::shared_ptr<const Table> snapshot() const { return table_.load(std::memory_order_acquire); }
   int64_t loaded_bytes() const;
 
  private:
@@ -103,7 +102,7 @@ class ModelManager {
   Gauge& loaded_gauge_;
   Counter& evictions_;
   Counter& scans_;
-  Snapshot<Table> table_;  // read per request (find): a per-thread copy, no lock
+  std::atomic<std::shared_ptr<const Table>> table_;
   std::atomic<bool> loaded_{false};
 
   std::mutex jobs_mutex_;

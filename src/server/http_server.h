@@ -1,5 +1,5 @@
 #pragma once
-// HTTP/1.1 with keep-alive on Asio, requests parsed by http-parser: one io_context and one
+// HTTP/1.1 with keep-alive on Asio, requests framed by our RFC 9112 parser: one io_context and one
 // SO_REUSEPORT acceptor per I/O thread, so connections never migrate between threads and need no
 // strands.
 #include <utility>  // before Asio: GCC 12 + C++20 needs std::exchange declared first
