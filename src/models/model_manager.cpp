@@ -136,7 +136,7 @@ std::vector<std::shared_ptr<ModelVersion>> ModelManager::add_found_versions(
   std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
   // Published while LOADING: shown in /models, and asked for by number it waits for its load;
   // find() keeps unversioned requests on the READY versions meanwhile.
-  if (!added.empty()) table_.store(next, std::memory_order_release);
+  if (!added.empty()) publish(next);
   return added;
 }
 
@@ -163,7 +163,7 @@ void ModelManager::retire_versions(const std::map<std::string, std::set<int64_t>
     entry.versions.erase(gone, entry.versions.end());
   }
   std::erase_if(*next, [](const auto& item) { return item.second.versions.empty(); });
-  if (changed) table_.store(next, std::memory_order_release);
+  if (changed) publish(next);
   // Retired versions unload once no request uses them.
   std::erase_if(retiring_, [](const auto& v) {
     return v->state() != ModelState::kReady || v->try_unload("removed from the repository", "requested", false);
@@ -262,7 +262,7 @@ void ModelManager::load_all() {
     if (!entry.versions.empty()) table->emplace(name, std::move(entry));
   }
   if (ec) spdlog::error(R"({{"msg":"cannot read model repository","path":"{}","error":"{}"}})", repository_.string(), ec.message());
-  table_.store(table, std::memory_order_release);
+  publish(table);
 
   // Eager versions load now, one after another on the loader thread; broken configs are reported.
   std::promise<void> eager_done;
@@ -282,8 +282,14 @@ void ModelManager::load_all() {
   if (options_.poll_interval.count() > 0) watcher_ = std::thread([this] { run_watcher(); });
 }
 
+void ModelManager::publish(std::shared_ptr<const Table> next) {
+  table_.store(std::move(next), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 void ModelManager::shutdown() {
   auto table = table_.exchange(std::make_shared<Table>(), std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   std::promise<void> done;
   enqueue([&] {
     std::vector<std::shared_ptr<ModelVersion>> all = std::move(retiring_);
@@ -376,9 +382,15 @@ bool ModelManager::all_ready() const {
 
 std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::optional<int64_t> version,
                                                  Status& status) const {
-  auto table = snapshot();
-  auto it = table->find(model);
-  if (it == table->end()) {
+  TableCopy& copy = copies_[metric_shard()];
+  std::lock_guard lock(copy.mutex);
+  if (const uint64_t generation = generation_.load(std::memory_order_acquire); copy.generation != generation) {
+    copy.table = snapshot();
+    copy.generation = generation;
+  }
+  const Table& table = *copy.table;
+  auto it = table.find(model);
+  if (it == table.end()) {
     status = not_found(fmt::format("unknown model '{}'", model));
     return nullptr;
   }

@@ -4,6 +4,7 @@
 // loader thread loads and unloads versions: eager ones at start, lazy ones on their first request,
 // and it unloads the least recently used idle versions when the loaded ones exceed the memory
 // budget. A version in use is never unloaded.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 
 #include "core/model_name.h"
 #include "models/model_version.h"
+#include "observe/metric_shards.h"
 #include "models/version_policy.h"
 
 namespace seraph {
@@ -102,7 +104,20 @@ class ModelManager {
   Gauge& loaded_gauge_;
   Counter& evictions_;
   Counter& scans_;
+  // Replaces the table and tells the readers' copies.
+  void publish(std::shared_ptr<const Table> next);
   std::atomic<std::shared_ptr<const Table>> table_;
+  // find()'s copies of the table pointer, one per metric shard (so one per I/O thread): loading
+  // table_ takes libstdc++ 12's spin lock and counts a reference on a line every I/O thread writes,
+  // where a copy's lock and pointer stay in its thread's cache. The copies die with the manager; a
+  // thread_local copy would keep model versions (and their batcher threads) alive past it.
+  struct alignas(kCacheLine) TableCopy {
+    std::mutex mutex;  // only threads sharing a shard compete for it
+    uint64_t generation = 0;
+    std::shared_ptr<const Table> table;
+  };
+  mutable std::array<TableCopy, kMetricShards> copies_;
+  std::atomic<uint64_t> generation_{1};
   std::atomic<bool> loaded_{false};
 
   std::mutex jobs_mutex_;
