@@ -12,7 +12,7 @@ runs=${2:-3}
 build=${BUILD:-build/release}
 port=18090
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Two repositories holding only dense: as built (batching on), and with batching off.
 mkdir -p "$work/on" "$work/off"

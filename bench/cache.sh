@@ -12,7 +12,7 @@ build=${BUILD:-build/release}
 nginx_port=18086
 seraph_port=18087
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; stop_nginx "$work"; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; rm -rf "$work"' EXIT
 
 start_nginx "$nginx_port" "$work"
 

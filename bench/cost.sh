@@ -12,7 +12,7 @@ build=${BUILD:-build/release}
 port=18082
 nginx_port=18083
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; stop_nginx "$work"; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 
 # utime + stime of a process, in clock ticks.

@@ -12,7 +12,7 @@ top=${2:-25}
 build=${BUILD:-build/release}
 port=18084
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cp -r examples/models "$work/models"
 for yaml in "$work"/models/sentiment/*/model.yaml; do echo "execution: inline" >>"$yaml"; done

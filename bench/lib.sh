@@ -35,7 +35,8 @@ http {
 CONF
   nginx -c "$dir/nginx.conf" -p "$dir"
 }
-stop_nginx() { [ -f "$1/nginx.pid" ] && kill "$(cat "$1/nginx.pid")" 2>/dev/null; }
+# (It runs in EXIT traps under `set -e`: a failure there would skip the rest of the trap.)
+stop_nginx() { if [ -f "$1/nginx.pid" ]; then kill "$(cat "$1/nginx.pid")" 2>/dev/null || true; fi; }
 
 # Waits up to 10 s for seraph on PORT to be ready; prints LOG and fails otherwise.
 wait_ready() {
