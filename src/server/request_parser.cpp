@@ -302,9 +302,6 @@ bool RequestParser::on_framing_field(std::string_view name, std::string_view val
         framing_.expect_continue = true;
       }
       return true;
-    case 7:
-      if (is_field_named(name, "upgrade")) framing_.upgrade_field = true;
-      return true;
     case 10:
       if (is_field_named(name, "connection")) on_connection(value);
       return true;
@@ -359,14 +356,12 @@ void RequestParser::on_connection(std::string_view value) {
   for_each_element(value, [this](std::string_view option) {
     if (equals_ignoring_case(option, "close")) framing_.close = true;
     if (equals_ignoring_case(option, "keep-alive")) framing_.keep_alive = true;
-    if (equals_ignoring_case(option, "upgrade")) framing_.upgrade_token = true;
     return true;
   });
 }
 
 bool RequestParser::on_headers_end() {
   headers_complete_ = true;
-  if (framing_.upgrade_token && framing_.upgrade_field) return fail(400, "protocol upgrades are not supported");
   keep_alive_ = !framing_.close && (!http10_ || framing_.keep_alive);
   expects_continue_ = framing_.expect_continue && !http10_;  // RFC 9110 10.1.1: an HTTP/1.0 client cannot
   if (framing_.has_transfer_encoding) {

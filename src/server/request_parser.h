@@ -85,8 +85,6 @@ class RequestParser {
     bool other_coding = false;  // a transfer coding besides chunked (not implemented)
     bool close = false;
     bool keep_alive = false;
-    bool upgrade_token = false;  // Connection: upgrade
-    bool upgrade_field = false;  // Upgrade: ...
     bool expect_continue = false;
   };
 
