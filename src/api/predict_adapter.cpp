@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "wire/json_reader.h"
 #include "api/json_writer.h"
 #include "core/thousandths.h"
+#include "wire/json_reader.h"
 #include "wire/json_text.h"
 
 namespace seraph {

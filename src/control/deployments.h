@@ -16,8 +16,8 @@
 
 #include "control/registry.h"
 #include "control/variant_stats.h"
-#include "core/snapshot.h"
 #include "core/inference.h"
+#include "core/snapshot.h"
 #include "core/status.h"
 
 namespace seraph {

@@ -23,8 +23,8 @@
 
 #include "core/model_name.h"
 #include "models/model_version.h"
-#include "observe/metric_shards.h"
 #include "models/version_policy.h"
+#include "observe/metric_shards.h"
 
 namespace seraph {
 
@@ -96,6 +96,8 @@ class ModelManager {
   void load_version(ModelVersion& version);
   // Unloads least recently used idle versions (never `keep`) while the loaded ones exceed the budget.
   void enforce_budget(const ModelVersion* keep);
+  // Replaces the table and tells find()'s copies.
+  void publish(std::shared_ptr<const Table> next);
 
   const std::filesystem::path repository_;
   const LifecycleOptions options_;
@@ -104,8 +106,6 @@ class ModelManager {
   Gauge& loaded_gauge_;
   Counter& evictions_;
   Counter& scans_;
-  // Replaces the table and tells the readers' copies.
-  void publish(std::shared_ptr<const Table> next);
   std::atomic<std::shared_ptr<const Table>> table_;
   // find()'s copies of the table pointer, one per metric shard (so one per I/O thread): loading
   // table_ takes libstdc++ 12's spin lock and counts a reference on a line every I/O thread writes,

@@ -81,7 +81,8 @@ Connection<Stream>::Connection(asio::ip::tcp::socket accepted, std::shared_ptr<a
     : tls_(std::move(tls)),
       stream_(open_stream(std::move(accepted), tls_.get())),
       // Sockets are opened on an I/O thread's io_context: its executor answers "on this thread?".
-      loop_(static_cast<asio::io_context&>(asio::query(stream_.get_executor(), asio::execution::context)).get_executor()),
+      loop_(
+          static_cast<asio::io_context&>(asio::query(stream_.get_executor(), asio::execution::context)).get_executor()),
       shared_(shared),
       requests_in_progress_(requests_in_progress),
       parser_(kHeaderLimit, static_cast<size_t>(shared.config.max_body_bytes)),
@@ -105,7 +106,7 @@ Connection<Stream>::~Connection() {
 
 template <class Stream>
 void Connection<Stream>::close_if_idle() {
-  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+  post([self = this->shared_from_this()] {
     if (self->waiting_for_request_ && self->begin_ == self->end_ && !self->parser_.got_some()) self->close();
   });
 }
@@ -159,7 +160,9 @@ void Connection<Stream>::run_at(TimePoint when, std::function<void()> run) {
 }
 
 template <class Stream>
-void Connection<Stream>::post(std::function<void()> run) { asio::post(loop_, std::move(run)); }
+void Connection<Stream>::post(std::function<void()> run) {
+  asio::post(loop_, std::move(run));
+}
 
 // --- reading -----------------------------------------------------------------------------------------
 

@@ -468,8 +468,9 @@ TEST(RequestParser, AnswersAChunkedBodyOverTheLimitWith413) {
 // RFC 9110 7.8: a server may ignore an Upgrade offer (curl --http2 makes an h2c one); the answer
 // is HTTP/1.1 and the connection stays HTTP/1.1, as it would behind a proxy that saw no 101.
 TEST(RequestParser, TakesAnUpgradeOfferAsAPlainRequest) {
-  const Outcome out = parse("GET /v2 HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
-                            "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n");
+  const Outcome out = parse(
+      "GET /v2 HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n");
   EXPECT_EQ(out.result, RequestParser::Result::kComplete);
   EXPECT_EQ(out.target, "/v2");
   EXPECT_TRUE(out.keep_alive);

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <istream>
 #include <optional>
-#include <streambuf>
 #include <stdexcept>
+#include <streambuf>
 
 #include "models/runtime.h"
 
@@ -49,7 +49,8 @@ class FastTextRuntime final : public Runtime {
     }
     dictionary_ = model_.getDictionary();  // held, not fetched (and counted) per request
     const int label_count = dictionary_->nlabels();
-    if (label_count < 1 || model_.getArgs().model != fasttext::model_name::sup) throw std::runtime_error("fastText model has no labels (not a supervised model)");
+    if (label_count < 1 || model_.getArgs().model != fasttext::model_name::sup)
+      throw std::runtime_error("fastText model is not a supervised classifier (no labels to predict)");
     if (Status s = config.parameter_int("top_k", label_count, top_k_); !s.is_ok())
       throw std::runtime_error(s.message());
     top_k_ = std::clamp(top_k_, 1, label_count);
