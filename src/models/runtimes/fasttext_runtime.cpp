@@ -4,24 +4,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <istream>
 #include <optional>
 #include <stdexcept>
-#include <streambuf>
 
 #include "models/runtime.h"
+#include "models/runtimes/fasttext_words.h"
 
 namespace seraph {
 namespace {
 
 constexpr std::string_view kLabelPrefix = "__label__";
 constexpr size_t kKeptBufferBytes = 64 * 1024;
-
-// An input stream over characters the caller owns, re-pointed for each line.
-class LineBuffer : public std::streambuf {
- public:
-  void point_at(std::string& text) { setg(text.data(), text.data(), text.data() + text.size()); }
-};
 
 // fastText's classifier with its model in reach: FastText::predict builds a fresh Model::State (three
 // vectors) for every line, where one per thread serves every line of the same shape.
@@ -48,6 +41,7 @@ class FastTextRuntime final : public Runtime {
       throw std::runtime_error("cannot load fastText model: " + std::string(e.what()));
     }
     dictionary_ = model_.getDictionary();  // held, not fetched (and counted) per request
+    words_.emplace(dictionary_, model_.getArgs(), model_.isQuant());
     const int label_count = dictionary_->nlabels();
     if (label_count < 1 || model_.getArgs().model != fasttext::model_name::sup)
       throw std::runtime_error("fastText model is not a supervised classifier (no labels to predict)");
@@ -73,24 +67,16 @@ class FastTextRuntime final : public Runtime {
     probabilities.bytes.resize(rows * top_k_ * sizeof(float));
     auto probs = probabilities.mutable_values<float>();
 
-    // Kept per thread: building a stream (its locale above all) cost more than a short prediction.
+    // fastText's own predictLine, with the text, word lists and predictions kept per thread: the
+    // same steps, without their allocations.
     thread_local std::string buffer;
-    thread_local LineBuffer line_buffer;
-    thread_local std::istream line(&line_buffer);
-    // fastText's own predictLine, with the word lists and predictions kept too: the same calls,
-    // without their allocations.
     thread_local std::vector<int32_t> words;
-    thread_local std::vector<int32_t> line_labels;
     thread_local fasttext::Predictions predictions;
     for (int64_t row = 0; row < rows; ++row) {
-      // fastText reads one line; the newline ends the line and adds its end-of-sentence token.
       buffer.clear();
       append_preprocessed_text(buffer, text.strings[row], preprocessing_);
-      buffer += '\n';
-      line_buffer.point_at(buffer);
-      line.clear();
       predictions.clear();
-      dictionary_->getLine(line, words, line_labels);
+      words_->read(buffer, words);
       if (!words.empty()) model_.model().predict(words, top_k_, 0.0, predictions, state());
       for (int k = 0; k < top_k_; ++k) {
         if (k < static_cast<int>(predictions.size())) {
@@ -128,6 +114,7 @@ class FastTextRuntime final : public Runtime {
   std::string label_output_;
   std::string probability_output_;
   std::shared_ptr<const fasttext::Dictionary> dictionary_;
+  std::optional<FastTextWords> words_;    // set once the model has loaded
   std::vector<std::string> label_names_;  // by fastText's label id
 };
 
