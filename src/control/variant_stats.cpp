@@ -43,8 +43,7 @@ VariantMetricFamilies::VariantMetricFamilies(MetricsRegistry& metrics)
       weight(metrics.gauge("seraph_variant_weight", "Each deployment variant's routing weight (for a shadow: percent of requests copied).")) {}
 
 VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels)
-    : latencies_(std::make_unique<std::atomic<float>[]>(kLatencyCapacity)),
-      ok_total_(families.requests.get(with(labels, "outcome", "ok"))),
+    : ok_total_(families.requests.get(with(labels, "outcome", "ok"))),
       error_total_(families.requests.get(with(labels, "outcome", "error"))),
       duration_(families.duration.get(labels)),
       shadow_agree_(families.shadow_comparisons.get(with(labels, "result", "agree"))),
@@ -62,9 +61,10 @@ VariantStats::VariantStats(VariantMetricFamilies& families, const Labels& labels
 
 void VariantStats::record(unsigned status, double latency_ms) {
   const bool error = status >= 500;
-  const uint64_t slot = requests_.fetch_add(1, std::memory_order_relaxed) % kLatencyCapacity;
-  if (error) errors_.fetch_add(1, std::memory_order_relaxed);
-  latencies_[slot].store(static_cast<float>(latency_ms), std::memory_order_relaxed);
+  WindowShard& shard = window_[metric_shard()];
+  const uint64_t slot = shard.requests.fetch_add(1, std::memory_order_relaxed) % kLatencyCapacity;
+  if (error) shard.errors.fetch_add(1, std::memory_order_relaxed);
+  shard.latencies[slot].store(static_cast<float>(latency_ms), std::memory_order_relaxed);
   (error ? error_total_ : ok_total_).add();
   duration_.observe(latency_ms / 1000.0);
 }
@@ -88,12 +88,13 @@ void VariantStats::record_shadow(bool failed, bool same_top_label, double max_ab
 
 VariantStats::Window VariantStats::window() const {
   Window w;
-  const uint64_t requests = requests_.load(std::memory_order_relaxed);
-  w.requests = static_cast<int64_t>(requests);
-  w.errors = errors_.load(std::memory_order_relaxed);
-  const size_t samples = std::min<uint64_t>(requests, kLatencyCapacity);
-  w.latencies_ms.reserve(samples);
-  for (size_t i = 0; i < samples; ++i) w.latencies_ms.push_back(latencies_[i].load(std::memory_order_relaxed));
+  for (const WindowShard& shard : window_) {
+    const uint64_t requests = shard.requests.load(std::memory_order_relaxed);
+    w.requests += static_cast<int64_t>(requests);
+    w.errors += shard.errors.load(std::memory_order_relaxed);
+    const size_t samples = std::min<uint64_t>(requests, kLatencyCapacity);
+    for (size_t i = 0; i < samples; ++i) w.latencies_ms.push_back(shard.latencies[i].load(std::memory_order_relaxed));
+  }
   w.shadow_compared = shadow_compared_.load(std::memory_order_relaxed);
   w.shadow_agreed = shadow_agreed_.load(std::memory_order_relaxed);
   w.shadow_failed = shadow_failed_.load(std::memory_order_relaxed);
@@ -102,8 +103,10 @@ VariantStats::Window VariantStats::window() const {
 }
 
 void VariantStats::reset_window() {
-  requests_.store(0, std::memory_order_relaxed);
-  errors_.store(0, std::memory_order_relaxed);
+  for (WindowShard& shard : window_) {
+    shard.requests.store(0, std::memory_order_relaxed);
+    shard.errors.store(0, std::memory_order_relaxed);
+  }
   shadow_compared_.store(0, std::memory_order_relaxed);
   shadow_agreed_.store(0, std::memory_order_relaxed);
   shadow_failed_.store(0, std::memory_order_relaxed);

@@ -1,13 +1,14 @@
 #pragma once
 // What one deployment variant served: cumulative Prometheus series, and a resettable window (the
-// current rollout step) that canary analysis reads. Recording is lock-free: relaxed atomic adds and
-// a ring of recent latencies.
+// current rollout step) that canary analysis reads. Recording is lock-free and per thread: relaxed
+// atomic adds and a ring of recent latencies on the recording thread's own cache lines.
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "observe/metric_shards.h"
 #include "observe/metrics.h"
 #include "observe/request_observer.h"
 
@@ -36,7 +37,8 @@ struct VariantMetricFamilies {
 
 class VariantStats final : public OutcomeSink {
  public:
-  // Latency samples kept per window: the most recent ones, enough for a Mann-Whitney test.
+  // Latency samples kept per window and recording thread: the most recent ones, enough for a
+  // Mann-Whitney test.
   static constexpr size_t kLatencyCapacity = 4096;
 
   // `labels` identify the variant in the metrics: deployment, environment, variant, model, version.
@@ -53,7 +55,7 @@ class VariantStats final : public OutcomeSink {
   struct Window {
     int64_t requests = 0;
     int64_t errors = 0;
-    std::vector<double> latencies_ms;  // the most recent ones, at most kLatencyCapacity
+    std::vector<double> latencies_ms;  // the most recent ones, at most kLatencyCapacity per recording thread
     int64_t shadow_compared = 0;
     int64_t shadow_agreed = 0;
     int64_t shadow_failed = 0;
@@ -64,11 +66,14 @@ class VariantStats final : public OutcomeSink {
   void reset_window();
 
  private:
-  std::atomic<int64_t> errors_{0};
-  // Requests in the window, which also picks each one's slot in the latency ring: one update per
-  // request on a line the I/O threads share, not two.
-  std::atomic<uint64_t> requests_{0};
-  std::unique_ptr<std::atomic<float>[]> latencies_;
+  // One recording thread's part of the window. Its request count also picks each request's slot
+  // in its latency ring.
+  struct alignas(kCacheLine) WindowShard {
+    std::atomic<uint64_t> requests{0};
+    std::atomic<int64_t> errors{0};
+    std::unique_ptr<std::atomic<float>[]> latencies = std::make_unique<std::atomic<float>[]>(kLatencyCapacity);
+  };
+  std::array<WindowShard, kMetricShards> window_;
   std::atomic<int64_t> shadow_compared_{0};
   std::atomic<int64_t> shadow_agreed_{0};
   std::atomic<int64_t> shadow_failed_{0};

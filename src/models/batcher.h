@@ -3,8 +3,9 @@
 // execution thread merges up to max_batch_size rows (waiting at most max_queue_delay for more
 // after the first) into one runtime call, then splits the outputs back to each request in order.
 // A request whose deadline passes while queued is answered 504 and never run.
-#include <chrono>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -20,6 +21,7 @@
 #include "core/semaphore.h"
 #include "core/status.h"
 #include "models/runtime.h"
+#include "observe/metric_shards.h"
 #include "observe/model_metrics.h"
 
 namespace seraph {
@@ -50,8 +52,9 @@ class Batcher {
   // cheap call of another I/O thread's ends sooner than a hand-off would take), then gives up:
   // false, having done nothing, and the caller queues the request.
   bool try_run_inline(const InferRequest& request, Done& done, std::chrono::nanoseconds wait);
-  // Mean compute time of recent runtime calls (exponentially weighted), 0 before the first.
-  double recent_compute_us() const { return recent_compute_us_.load(std::memory_order_relaxed); }
+  // Mean compute time of this thread's recent runtime calls (exponentially weighted), or another
+  // thread's while this one has made none; 0 before the first call anywhere.
+  double recent_compute_us() const;
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
   // from an execution thread.
   void stop();
@@ -82,10 +85,15 @@ class Batcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
-  std::atomic<double> recent_compute_us_{0};
+  // Per thread: one mean shared by every I/O thread was written by every call and read by every request.
+  struct alignas(kCacheLine) RecentCompute {
+    std::atomic<double> us{0};
+  };
+  std::array<RecentCompute, kMetricShards> recent_compute_;
   // At most `instances` runtime calls at once, inline and queued together: some runtimes (libtorch
   // over a serial BLAS) give wrong answers to more concurrent calls than they were given threads.
-  Semaphore running_;
+  // On a line of its own: every call takes and gives back a slot.
+  alignas(kCacheLine) Semaphore running_;
 };
 
 }  // namespace seraph

@@ -19,6 +19,7 @@
 #include "core/inference.h"
 #include "models/backend.h"
 #include "models/batcher.h"
+#include "models/in_use_count.h"
 #include "models/model_config.h"
 #include "models/runtime.h"
 #include "observe/model_metrics.h"
@@ -73,7 +74,7 @@ class ModelVersion final : public Backend {
   bool servable() const;
   std::string reason() const;
   double load_seconds() const { return load_seconds_.load(std::memory_order_relaxed); }
-  int64_t in_use() const { return in_use_.load(); }
+  int64_t in_use() const { return in_use_.value(); }
   int64_t last_used_ns() const { return last_used_ns_.load(std::memory_order_relaxed); }
   int64_t footprint_bytes() const { return footprint_bytes_.load(std::memory_order_relaxed); }
   ModelMetrics& metrics() { return metrics_; }
@@ -104,8 +105,9 @@ class ModelVersion final : public Backend {
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<Batcher> batcher_;
   std::atomic<ModelState> state_{ModelState::kLoading};
-  std::atomic<int64_t> in_use_{0};
-  std::atomic<int64_t> last_used_ns_{0};
+  InUseCount in_use_;
+  // On a line of its own: every request may write it, while state_ is only read.
+  alignas(kCacheLine) std::atomic<int64_t> last_used_ns_{0};
   std::atomic<int64_t> footprint_bytes_{0};
   std::atomic<double> load_seconds_{0};
   mutable std::mutex mutex_;  // guards reason_, loadable_, waiting_ and the state transitions
