@@ -35,16 +35,28 @@ void CircuitBreaker::Window::advance_to(int64_t key) {
 void CircuitBreaker::Window::add(TimePoint now, bool failed, bool slow) {
   const int64_t key =
       by_time_ ? std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() : sequence_++;
+  add_to(key, {1, failed ? 1 : 0, slow ? 1 : 0});
+}
+
+void CircuitBreaker::Window::add_successes(int64_t second, uint64_t count) {
+  if (by_time_) return add_to(second, {static_cast<int>(count), 0, 0});
+  // One bucket per call: only the last lap of the ring can still be in the window.
+  const auto size = static_cast<int64_t>(buckets_.size());
+  const int64_t end = sequence_ + static_cast<int64_t>(count);
+  for (int64_t key = std::max(sequence_, end - size); key < end; ++key) add_to(key, {1, 0, 0});
+  sequence_ = end;
+}
+
+void CircuitBreaker::Window::add_to(int64_t key, const Totals& outcome) {
   advance_to(key);
   Bucket& b = buckets_[static_cast<size_t>(key % static_cast<int64_t>(buckets_.size()))];
   if (b.key != key) return;  // a time older than the window's newest second that has left it
-  const Totals one{1, failed ? 1 : 0, slow ? 1 : 0};
-  b.counts.calls += one.calls;
-  b.counts.failures += one.failures;
-  b.counts.slow += one.slow;
-  totals_.calls += one.calls;
-  totals_.failures += one.failures;
-  totals_.slow += one.slow;
+  b.counts.calls += outcome.calls;
+  b.counts.failures += outcome.failures;
+  b.counts.slow += outcome.slow;
+  totals_.calls += outcome.calls;
+  totals_.failures += outcome.failures;
+  totals_.slow += outcome.slow;
 }
 
 CircuitBreaker::Window::Totals CircuitBreaker::Window::totals(TimePoint now) {
@@ -91,9 +103,13 @@ BreakerState CircuitBreaker::enter(BreakerState to, TimePoint now) {
       opened_at_ = now;
       open_until_ = now + std::chrono::milliseconds(settings_.open_ms);
       break;
-    case BreakerState::kClosed: window_.clear(); break;
+    case BreakerState::kClosed:
+      window_.clear();
+      discard_pending();
+      break;
     case BreakerState::kHalfOpen: break;
   }
+  update_clean(now);
   return from;
 }
 
@@ -139,15 +155,56 @@ bool CircuitBreaker::admits(TimePoint now) {
   return false;
 }
 
+int64_t CircuitBreaker::pending_key(TimePoint now) const {
+  if (settings_.window == CircuitBreakerSettings::Window::kCount) return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+}
+
+bool CircuitBreaker::record_success_unlocked(const Permit& permit, TimePoint now) {
+  if (!clean_.load(std::memory_order_acquire)) return false;
+  if (word_.load(std::memory_order_acquire) != permit.epoch << 2) return false;  // not closed, or a later epoch
+  PendingSuccesses& pending = pending_[metric_shard()];
+  // A new second (or this thread's first success) starts under the lock, after the last one's fold.
+  if (pending.key.load(std::memory_order_relaxed) != pending_key(now)) return false;
+  pending.count.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void CircuitBreaker::fold_pending() {
+  for (PendingSuccesses& pending : pending_) {
+    if (const uint64_t count = pending.count.exchange(0, std::memory_order_relaxed); count > 0) {
+      window_.add_successes(pending.key.load(std::memory_order_relaxed), count);
+    }
+  }
+}
+
+void CircuitBreaker::discard_pending() {
+  for (PendingSuccesses& pending : pending_) pending.count.store(0, std::memory_order_relaxed);
+}
+
+void CircuitBreaker::start_pending(TimePoint now) {
+  pending_[metric_shard()].key.store(pending_key(now), std::memory_order_relaxed);
+}
+
+void CircuitBreaker::update_clean(TimePoint now) {
+  // Only successes in the window, and successes alone do not reach a threshold (a threshold of 0 would).
+  const Window::Totals totals = window_.totals(now);
+  clean_.store(state() == BreakerState::kClosed && totals.failures == 0 && totals.slow == 0 && !exceeds({1, 0, 0}),
+               std::memory_order_release);
+}
+
 void CircuitBreaker::record(const Permit& permit, TimePoint now, Clock::duration duration, bool failed) {
   if (!permit.granted) return;
   const bool slow = duration >= std::chrono::milliseconds(settings_.slow_call_ms);
+  if (!failed && !slow && record_success_unlocked(permit, now)) return;
   std::unique_lock lock(mutex_);
   if (permit.epoch != word_.load(std::memory_order_relaxed) >> 2) return;  // admitted under an earlier state
   BreakerState from = state();
   BreakerState to = from;
   if (from == BreakerState::kClosed) {
+    fold_pending();  // the successes counted per thread ended before this outcome
     window_.add(now, failed, slow);
+    start_pending(now);
     const Window::Totals totals = window_.totals(now);
     if (totals.calls >= settings_.minimum_calls && exceeds(totals)) to = BreakerState::kOpen;
   } else if (from == BreakerState::kHalfOpen) {
@@ -156,14 +213,23 @@ void CircuitBreaker::record(const Permit& permit, TimePoint now, Clock::duration
     probes_.slow += slow ? 1 : 0;
     if (probes_.calls >= settings_.half_open_calls) to = exceeds(probes_) ? BreakerState::kOpen : BreakerState::kClosed;
   }
-  if (to != from) enter(to, now);
+  if (to != from) {
+    enter(to, now);
+  } else {
+    update_clean(now);
+  }
   lock.unlock();
   notify(from, to);
 }
 
 void CircuitBreaker::reset() {
   std::unique_lock lock(mutex_);
-  if (state() == BreakerState::kClosed) return window_.clear();
+  if (state() == BreakerState::kClosed) {
+    window_.clear();
+    discard_pending();
+    update_clean(TimePoint{});
+    return;
+  }
   const BreakerState from = enter(BreakerState::kClosed, TimePoint{});
   lock.unlock();
   notify(from, BreakerState::kClosed);
@@ -171,6 +237,7 @@ void CircuitBreaker::reset() {
 
 CircuitBreaker::Snapshot CircuitBreaker::snapshot(TimePoint now) {
   std::lock_guard lock(mutex_);
+  if (state() == BreakerState::kClosed) fold_pending();
   Snapshot s;
   s.state = state();
   const Window::Totals totals = s.state == BreakerState::kHalfOpen ? probes_ : window_.totals(now);

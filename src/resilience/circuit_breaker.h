@@ -7,7 +7,11 @@
 // circuit again (with an empty window), else it opens for another `open_ms`.
 //
 // Pure logic over the clock it is given. Callers on several threads: a closed circuit admits on
-// one atomic load; recording an outcome takes the breaker's own short lock, never held across I/O.
+// one atomic load. A success (neither failed nor slow) while the window holds nothing but
+// successes cannot move the circuit: it is counted on the recording thread's own line and folded
+// into the window before anything reads it. Other outcomes take the breaker's own short lock,
+// never held across I/O.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "observe/metric_shards.h"
 
 namespace seraph {
 
@@ -78,6 +83,8 @@ class CircuitBreaker {
    public:
     Window(size_t buckets, bool by_time);
     void add(TimePoint now, bool failed, bool slow);
+    // `count` successes that ended in the second `second` (time window) or were the latest calls.
+    void add_successes(int64_t second, uint64_t count);
     struct Totals {
       int calls = 0, failures = 0, slow = 0;
     };
@@ -90,12 +97,30 @@ class CircuitBreaker {
       Totals counts;
     };
     void advance_to(int64_t key);
+    void add_to(int64_t key, const Totals& outcome);
     const bool by_time_;
     std::vector<Bucket> buckets_;
     int64_t newest_ = -1;
     int64_t sequence_ = 0;
     Totals totals_;
   };
+
+  // Successes counted per thread while the window is clean; `key` is the second they ended in
+  // (time window) or 0, -1 before the thread's first.
+  struct alignas(kCacheLine) PendingSuccesses {
+    std::atomic<int64_t> key{-1};
+    std::atomic<uint64_t> count{0};
+  };
+  int64_t pending_key(TimePoint now) const;
+  // Counts a success on this thread's line when it cannot move the circuit; false otherwise.
+  bool record_success_unlocked(const Permit& permit, TimePoint now);
+  // Under mutex_: the successes counted per thread go into the window (fold) or are dropped
+  // (discard), and this thread's count starts at `now`'s key (start).
+  void fold_pending();
+  void discard_pending();
+  void start_pending(TimePoint now);
+  // Under mutex_: whether a success may skip the lock, now that the window or the state changed.
+  void update_clean(TimePoint now);
 
   bool exceeds(const Window::Totals& totals) const;
   // Under mutex_; returns the state left, for the caller to report once the lock is released.
@@ -110,6 +135,10 @@ class CircuitBreaker {
   std::atomic<uint32_t> word_{0};
   std::mutex mutex_;
   Window window_;
+  // Closed, and the window holds only successes: a success then cannot open the circuit. Written
+  // under mutex_.
+  std::atomic<bool> clean_{true};
+  std::array<PendingSuccesses, kMetricShards> pending_;
   TimePoint opened_at_{};
   TimePoint open_until_{};
   int probes_granted_ = 0;

@@ -130,6 +130,55 @@ TEST(CircuitBreaker, TheTimeWindowOpensOnCallsSpreadOverItsSeconds) {
   EXPECT_EQ(b.snapshot(t0 + seconds(6)).state, BreakerState::kOpen) << "4 failures within 10 s";
 }
 
+// Successes into a window of successes are counted on each thread's own line: none may be lost,
+// and they count as having come before a failure recorded after them.
+TEST(CircuitBreaker, CountsEverySuccessOfConcurrentCallersBeforeTheFailuresAfterThem) {
+  CircuitBreakerSettings s = small(CircuitBreakerSettings::Window::kTime);
+  s.window_s = 60;
+  CircuitBreaker b("b", s);
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&b] {
+      for (int i = 0; i < 1000; ++i) call(b, t0, false);
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(b.snapshot(t0).calls, 4000);
+  for (int i = 0; i < 4000; ++i) call(b, t0, true);
+  EXPECT_EQ(b.snapshot(t0).state, BreakerState::kOpen) << "4000 failures after 4000 successes: 50%";
+}
+
+TEST(CircuitBreaker, TheCountWindowKeepsTheLastCallsOfSuccessesCountedPerThread) {
+  CircuitBreakerSettings s = small();
+  s.window_size = 4;
+  s.minimum_calls = 4;
+  CircuitBreaker b("b", s);
+  for (int i = 0; i < 100; ++i) call(b, t0, false);
+  call(b, t0, true);
+  EXPECT_EQ(b.snapshot(t0).calls, 4);
+  EXPECT_DOUBLE_EQ(b.snapshot(t0).failure_rate_percent, 25.0);
+  call(b, t0, true);
+  EXPECT_EQ(b.snapshot(t0).state, BreakerState::kOpen) << "2 of the last 4 failed";
+}
+
+TEST(CircuitBreaker, SuccessesCountedPerThreadLeaveTheTimeWindowWithTheirSecond) {
+  CircuitBreaker b("b", small(CircuitBreakerSettings::Window::kTime));
+  for (int i = 0; i < 50; ++i) call(b, t0, false);
+  EXPECT_EQ(b.snapshot(t0 + seconds(9)).calls, 50);
+  for (int i = 0; i < 50; ++i) call(b, t0 + seconds(5), false);
+  EXPECT_EQ(b.snapshot(t0 + seconds(10)).calls, 50) << "the successes of t0 have left the window";
+  for (int i = 0; i < 4; ++i) call(b, t0 + seconds(16), true);
+  EXPECT_EQ(b.snapshot(t0 + seconds(16)).state, BreakerState::kOpen) << "4 failures alone in the window";
+}
+
+TEST(CircuitBreaker, AThresholdOfZeroOpensOnSuccessesAlone) {
+  CircuitBreakerSettings s = small();
+  s.failure_rate_percent = 0;
+  CircuitBreaker b("b", s);
+  for (int i = 0; i < 4; ++i) call(b, t0, false);
+  EXPECT_EQ(b.snapshot(t0).state, BreakerState::kOpen);
+}
+
 TEST(CircuitBreaker, HalfOpenAdmitsOnlyItsProbesThenClosesWhenTheyGoWell) {
   Transitions t;
   CircuitBreaker b("b", small(), t.listener());
