@@ -135,7 +135,7 @@ void write_prediction_fields(JsonText& w, const InferResponse& response, const M
     write_key(w, "scores");
     w.StartObject();
     for (int64_t c = 0; c < columns; ++c) {
-      write_key(w, label_of(c));
+      write_text_key(w, label_of(c));
       write_float(w, values[c]);
     }
     w.EndObject();

@@ -51,7 +51,7 @@ void write_config_tensors(JsonWriter& w, const std::vector<TensorSpec>& specs, b
 }
 
 void write_duration_stat(JsonWriter& w, std::string_view key, const DurationStat& stat) {
-  write_key(w, key);
+  write_text_key(w, key);
   w.StartObject();
   write_key(w, "count");
   w.Uint64(stat.count());
@@ -151,7 +151,7 @@ std::string render_v2_model_config(const std::string& name, const ModelConfig& c
   write_key(w, "parameters");
   w.StartObject();
   for (const auto& [key, value] : config.parameters) {
-    write_key(w, key);
+    write_text_key(w, key);
     w.StartObject();
     write_key(w, "string_value");
     write_string(w, value);

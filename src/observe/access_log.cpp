@@ -12,7 +12,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "core/byte_scan.h"
+#include "core/json_string.h"
 #include "core/thousandths.h"
 
 namespace seraph {
@@ -31,13 +31,6 @@ constexpr auto kFlushInterval = std::chrono::milliseconds(50);
 
 std::atomic<uint64_t> next_instance{1};
 
-// Which bytes a JSON string in the log escapes: one table lookup per byte.
-constexpr std::array<bool, 256> kNeedsEscape = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0; c < 256; ++c) table[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
-  return table;
-}();
-
 // Writes one line through a pointer into space the caller reserved (line_bound()): no capacity
 // check per piece, which on a line of some thirty pieces cost more than the formatting.
 class LineWriter {
@@ -53,32 +46,7 @@ class LineWriter {
   // A JSON string of untrusted bytes: quotes, backslashes, control characters and every byte
   // outside ASCII are escaped, so a line is valid JSON whatever the client sent. At most six
   // bytes out per byte in.
-  void json_string(std::string_view value) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    *at_++ = '"';
-    size_t i = 0;
-    while (i < value.size()) {
-      if (i + 8 <= value.size() && !has_json_special(load_word(value.data() + i), true)) {
-        std::memcpy(at_, value.data() + i, 8);  // eight plain bytes
-        at_ += 8;
-        i += 8;
-        continue;
-      }
-      const char byte = value[i++];
-      const auto c = static_cast<unsigned char>(byte);
-      if (!kNeedsEscape[c]) {
-        *at_++ = byte;
-      } else if (c == '"' || c == '\\') {
-        *at_++ = '\\';
-        *at_++ = byte;
-      } else {
-        raw("\\u00");
-        *at_++ = kHex[c >> 4];
-        *at_++ = kHex[c & 0xf];
-      }
-    }
-    *at_++ = '"';
-  }
+  void json_string(std::string_view value) { at_ = write_json_string(at_, value, JsonBytes::kAscii); }
 
   void member(std::string_view key_and_colon, std::string_view value) {
     raw(key_and_colon);

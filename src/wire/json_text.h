@@ -31,6 +31,17 @@ class JsonText {
     ++used_;
     first_ = true;  // the value follows without a comma
   }
+  // A member name known to need no escape (JsonKey): copied as it is.
+  void LiteralKey(std::string_view key) {
+    separate();
+    char* at = room(key.size() + 3);
+    *at++ = '"';
+    std::memcpy(at, key.data(), key.size());
+    at[key.size()] = '"';
+    at[key.size() + 1] = ':';
+    used_ += key.size() + 3;
+    first_ = true;  // the value follows without a comma
+  }
   void String(const char* text, rapidjson::SizeType size);
   void Int64(int64_t value);
   void Uint64(uint64_t value);

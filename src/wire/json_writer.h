@@ -1,6 +1,7 @@
 #pragma once
 // Writing JSON with RapidJSON's writer or JsonText (wire/json_text.h): shortest round-trip numbers
 // and tensor data, for every wire format.
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -20,8 +21,33 @@ template <class Writer>
 void write_string(Writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
+// A member name spelled in our own code, checked when compiled to need no escape: a writer that
+// can (JsonText) copies it as it is.
+class JsonKey {
+ public:
+  template <size_t N>
+  consteval JsonKey(const char (&text)[N]) : text_(text, N - 1) {  // implicit: write_key(w, "name")
+    for (const char c : text_) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte >= 0x7f || c == '"' || c == '\\') throw "a JSON key literal must need no escape";
+    }
+  }
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+};
 template <class Writer>
-void write_key(Writer& w, std::string_view s) {
+void write_key(Writer& w, JsonKey key) {
+  if constexpr (requires { w.LiteralKey(key.text()); }) {
+    w.LiteralKey(key.text());
+  } else {
+    w.Key(key.text().data(), static_cast<rapidjson::SizeType>(key.text().size()));
+  }
+}
+// A member name that comes from data (a label, a parameter's name): escaped like any string.
+template <class Writer>
+void write_text_key(Writer& w, std::string_view s) {
   w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 

@@ -457,7 +457,7 @@ RenderedBody render_v2_infer_request(const InferRequest& request, const V2Reques
     write_key(w, "parameters");
     w.StartObject();
     for (const auto& [key, value] : request.parameters) {
-      write_key(w, key);
+      write_text_key(w, key);
       write_parameter(w, value);
     }
     if (options.binary_outputs) {
