@@ -7,6 +7,8 @@
 #include <fasttext/fasttext.h>
 
 #include <algorithm>
+#include <fstream>
+#include <tuple>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -121,25 +123,79 @@ TEST(FastTextRuntime, AppliesTheConfiguredPreprocessing) {
   EXPECT_EQ(out[0].strings[0], out[0].strings[2]);
 }
 
-// The runtime calls fastText's tokenizer and predictor itself (keeping their buffers between
-// calls); it must answer exactly what fastText's own predictLine answers.
-TEST(FastTextRuntime, AgreesWithFastTextsOwnPredictLine) {
-  Loaded m = load_demo("sentiment/1");
+// The runtime reads words and takes the mean of their rows itself (keeping its buffers between
+// calls); it must answer exactly what fastText's own predictLine answers for the model in `dir`.
+void expect_agrees_with_predict_line(const std::filesystem::path& dir) {
+  const ModelConfig config = load_config(dir);
+  const auto runtime = create_runtime(config, dir);
   fasttext::FastText reference;
-  reference.loadModel((testing::demo_models() / "sentiment/1/model.bin").string());
+  reference.loadModel((dir / "model.bin").string());
   const std::vector<std::string> texts{"great phone", "awful, never again", "", "zzqx qqvv", "The battery life is great!",
-                                       std::string(2000, 'a') + " terrible"};
-  std::vector<Tensor> out = run(*m.runtime, text_batch(texts));
+                                       "not bad at all , really not bad", std::string(2000, 'a') + " terrible"};
+  std::vector<Tensor> out = run(*runtime, text_batch(texts));
   auto probabilities = out[1].values<float>();
   for (size_t row = 0; row < texts.size(); ++row) {
-    std::istringstream line(preprocess_text(texts[row], m.config.preprocessing) + "\n");
+    std::istringstream line(preprocess_text(texts[row], config.preprocessing) + "\n");
     std::vector<std::pair<fasttext::real, std::string>> expected;
     reference.predictLine(line, expected, 2, 0.0);
-    ASSERT_EQ(expected.size(), 2u);
+    ASSERT_EQ(expected.size(), 2u) << dir;
     for (size_t k = 0; k < 2; ++k) {
-      EXPECT_EQ("__label__" + out[0].strings[row * 2 + k], expected[k].second) << "row " << row;
-      EXPECT_EQ(probabilities[row * 2 + k], std::clamp(expected[k].first - 1e-5F, 0.0F, 1.0F)) << "row " << row;
+      EXPECT_EQ("__label__" + out[0].strings[row * 2 + k], expected[k].second) << dir << ", row " << row;
+      EXPECT_EQ(probabilities[row * 2 + k], std::clamp(expected[k].first - 1e-5F, 0.0F, 1.0F))
+          << dir << ", row " << row;
     }
+  }
+}
+
+// A sentiment model trained here with `loss`, quantized or not, in a model directory of its own.
+void write_trained_sentiment_model(const std::filesystem::path& dir, fasttext::loss_name loss, bool quantized) {
+  std::ifstream data(SERAPH_DEMO_DATA "/sentiment.txt");
+  std::string training;
+  std::string line;
+  for (int i = 0; i < 600 && std::getline(data, line); ++i) {
+    const size_t space = line.find(' ');
+    training += line.substr(0, space + 1) + preprocess_text(line.substr(space + 1), {.lowercase = true, .separate_punctuation = true}) + '\n';
+  }
+  testing::write_file(dir / "train.txt", training);
+  fasttext::Args args;
+  args.input = (dir / "train.txt").string();
+  args.model = fasttext::model_name::sup;
+  args.loss = loss;
+  args.minCount = 1;
+  args.wordNgrams = 2;
+  args.bucket = 10000;
+  args.dim = 8;
+  args.epoch = 5;
+  args.lr = 0.5;
+  args.thread = 1;
+  args.verbose = 0;
+  fasttext::FastText model;
+  model.train(args);
+  if (quantized) {
+    fasttext::Args quantization;
+    quantization.input = args.input;
+    quantization.cutoff = 2000;
+    quantization.dsub = 2;
+    quantization.verbose = 0;
+    model.quantize(quantization);
+  }
+  model.saveModel((dir / "model.bin").string());
+  testing::write_file(dir / "model.yaml", testing::read_file(testing::demo_models() / "sentiment/1/model.yaml"));
+}
+
+TEST(FastTextRuntime, AgreesWithFastTextsOwnPredictLine) {
+  expect_agrees_with_predict_line(testing::demo_models() / "sentiment/1");
+  expect_agrees_with_predict_line(testing::demo_models() / "sentiment/2");
+}
+
+TEST(FastTextRuntime, AgreesWithPredictLineForEveryLossAndAQuantizedModel) {
+  const testing::TempDir dir;
+  for (const auto& [name, loss, quantized] :
+       {std::tuple{"softmax", fasttext::loss_name::softmax, false}, std::tuple{"hs", fasttext::loss_name::hs, false},
+        std::tuple{"ova", fasttext::loss_name::ova, false}, std::tuple{"ns", fasttext::loss_name::ns, false},
+        std::tuple{"quantized", fasttext::loss_name::softmax, true}}) {
+    write_trained_sentiment_model(dir / name, loss, quantized);
+    expect_agrees_with_predict_line(dir / name);
   }
 }
 

@@ -1,5 +1,6 @@
 // fastText text classifier: BYTES text in, top-k labels and their probabilities out.
 #include <fasttext/fasttext.h>
+#include <fasttext/loss.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,8 +21,40 @@ constexpr size_t kKeptBufferBytes = 64 * 1024;
 // vectors) for every line, where one per thread serves every line of the same shape.
 class Classifier : public fasttext::FastText {
  public:
-  const fasttext::Model& model() const { return *model_; }
+  // After loadModel. A loss of its own to predict with (fastText's is inside its Model), for the
+  // losses whose prediction needs nothing else: softmax, hierarchical softmax, one-vs-all.
+  void prepare_prediction() {
+    const auto loss = args_->loss;
+    dense_input_ = dynamic_cast<const fasttext::DenseMatrix*>(input_.get());
+    if (dense_input_ && (loss == fasttext::loss_name::softmax || loss == fasttext::loss_name::hs ||
+                         loss == fasttext::loss_name::ova)) {
+      prediction_loss_ = createLoss(output_);
+    }
+  }
+
+  // fastText's Model::predict. Its hidden layer is the mean of the input rows, added one row at a
+  // time through two virtual calls per row; with a dense input matrix the mean is taken here, adding
+  // the rows in the same order, so every sum is the same to the bit.
+  void predict(const std::vector<int32_t>& rows, int32_t k, fasttext::Predictions& predictions,
+               fasttext::Model::State& state) const {
+    if (!prediction_loss_) return model_->predict(rows, k, 0.0, predictions, state);
+    const int64_t columns = dense_input_->cols();
+    float* __restrict hidden = state.hidden.data();
+    std::fill(hidden, hidden + columns, 0.0F);
+    for (const int32_t row : rows) {
+      const float* __restrict values = dense_input_->data() + row * columns;
+      for (int64_t j = 0; j < columns; ++j) hidden[j] += values[j];
+    }
+    const auto scale = static_cast<fasttext::real>(1.0 / static_cast<double>(rows.size()));
+    for (int64_t j = 0; j < columns; ++j) hidden[j] *= scale;
+    predictions.reserve(static_cast<size_t>(k) + 1);
+    prediction_loss_->predict(k, 0.0, predictions, state);
+  }
   int32_t dimension() const { return args_->dim; }
+
+ private:
+  const fasttext::DenseMatrix* dense_input_ = nullptr;
+  std::shared_ptr<fasttext::Loss> prediction_loss_;
 };
 
 class FastTextRuntime final : public Runtime {
@@ -40,6 +73,7 @@ class FastTextRuntime final : public Runtime {
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot load fastText model: " + std::string(e.what()));
     }
+    model_.prepare_prediction();
     dictionary_ = model_.getDictionary();  // held, not fetched (and counted) per request
     words_.emplace(dictionary_, model_.getArgs(), model_.isQuant());
     const int label_count = dictionary_->nlabels();
@@ -77,7 +111,7 @@ class FastTextRuntime final : public Runtime {
       append_preprocessed_text(buffer, text.strings[row], preprocessing_);
       predictions.clear();
       words_->read(buffer, words);
-      if (!words.empty()) model_.model().predict(words, top_k_, 0.0, predictions, state());
+      if (!words.empty()) model_.predict(words, top_k_, predictions, state());
       for (int k = 0; k < top_k_; ++k) {
         if (k < static_cast<int>(predictions.size())) {
           labels.strings.push_back(label_names_.at(static_cast<size_t>(predictions[k].second)));
