@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +30,7 @@ namespace {
 
 constexpr size_t kMaxBufferedBytes = 4 * 1024 * 1024;  // per thread, between two flushes
 constexpr auto kFlushInterval = std::chrono::milliseconds(50);
+constexpr size_t kKeptRoomBytes = 1024 * 1024;  // per thread and buffer, when fewer lines come
 
 std::atomic<uint64_t> next_instance{1};
 
@@ -42,13 +45,20 @@ class LineWriter {
     std::memcpy(at_, text.data(), text.size());
     at_ += text.size();
   }
+  // A literal: its length known when compiled, the copy is a few moves rather than a call.
+  template <size_t N>
+  void raw(const char (&text)[N]) {
+    std::memcpy(at_, text, N - 1);
+    at_ += N - 1;
+  }
 
   // A JSON string of untrusted bytes: quotes, backslashes, control characters and every byte
   // outside ASCII are escaped, so a line is valid JSON whatever the client sent. At most six
   // bytes out per byte in.
   void json_string(std::string_view value) { at_ = write_json_string(at_, value, JsonBytes::kAscii); }
 
-  void member(std::string_view key_and_colon, std::string_view value) {
+  template <size_t N>
+  void member(const char (&key_and_colon)[N], std::string_view value) {
     raw(key_and_colon);
     json_string(value);
   }
@@ -109,7 +119,7 @@ size_t line_bound(const AccessRecord& r) {
   return 256 + 3 * LineWriter::kNumberBytes + 6 * strings;
 }
 
-void write_all(int fd, const std::string& data) {
+void write_all(int fd, std::string_view data) {
   size_t written = 0;
   while (written < data.size()) {
     ssize_t n = ::write(fd, data.data() + written, data.size() - written);
@@ -173,14 +183,15 @@ void AccessLog::record(const AccessRecord& r) {
   if (!enabled_) return;
   ThreadBuffer& buffer = local_buffer();
   std::lock_guard lock(buffer.mutex);  // only the flusher ever competes for it
-  if (buffer.lines.size() > kMaxBufferedBytes) {
+  if (buffer.used > kMaxBufferedBytes) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   std::string& out = buffer.lines;
-  const size_t start = out.size();
-  out.resize(start + line_bound(r));
-  LineWriter line(out.data() + start);
+  if (const size_t needed = buffer.used + line_bound(r); out.size() < needed) {
+    out.resize(std::max(out.size() * 2, needed));
+  }
+  LineWriter line(out.data() + buffer.used);
   line.raw(R"({"time":")");
   line.utc_time();
   line.raw("\"");
@@ -208,7 +219,7 @@ void AccessLog::record(const AccessRecord& r) {
   line.raw(R"(,"latency_ms":)");
   line.thousandths(r.latency_ms);
   line.raw("}\n");
-  out.resize(static_cast<size_t>(line.end() - out.data()));
+  buffer.used = static_cast<size_t>(line.end() - out.data());
 }
 
 void AccessLog::on_finished(const FinishedRequest& r) {
@@ -224,16 +235,18 @@ void AccessLog::flush() {
     std::lock_guard lock(buffers_mutex_);
     buffers = buffers_;
   }
-  std::string pending;
   bool any_ended = false;
   for (const auto& b : buffers) {
+    size_t used = 0;
     {
       std::lock_guard lock(b->mutex);
-      pending.swap(b->lines);
+      b->lines.swap(b->spare);
+      used = std::exchange(b->used, 0);
       any_ended = any_ended || b->ended;
     }
-    write_all(fd_, pending);
-    pending.clear();
+    write_all(fd_, std::string_view(b->spare).substr(0, used));
+    // Room a burst grew is given back once the lines are far fewer again.
+    if (b->spare.size() > kKeptRoomBytes && b->spare.size() > 4 * used) std::string().swap(b->spare);
   }
   if (!any_ended) return;
   // An ended buffer is freed once written out; one whose thread wrote again before it ended keeps
@@ -241,7 +254,7 @@ void AccessLog::flush() {
   std::lock_guard lock(buffers_mutex_);
   std::erase_if(buffers_, [](const std::shared_ptr<ThreadBuffer>& b) {
     std::lock_guard buffer_lock(b->mutex);
-    return b->ended && b->lines.empty();
+    return b->ended && b->used == 0;
   });
 }
 

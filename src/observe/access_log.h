@@ -51,7 +51,13 @@ class AccessLog final : public RequestObserver {
  private:
   struct ThreadBuffer {
     std::mutex mutex;
+    // The lines are the first `used` bytes; the string's size beyond them is room for the next
+    // line, written through a pointer without the string filling it in first.
     std::string lines;
+    size_t used = 0;
+    // The lines being written out: flush swaps the two, so each keeps its room from one flush to
+    // the next. Only flush (one at a time) touches it.
+    std::string spare;
     bool ended = false;  // its thread is gone: no more lines will come
   };
   ThreadBuffer& local_buffer();
