@@ -13,6 +13,7 @@
 #include "control/answer_comparison.h"
 #include "core/clock.h"
 #include "guards/guard_table.h"
+#include "guards/route_guard.h"
 #include "models/input_validation.h"
 #include "wire/content_encoding.h"
 #include "wire/v2_infer.h"
@@ -320,7 +321,8 @@ void ApiRouter::render_inference(Call& call) {
   } else {
     static const ModelConfig kUnknown;  // a remote model whose metadata has not arrived: no labels
     call.latency_ms = elapsed_ms(call.start);
-    response = json_response(200, render_predict_response(call.response, call.contract ? *call.contract : kUnknown,
+    const ModelConfig* contract = serving_contract(call);
+    response = json_response(200, render_predict_response(call.response, contract ? *contract : kUnknown,
                                                           {call.request_id, call.latency_ms, call.many, served_by}));
   }
   if (call.deployment && call.deployment->experiment_id != 0) {

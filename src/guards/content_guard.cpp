@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "guards/content_rules.h"
+#include "guards/route_guard.h"
 #include "models/model_config.h"
 
 namespace seraph {
@@ -13,7 +14,8 @@ namespace {
 std::string input_name(const Exchange& exchange, size_t position) {
   const Tensor& input = exchange.request->inputs[position];
   if (!input.name.empty()) return input.name;
-  if (exchange.contract && position < exchange.contract->inputs.size()) return exchange.contract->inputs[position].name;
+  const ModelConfig* contract = serving_contract(exchange);
+  if (contract && position < contract->inputs.size()) return contract->inputs[position].name;
   return fmt::format("#{}", position);
 }
 

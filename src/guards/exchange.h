@@ -110,11 +110,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // deadline, and what routing chose.
   std::shared_ptr<const InferRequest> request;
   TimePoint deadline = TimePoint::max();
-  std::shared_ptr<ModelVersion> version;   // the local version that serves, when one does
+  // The local version that serves, when one does: owned through `backend` (or, while a guard wraps
+  // the backend, by the wrapper), so that a request counts once on the version's shared line.
+  ModelVersion* version = nullptr;
   std::shared_ptr<Backend> backend;        // where the request executes
-  // The serving model's tensor contract (its inputs, outputs and labels): the local version's
-  // config, or what a remote backend read from the model's metadata (null until it has).
-  std::shared_ptr<const ModelConfig> contract;
+  // A remote model's tensor contract (its inputs, outputs and labels), as its backend read it from
+  // the model's metadata (null until it has). A local version's is its config: serving_contract()
+  // (guards/route_guard.h) gives either, without another count on the version's shared line.
+  std::shared_ptr<const ModelConfig> remote_contract;
   std::shared_ptr<const DeploymentTable> routing;  // keeps deployment and variants alive
   const LiveDeployment* deployment = nullptr;
   const LiveVariant* variant = nullptr;

@@ -112,13 +112,13 @@ bool FallbackGuard::switch_variant(Exchange& exchange, const LiveFallbackStep& s
   const LiveDeployment& deployment = *exchange.deployment;
   const LiveVariant& target = deployment.variants[step.variant];
   if (exchange.fallback.failed_variants & variant_bit(deployment, target)) return false;  // failed this request already
-  auto failed = std::tuple(exchange.variant, exchange.version, exchange.backend, exchange.contract);
+  auto failed = std::tuple(exchange.variant, exchange.version, exchange.backend, exchange.remote_contract);
   Status status = serve_variant(exchange, target, models_, backends_);
   // Versions of one deployment may differ in contract: check the request against this one's.
   if (status.is_ok() && exchange.version) status = validate_request(exchange.version->config(), exchange.request);
   if (status.is_ok()) return true;
   // It cannot serve this request: the answer stays the failed variant's.
-  std::tie(exchange.variant, exchange.version, exchange.backend, exchange.contract) = std::move(failed);
+  std::tie(exchange.variant, exchange.version, exchange.backend, exchange.remote_contract) = std::move(failed);
   return false;
 }
 

@@ -58,10 +58,10 @@ Status choose_variant(const LiveDeployment& deployment, const Exchange& exchange
 Status serve_local(Exchange& exchange, const ModelManager& models, std::string_view model,
                    std::optional<int64_t> version) {
   Status status;
-  exchange.version = models.find(model, version, status);
-  exchange.backend = exchange.version;
-  exchange.contract = exchange.version ? std::shared_ptr<const ModelConfig>(exchange.version, &exchange.version->config())
-                                       : nullptr;
+  std::shared_ptr<ModelVersion> found = models.find(model, version, status);
+  exchange.version = found.get();
+  exchange.backend = std::move(found);
+  exchange.remote_contract = nullptr;
   return status;
 }
 
@@ -73,11 +73,15 @@ Status serve_variant(Exchange& exchange, const LiveVariant& variant, const Model
   Status status;
   if (auto remote = remote_model(backends, variant.record, status); remote || !status.is_ok()) {
     exchange.version = nullptr;
-    exchange.contract = remote ? remote->contract() : nullptr;
+    exchange.remote_contract = remote ? remote->contract() : nullptr;
     exchange.backend = std::move(remote);
     return status;
   }
   return serve_local(exchange, models, variant.record.model, variant.record.version);
+}
+
+const ModelConfig* serving_contract(const Exchange& exchange) {
+  return exchange.version ? &exchange.version->config() : exchange.remote_contract.get();
 }
 
 double sticky_point(std::string_view key) {

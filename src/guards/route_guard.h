@@ -32,6 +32,10 @@ class RouteGuard final : public Guard {
   const BackendDirectory* backends_;
 };
 
+// The serving model's tensor contract: the local version's config, or the remote model's as its
+// backend read it; null when the exchange is routed nowhere or the remote has not answered yet.
+const ModelConfig* serving_contract(const Exchange& exchange);
+
 // Points the exchange at `variant`: its variant, version, backend and contract (the remote model when
 // the variant names a backend, else its local version). The route guard's choice and the fallback
 // guard's next step both serve a variant this way.

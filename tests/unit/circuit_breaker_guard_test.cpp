@@ -58,7 +58,7 @@ class CircuitBreakerGuardTest : public ::testing::Test {
   // Runs one request for `v` (null: a remote variant) through the chain; it is answered at once.
   std::shared_ptr<Exchange> run(const std::shared_ptr<ModelVersion>& v) {
     auto ex = make_exchange(scope_.loop);
-    ex->version = v;
+    ex->version = v.get();
     const int before = finished_;
     chain_->run(*ex);
     EXPECT_EQ(finished_, before + 1);

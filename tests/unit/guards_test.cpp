@@ -137,7 +137,7 @@ TEST_F(RoutingGuardsTest, AModelNameRoutesToItsLatestVersionAndLeavesTheRequestA
   EXPECT_EQ(guard.on_request(*ex), RequestVerdict::kContinue);
   ASSERT_NE(ex->version, nullptr);
   EXPECT_EQ(ex->version->version(), 2);
-  EXPECT_EQ(ex->backend.get(), static_cast<Backend*>(ex->version.get()));
+  EXPECT_EQ(ex->backend.get(), static_cast<Backend*>(ex->version));
   EXPECT_EQ(ex->request, before);
   EXPECT_EQ(ex->request->model, "sentiment");
   guard.on_response(*ex);
@@ -178,7 +178,7 @@ TEST_F(RoutingGuardsTest, AVariantOnARemoteBackendRoutesToItsModelThereWithNoLoc
   auto* remote = dynamic_cast<RemoteModel*>(ex->backend.get());
   ASSERT_NE(remote, nullptr);
   EXPECT_EQ(remote->path(), "/v2/models/sentiment/versions/1");
-  EXPECT_EQ(ex->contract, nullptr) << "no endpoint has answered the model's metadata";
+  EXPECT_EQ(serving_contract(*ex), nullptr) << "no endpoint has answered the model's metadata";
   EXPECT_EQ(ValidationGuard().on_request(*ex), RequestVerdict::kContinue) << "the remote checks its own contract";
 
   // Without the directory (a backend that is not configured) the variant cannot be served.
