@@ -2,7 +2,8 @@
 // A value every request reads and a control thread replaces now and then (the accepted API keys,
 // say). Readers keep a per-thread copy of the pointer and fetch the shared one only when the
 // generation has moved, so the hot path takes no lock (libstdc++ 12's atomic shared_ptr is a spin
-// lock) and writes no shared cache line.
+// lock) and writes no shared cache line: a thread's copy counts on a control block of its own
+// (which holds one count on the shared one), so the copies a request keeps count there too.
 //
 // A thread's copy keeps the value it last read alive until that thread reads a Snapshot<T> again
 // (or ends), maybe past the Snapshot's owner: T must not act on anything it does not own, neither
@@ -40,7 +41,7 @@ class Snapshot {
     thread_local Cached cached;
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     if (cached.owner != id_ || cached.generation != generation || !cached.value) {
-      cached.value = load();
+      cached.value = with_own_count(load());
       cached.owner = id_;
       cached.generation = generation;
     }
@@ -48,6 +49,13 @@ class Snapshot {
   }
 
  private:
+  // `shared`, counted on a control block of its own that holds it.
+  static std::shared_ptr<const T> with_own_count(std::shared_ptr<const T> shared) {
+    if (!shared) return nullptr;
+    const T* value = shared.get();
+    return std::shared_ptr<const T>(std::make_shared<std::shared_ptr<const T>>(std::move(shared)), value);
+  }
+
   static uint64_t next_id() {
     static std::atomic<uint64_t> ids{0};
     return ids.fetch_add(1, std::memory_order_relaxed) + 1;

@@ -380,15 +380,27 @@ bool ModelManager::all_ready() const {
   return true;
 }
 
+std::shared_ptr<ModelVersion> ModelManager::counted_in(TableCopy& copy, const std::shared_ptr<ModelVersion>* version) {
+  if (!version) return nullptr;
+  auto [it, inserted] = copy.counted.try_emplace(version->get());
+  if (inserted) it->second = {std::make_shared<std::shared_ptr<ModelVersion>>(*version), version->get()};
+  return it->second;
+}
+
 std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::optional<int64_t> version,
                                                  Status& status) const {
   TableCopy& copy = copies_[metric_shard()];
   std::lock_guard lock(copy.mutex);
   if (const uint64_t generation = generation_.load(std::memory_order_acquire); copy.generation != generation) {
     copy.table = snapshot();
+    copy.counted.clear();  // requests still holding a count keep their version
     copy.generation = generation;
   }
-  const Table& table = *copy.table;
+  return counted_in(copy, find_in(*copy.table, model, version, status));
+}
+
+const std::shared_ptr<ModelVersion>* ModelManager::find_in(const Table& table, std::string_view model,
+                                                    std::optional<int64_t> version, Status& status) {
   auto it = table.find(model);
   if (it == table.end()) {
     status = not_found(fmt::format("unknown model '{}'", model));
@@ -403,23 +415,23 @@ std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::op
                                          state_name(v->state()), v->reason().empty() ? "" : ": ", v->reason()));
         return nullptr;
       }
-      return v;
+      return &v;
     }
     status = not_found(fmt::format("unknown version {} of model '{}'", *version, model));
     return nullptr;
   }
   // A newer version LOADING (found by the watcher, or asked for) does not hold up unversioned
   // requests while an older one is READY.
-  std::shared_ptr<ModelVersion> loading;
+  const std::shared_ptr<ModelVersion>* loading = nullptr;
   for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
     if (!(*v)->servable()) continue;
     const ModelState state = (*v)->state();
     if (state == ModelState::kLoading) {
-      if (!loading) loading = *v;
+      if (!loading) loading = &*v;
       continue;
     }
     if (loading && state != ModelState::kReady) break;  // rather wait for that load than start another
-    return *v;
+    return &*v;
   }
   if (loading) return loading;
   status = unavailable(fmt::format("model '{}' has no ready version", model));

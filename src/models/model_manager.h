@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -111,11 +112,19 @@ class ModelManager {
   // table_ takes libstdc++ 12's spin lock and counts a reference on a line every I/O thread writes,
   // where a copy's lock and pointer stay in its thread's cache. The copies die with the manager; a
   // thread_local copy would keep model versions (and their batcher threads) alive past it.
+  // Each copy also counts the versions it hands out on control blocks of its own (each holding one
+  // count on its version), so a request's count on its version stays on its thread's lines too.
   struct alignas(kCacheLine) TableCopy {
     std::mutex mutex;  // only threads sharing a shard compete for it
     uint64_t generation = 0;
     std::shared_ptr<const Table> table;
+    std::unordered_map<const ModelVersion*, std::shared_ptr<ModelVersion>> counted;
   };
+  // `version` as `copy` counts it (mutex held).
+  static std::shared_ptr<ModelVersion> counted_in(TableCopy& copy, const std::shared_ptr<ModelVersion>* version);
+  // find() over one table: the table's own pointer to the version (null: `status` says why).
+  static const std::shared_ptr<ModelVersion>* find_in(const Table& table, std::string_view model,
+                                                      std::optional<int64_t> version, Status& status);
   mutable std::array<TableCopy, kMetricShards> copies_;
   std::atomic<uint64_t> generation_{1};
   std::atomic<bool> loaded_{false};
