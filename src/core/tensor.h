@@ -9,8 +9,6 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/container/small_vector.hpp>
-
 namespace seraph {
 
 enum class DataType : uint8_t {
@@ -24,8 +22,7 @@ std::optional<DataType> parse_datatype(std::string_view name);
 // Bytes per element; 0 for BYTES, whose elements are strings of any length.
 size_t datatype_size(DataType type);
 
-// Dimensions kept inline up to four (nearly every tensor): a shape costs no allocation of its own.
-using Shape = boost::container::small_vector<int64_t, 4>;
+using Shape = std::vector<int64_t>;
 
 // Number of elements a shape holds; nullopt when a dimension is negative or the product overflows.
 std::optional<int64_t> element_count(const Shape& shape);
