@@ -1,6 +1,7 @@
 #include "models/batcher.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -130,20 +131,17 @@ Status Batcher::run_runtime(std::span<const Tensor> inputs, int64_t rows, size_t
   running_.release();
   compute_ms = elapsed_ms(start);
   metrics_.record_execution(static_cast<double>(rows), static_cast<double>(requests), compute_ms / 1000.0);
-  // A running mean over roughly this thread's last 16 calls: what `execution: auto` decides on.
-  std::atomic<double>& mean = recent_compute_[metric_shard()].us;
-  const double previous = mean.load(std::memory_order_relaxed);
-  mean.store(previous == 0 ? compute_ms * 1000 : previous + (compute_ms * 1000 - previous) / 16,
-             std::memory_order_relaxed);
+  // A running mean over roughly this thread's last 16 calls, published for all when it has moved
+  // by an eighth: what `execution: auto` decides on. Each thread's own mean keeps the shared one
+  // from being written by every call, and the execution threads' calls still move it (an I/O thread
+  // that stopped running the model inline would otherwise never see it turn cheap again).
+  std::atomic<double>& own = recent_compute_[metric_shard()].us;
+  const double previous = own.load(std::memory_order_relaxed);
+  const double mean = previous == 0 ? compute_ms * 1000 : previous + (compute_ms * 1000 - previous) / 16;
+  own.store(mean, std::memory_order_relaxed);
+  const double shared = recent_compute_us_.load(std::memory_order_relaxed);
+  if (shared == 0 || std::abs(mean - shared) > shared / 8) recent_compute_us_.store(mean, std::memory_order_relaxed);
   return status;
-}
-
-double Batcher::recent_compute_us() const {
-  if (const double own = recent_compute_[metric_shard()].us.load(std::memory_order_relaxed); own > 0) return own;
-  for (const RecentCompute& other : recent_compute_) {
-    if (const double us = other.us.load(std::memory_order_relaxed); us > 0) return us;
-  }
-  return 0;
 }
 
 bool Batcher::try_run_inline(const InferRequest& request, Done& done, std::chrono::nanoseconds wait) {

@@ -52,9 +52,9 @@ class Batcher {
   // cheap call of another I/O thread's ends sooner than a hand-off would take), then gives up:
   // false, having done nothing, and the caller queues the request.
   bool try_run_inline(const InferRequest& request, Done& done, std::chrono::nanoseconds wait);
-  // Mean compute time of this thread's recent runtime calls (exponentially weighted), or another
-  // thread's while this one has made none; 0 before the first call anywhere.
-  double recent_compute_us() const;
+  // Mean compute time of recent runtime calls (exponentially weighted, per thread, published when
+  // it moves by an eighth), 0 before the first.
+  double recent_compute_us() const { return recent_compute_us_.load(std::memory_order_relaxed); }
   // Refuses new requests, runs what is queued, joins the threads. Idempotent; must not be called
   // from an execution thread.
   void stop();
@@ -85,7 +85,9 @@ class Batcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
-  // Per thread: one mean shared by every I/O thread was written by every call and read by every request.
+  // The published mean, read by every request, on a line of its own that calls seldom write; and
+  // each thread's own mean, which every call writes.
+  alignas(kCacheLine) std::atomic<double> recent_compute_us_{0};
   struct alignas(kCacheLine) RecentCompute {
     std::atomic<double> us{0};
   };

@@ -274,6 +274,24 @@ TEST_F(BatcherTest, AnInlineRunAnswersOnTheCallingThread) {
   EXPECT_GT(batcher.recent_compute_us(), 0);
 }
 
+// `execution: auto` decides on the mean: once a slow spell has sent requests to the execution
+// threads, their cheap calls must bring it down again for every thread.
+TEST_F(BatcherTest, TheRecentComputeTimeFollowsCallsOnEveryThread) {
+  Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
+  auto request = std::make_shared<InferRequest>();
+  request->inputs.push_back(rows_of({1, 2}));
+  Batcher::Done done = [](Status, std::vector<Tensor>, double) {};
+  runtime.hold();
+  std::thread slow([&] { ASSERT_TRUE(batcher.try_run_inline(*request, done, 0ns)); });
+  runtime.wait_until_entered();
+  std::this_thread::sleep_for(50ms);  // the call is slow: it is held this long
+  runtime.release();
+  slow.join();
+  EXPECT_GE(batcher.recent_compute_us(), 50'000);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(submit(batcher, rows_of({1, 2})).get().status.is_ok());
+  EXPECT_LT(batcher.recent_compute_us(), 10'000) << "the execution threads' cheap calls count for all";
+}
+
 TEST_F(BatcherTest, NoInlineRunWhileInstancesRuntimeCallsAreRunning) {
   Batcher batcher(runtime, {0, 0us, 16, 1}, metrics);
   auto queued = occupy_the_only_slot(batcher);
