@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP throughput against a same-run reference: nginx returning a fixed small JSON body, then
 # seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
-# `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to nginx.
+# `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to nginx: the
+# ratio of the medians, and the median of each round's own ratio ("paired"), which a machine whose
+# speed drifts between rounds (a shared host) moves less.
 # Usage: bench/run.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,12 +45,14 @@ done
 nginx_rps=$(printf '%s' "${results[nginx]}" | awk 'NF { print $1 }' | median)
 nginx_p99=$(printf '%s' "${results[nginx]}" | awk 'NF { print $3 }' | median)
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores  command: bench/run.sh $duration $runs  (wrk -t2 -c64 -d${duration}s, median of $runs)"
-printf '| %-22s | %10s | %8s | %8s | %11s | %11s |\n' target "req/s" "p50 ms" "p99 ms" "rps/nginx" "p99/nginx"
-printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------ ------------ ---------- ---------- ------------- -------------
+printf '| %-22s | %10s | %8s | %8s | %11s | %11s | %14s |\n' target "req/s" "p50 ms" "p99 ms" "rps/nginx" "p99/nginx" "paired rps/ngx"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------ ------------ ---------- ---------- ------------- ------------- ----------------
 for name in "${names[@]}"; do
   rps=$(printf '%s' "${results[$name]}" | awk 'NF { print $1 }' | median)
   p50=$(printf '%s' "${results[$name]}" | awk 'NF { print $2 }' | median)
   p99=$(printf '%s' "${results[$name]}" | awk 'NF { print $3 }' | median)
-  printf '| %-22s | %10s | %8s | %8s | %11.2f | %11.2f |\n' "$name" "$rps" "$p50" "$p99" \
-    "$(echo "$rps / $nginx_rps" | bc -l)" "$(echo "$p99 / $nginx_p99" | bc -l)"
+  paired=$(paste <(printf '%s' "${results[$name]}" | awk 'NF { print $1 }') \
+    <(printf '%s' "${results[nginx]}" | awk 'NF { print $1 }') | awk '{ print $1 / $2 }' | median)
+  printf '| %-22s | %10s | %8s | %8s | %11.2f | %11.2f | %14.2f |\n' "$name" "$rps" "$p50" "$p99" \
+    "$(echo "$rps / $nginx_rps" | bc -l)" "$(echo "$p99 / $nginx_p99" | bc -l)" "$paired"
 done
