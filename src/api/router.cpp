@@ -235,6 +235,7 @@ void ApiRouter::finish(Call& call) {
                                              [](const auto& h) { return h.first == "Retry-After"; })) {
     response.headers.emplace_back("Retry-After", "1");
   }
+  const double latency_ms = call.latency_ms >= 0 ? call.latency_ms : elapsed_ms(call.start);
   // A remote variant has no local version: its record names the model and version that served.
   const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,
@@ -255,7 +256,9 @@ void ApiRouter::finish(Call& call) {
                                  // A variant the fallback guard left has its failure in its stats already.
                                  call.variant && !call.fallback.variant_recorded ? call.variant->stats.get() : nullptr,
                                  response.status,
-                                 (call.latency_ms >= 0 ? call.latency_ms : elapsed_ms(call.start)) / 1000.0};
+                                 latency_ms / 1000.0,
+                                 call.start + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double, std::milli>(latency_ms))};
   for (RequestObserver* observer : observers_) observer->on_finished(finished);
   call.responder->send(std::move(response));
   // The shadow is compared with the routed variant's answer: not with one a fallback gave instead.

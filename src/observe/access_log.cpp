@@ -85,10 +85,10 @@ class LineWriter {
   }
 
   // "2026-11-23T01:26:15.123Z"; the part up to the seconds is formatted once a second per thread.
-  void utc_time() {
+  void utc_time(TimePoint when) {
     thread_local std::time_t cached_second = -1;
     thread_local char cached[24];
-    const auto now = std::chrono::system_clock::now();
+    const auto now = wall_clock_at(when);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     const std::time_t second = static_cast<std::time_t>(ms / 1000);
     if (second != cached_second) {
@@ -193,7 +193,7 @@ void AccessLog::record(const AccessRecord& r) {
   }
   LineWriter line(out.data() + buffer.used);
   line.raw(R"({"time":")");
-  line.utc_time();
+  line.utc_time(r.finished);
   line.raw("\"");
   line.member(R"(,"request_id":)", r.request_id);
   line.member(R"(,"method":)", r.method);
@@ -225,7 +225,7 @@ void AccessLog::record(const AccessRecord& r) {
 void AccessLog::on_finished(const FinishedRequest& r) {
   if (r.handler == Handler::kHealth || r.handler == Handler::kV2Health || r.handler == Handler::kMetrics) return;
   record({r.request_id, r.method, r.path, r.model, r.version, r.status, r.seconds * 1000, r.deployment, r.environment,
-          r.variant});
+          r.variant, r.finished});
 }
 
 void AccessLog::flush() {

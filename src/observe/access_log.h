@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "observe/request_observer.h"
 
 namespace seraph {
@@ -29,6 +30,7 @@ struct AccessRecord {
   std::string_view deployment = {};  // when a deployment's variant served it
   std::string_view environment = {};
   std::string_view variant = {};
+  TimePoint finished = Clock::now();  // when it was answered: the line's time
 };
 
 class AccessLog final : public RequestObserver {

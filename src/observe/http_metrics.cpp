@@ -39,7 +39,7 @@ void HttpMetrics::on_finished(const FinishedRequest& request) {
   auto& h = handlers_[static_cast<size_t>(request.handler)];
   h.requests->add(request.status);
   h.duration->observe(request.seconds);
-  if (request.model_metrics) request.model_metrics->record_request(request.status, request.seconds);
+  if (request.model_metrics) request.model_metrics->record_request(request.status, request.seconds, request.finished);
 }
 
 }  // namespace seraph

@@ -53,11 +53,10 @@ ModelMetrics::ModelMetrics(ModelMetricFamilies& families, const std::string& mod
       executions_(families.executions.get(labels_)),
       executed_requests_(families.executed_requests.get(labels_)) {}
 
-void ModelMetrics::record_request(unsigned status, double seconds) {
+void ModelMetrics::record_request(unsigned status, double seconds, TimePoint finished) {
   requests_.add(status);
   request_duration_.observe(seconds);
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall_clock_at(finished).time_since_epoch());
   statistics_.record_request(status >= 200 && status < 300,
                              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)),
                              now_ms.count());

@@ -47,7 +47,8 @@ class ModelMetrics {
  public:
   ModelMetrics(ModelMetricFamilies& families, const std::string& model, int64_t version);
 
-  void record_request(unsigned status, double seconds);
+  // A request the version answered with `status`, `seconds` after it arrived, at `finished`.
+  void record_request(unsigned status, double seconds, TimePoint finished);
   // One runtime call that served `requests` requests holding `rows` rows in all.
   void record_execution(double rows, double requests, double seconds) {
     compute_duration_.observe(seconds);

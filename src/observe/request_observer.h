@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/clock.h"
 
 namespace seraph {
 
@@ -39,6 +40,7 @@ struct FinishedRequest {
   OutcomeSink* variant_stats = nullptr;   // the serving variant's stats, when a variant served it
   unsigned status = 0;
   double seconds = 0;
+  TimePoint finished{};  // when it was answered (its start plus `seconds`)
 };
 
 class RequestObserver {

@@ -253,7 +253,7 @@ TEST(RenderPromtool, GatewayFamiliesPassPromtoolLint) {
   ModelMetricFamilies families(registry);
   ModelMetrics model(families, "sentiment", 2);
   model.set_state("READY");
-  model.record_request(400, 0.001);
+  model.record_request(400, 0.001, Clock::now());
   model.record_execution(4, 2, 0.002);
   model.record_load("success", 0.3);
   model.record_unload("evicted");

@@ -69,7 +69,7 @@ TEST(ModelMetrics, RequestsAreLabelledWithModelAndVersion) {
   MetricsRegistry registry;
   ModelMetricFamilies families(registry);
   ModelMetrics metrics(families, "iris", 3);
-  metrics.record_request(200, 0.01);
+  metrics.record_request(200, 0.01, Clock::now());
   const std::string text = registry.render();
   EXPECT_THAT(text, HasSubstr(
       "seraph_model_requests_total{model=\"iris\",version=\"3\",outcome=\"success\",code=\"200\"} 1\n"));
@@ -80,10 +80,10 @@ TEST(ModelMetrics, StatisticsCountSuccessesAndFailuresWithTheirDurations) {
   MetricsRegistry registry;
   ModelMetricFamilies families(registry);
   ModelMetrics metrics(families, "iris", 3);
-  metrics.record_request(200, 0.01);
-  metrics.record_request(200, 0.02);
-  metrics.record_request(503, 0.002);
-  metrics.record_request(400, 0.001);
+  metrics.record_request(200, 0.01, Clock::now());
+  metrics.record_request(200, 0.02, Clock::now());
+  metrics.record_request(503, 0.002, Clock::now());
+  metrics.record_request(400, 0.001, Clock::now());
   const InferenceStatistics& stats = metrics.statistics();
   EXPECT_EQ(stats.success().count(), 2u);
   EXPECT_NEAR(static_cast<double>(stats.success().ns()), 30e6, 1e3);
@@ -101,7 +101,7 @@ TEST(ModelMetrics, StatisticsRememberWhenTheLastRequestFinished) {
         .count();
   };
   const int64_t before = now_ms();
-  metrics.record_request(200, 0.001);
+  metrics.record_request(200, 0.001, Clock::now());
   const int64_t after = now_ms();
   EXPECT_GE(metrics.statistics().last_inference_ms(), before);
   EXPECT_LE(metrics.statistics().last_inference_ms(), after);
