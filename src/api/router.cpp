@@ -236,6 +236,8 @@ void ApiRouter::finish(Call& call) {
     response.headers.emplace_back("Retry-After", "1");
   }
   const double latency_ms = call.latency_ms >= 0 ? call.latency_ms : elapsed_ms(call.start);
+  const TimePoint finished_at =
+      call.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(latency_ms));
   // A remote variant has no local version: its record names the model and version that served.
   const VariantRecord* remote = call.variant && !call.variant->record.backend.empty() ? &call.variant->record : nullptr;
   const FinishedRequest finished{call.request_id,
@@ -257,8 +259,7 @@ void ApiRouter::finish(Call& call) {
                                  call.variant && !call.fallback.variant_recorded ? call.variant->stats.get() : nullptr,
                                  response.status,
                                  latency_ms / 1000.0,
-                                 call.start + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double, std::milli>(latency_ms))};
+                                 finished_at};
   for (RequestObserver* observer : observers_) observer->on_finished(finished);
   call.responder->send(std::move(response));
   // The shadow is compared with the routed variant's answer: not with one a fallback gave instead.
