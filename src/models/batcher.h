@@ -11,8 +11,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <span>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 

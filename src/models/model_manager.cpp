@@ -400,7 +400,7 @@ std::shared_ptr<ModelVersion> ModelManager::find(std::string_view model, std::op
 }
 
 const std::shared_ptr<ModelVersion>* ModelManager::find_in(const Table& table, std::string_view model,
-                                                    std::optional<int64_t> version, Status& status) {
+                                                           std::optional<int64_t> version, Status& status) {
   auto it = table.find(model);
   if (it == table.end()) {
     status = not_found(fmt::format("unknown model '{}'", model));

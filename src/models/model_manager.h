@@ -17,9 +17,9 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/model_name.h"

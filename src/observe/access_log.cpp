@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <utility>
 

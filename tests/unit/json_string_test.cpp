@@ -20,7 +20,8 @@ std::string reference(std::string_view text, JsonBytes bytes) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (bytes == JsonBytes::kUtf8 && byte < 0x20 && std::string_view("\b\f\n\r\t").find(c) != std::string_view::npos) {
+    } else if (bytes == JsonBytes::kUtf8 && byte < 0x20 &&
+               std::string_view("\b\f\n\r\t").find(c) != std::string_view::npos) {
       out += '\\';
       out += "bfnrt"[std::string_view("\b\f\n\r\t").find(c)];
     } else if (byte < 0x20 || (bytes == JsonBytes::kAscii && byte >= 0x7f)) {
@@ -42,7 +43,8 @@ std::string written(std::string_view text, JsonBytes bytes) {
 }
 
 TEST(JsonString, EscapesEachKindOfByteAtEveryPositionOfEveryLength) {
-  const std::vector<char> specials{'"', '\\', '\n', '\t', '\0', '\x01', '\x1f', '\x7f', '\x80', '\xc3', '\xff', ' ', '/'};
+  const std::vector<char> specials{'"',    '\\',   '\n',   '\t',   '\0', '\x01', '\x1f',
+                                   '\x7f', '\x80', '\xc3', '\xff', ' ',  '/'};
   for (JsonBytes bytes : {JsonBytes::kUtf8, JsonBytes::kAscii}) {
     for (size_t size = 0; size <= 40; ++size) {
       std::string plain;

@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <fstream>
-#include <tuple>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "models/text_preprocess.h"
 #include "test_support.h"
@@ -130,8 +130,13 @@ void expect_agrees_with_predict_line(const std::filesystem::path& dir) {
   const auto runtime = create_runtime(config, dir);
   fasttext::FastText reference;
   reference.loadModel((dir / "model.bin").string());
-  const std::vector<std::string> texts{"great phone", "awful, never again", "", "zzqx qqvv", "The battery life is great!",
-                                       "not bad at all , really not bad", std::string(2000, 'a') + " terrible"};
+  const std::vector<std::string> texts{"great phone",
+                                       "awful, never again",
+                                       "",
+                                       "zzqx qqvv",
+                                       "The battery life is great!",
+                                       "not bad at all , really not bad",
+                                       std::string(2000, 'a') + " terrible"};
   std::vector<Tensor> out = run(*runtime, text_batch(texts));
   auto probabilities = out[1].values<float>();
   for (size_t row = 0; row < texts.size(); ++row) {
@@ -154,7 +159,8 @@ void write_trained_sentiment_model(const std::filesystem::path& dir, fasttext::l
   std::string line;
   for (int i = 0; i < 600 && std::getline(data, line); ++i) {
     const size_t space = line.find(' ');
-    training += line.substr(0, space + 1) + preprocess_text(line.substr(space + 1), {.lowercase = true, .separate_punctuation = true}) + '\n';
+    training += line.substr(0, space + 1) +
+                preprocess_text(line.substr(space + 1), {.lowercase = true, .separate_punctuation = true}) + '\n';
   }
   testing::write_file(dir / "train.txt", training);
   fasttext::Args args;

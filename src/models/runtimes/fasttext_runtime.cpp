@@ -26,8 +26,8 @@ class Classifier : public fasttext::FastText {
   void prepare_prediction() {
     const auto loss = args_->loss;
     dense_input_ = dynamic_cast<const fasttext::DenseMatrix*>(input_.get());
-    if (dense_input_ && (loss == fasttext::loss_name::softmax || loss == fasttext::loss_name::hs ||
-                         loss == fasttext::loss_name::ova)) {
+    if (dense_input_ &&
+        (loss == fasttext::loss_name::softmax || loss == fasttext::loss_name::hs || loss == fasttext::loss_name::ova)) {
       prediction_loss_ = createLoss(output_);
     }
   }
