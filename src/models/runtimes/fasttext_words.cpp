@@ -17,6 +17,8 @@ constexpr std::array<bool, 256> kWordBreaks = [] {
 
 bool is_word_break(char c) { return kWordBreaks[static_cast<unsigned char>(c)]; }
 
+constexpr size_t kKeptScratchBytes = 64 * 1024;
+
 // An input stream over characters the caller owns, re-pointed for each line.
 class LineBuffer : public std::streambuf {
  public:
@@ -56,6 +58,9 @@ void FastTextWords::read(std::string_view line, std::vector<int32_t>& rows) cons
     if (word == fasttext::Dictionary::EOS) break;
   }
   add_word_ngrams(word_hashes, rows);
+  // One long text must not keep its memory resident in every thread that read it.
+  if (word.capacity() > kKeptScratchBytes) std::string().swap(word);
+  if (word_hashes.capacity() * sizeof(int32_t) > kKeptScratchBytes) std::vector<int32_t>().swap(word_hashes);
 }
 
 // getLine's step for one word: a known word's row (or its character n-grams), an unknown word's
@@ -106,6 +111,7 @@ void FastTextWords::read_with_get_line(std::string_view line, std::vector<int32_
   buffer.point_at(text);
   stream.clear();
   dictionary_->getLine(stream, rows, labels);
+  if (text.capacity() > kKeptScratchBytes) std::string().swap(text);
 }
 
 }  // namespace seraph
