@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "models/text_preprocess.h"
+#include "fasttext_training.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -82,30 +83,14 @@ std::unique_ptr<fasttext::FastText> load(const std::string& model_and_version) {
   return model;
 }
 
-// A small supervised model trained on the first lines of the sentiment data.
+// A small classifier with these n-grams, trained on the first lines of the sentiment data.
 std::unique_ptr<fasttext::FastText> train(const testing::TempDir& dir, int min_char_ngram, int max_char_ngram,
                                           int word_ngrams) {
-  std::ifstream in(SERAPH_DEMO_DATA "/sentiment.txt");
-  std::string training;
-  std::string line;
-  for (int i = 0; i < 300 && std::getline(in, line); ++i) training += line + '\n';
-  testing::write_file(dir / "train.txt", training);
-  fasttext::Args args;
-  args.input = (dir / "train.txt").string();
-  args.model = fasttext::model_name::sup;
-  args.loss = fasttext::loss_name::softmax;
-  args.minCount = 1;
+  fasttext::Args args = testing::small_classifier_args(dir.path());
   args.minn = min_char_ngram;
   args.maxn = max_char_ngram;
   args.wordNgrams = word_ngrams;
-  args.bucket = 5000;
-  args.dim = 4;
-  args.epoch = 1;
-  args.thread = 1;
-  args.verbose = 0;
-  auto model = std::make_unique<fasttext::FastText>();
-  model->train(args);
-  return model;
+  return testing::train_classifier(args);
 }
 
 TEST(FastTextWords, ReadsWordsOnlyLikeGetLine) {
@@ -133,7 +118,7 @@ TEST(FastTextWords, ReadsAQuantizedModelThroughGetLine) {
   const testing::TempDir dir;
   const auto model = train(dir, 0, 0, 2);
   fasttext::Args quantization;
-  quantization.input = (dir / "train.txt").string();
+  quantization.input = model->getArgs().input;
   quantization.cutoff = 1000;  // prunes the dictionary: n-grams go through its own table
   quantization.dsub = 2;
   quantization.qnorm = false;

@@ -7,13 +7,13 @@
 #include <fasttext/fasttext.h>
 
 #include <algorithm>
-#include <fstream>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
 
 #include "models/text_preprocess.h"
+#include "fasttext_training.h"
 #include "test_support.h"
 
 namespace seraph {
@@ -154,38 +154,18 @@ void expect_agrees_with_predict_line(const std::filesystem::path& dir) {
 
 // A sentiment model trained here with `loss`, quantized or not, in a model directory of its own.
 void write_trained_sentiment_model(const std::filesystem::path& dir, fasttext::loss_name loss, bool quantized) {
-  std::ifstream data(SERAPH_DEMO_DATA "/sentiment.txt");
-  std::string training;
-  std::string line;
-  for (int i = 0; i < 600 && std::getline(data, line); ++i) {
-    const size_t space = line.find(' ');
-    training += line.substr(0, space + 1) +
-                preprocess_text(line.substr(space + 1), {.lowercase = true, .separate_punctuation = true}) + '\n';
-  }
-  testing::write_file(dir / "train.txt", training);
-  fasttext::Args args;
-  args.input = (dir / "train.txt").string();
-  args.model = fasttext::model_name::sup;
+  fasttext::Args args = testing::small_classifier_args(dir);
   args.loss = loss;
-  args.minCount = 1;
-  args.wordNgrams = 2;
-  args.bucket = 10000;
-  args.dim = 8;
-  args.epoch = 5;
-  args.lr = 0.5;
-  args.thread = 1;
-  args.verbose = 0;
-  fasttext::FastText model;
-  model.train(args);
+  const auto model = testing::train_classifier(args);
   if (quantized) {
     fasttext::Args quantization;
     quantization.input = args.input;
     quantization.cutoff = 2000;
     quantization.dsub = 2;
     quantization.verbose = 0;
-    model.quantize(quantization);
+    model->quantize(quantization);
   }
-  model.saveModel((dir / "model.bin").string());
+  model->saveModel((dir / "model.bin").string());
   testing::write_file(dir / "model.yaml", testing::read_file(testing::demo_models() / "sentiment/1/model.yaml"));
 }
 
