@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What one /predict costs the server: CPU time per request (utime + stime of the server process
-# over a wrk run, divided by the requests it answered), against nginx's for a fixed body in the
-# same run; and heap allocations per request (jemalloc's own count, printed at exit, compared
-# between a short and a long run so start-up's allocations cancel out).
+# What one /predict costs the server: CPU time per request (utime + stime of the server's processes
+# over a wrk run, divided by the requests answered), against nginx's for a fixed body and nginx's for
+# seraph's own answer (the same bytes, with no work behind them) in the same run; what each costs
+# wrk, which shares the cores (GNU time's user + system over the run); and heap allocations per
+# request (jemalloc's own count, printed at exit, compared between a short and a long run so
+# start-up's allocations cancel out).
 # Usage: bench/cost.sh [DURATION_SECONDS=5]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,15 +13,29 @@ duration=${1:-5}
 build=${BUILD:-build/release}
 port=18082
 nginx_port=18083
+same_answer_port=18086
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; stop_nginx "$work/same"; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# Runs wrk against $1 (with script $2) for $3 seconds; prints the number of requests answered.
+# utime + stime of processes, in clock ticks.
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
+# Runs wrk against $1 (with script $2) for $3 seconds; prints the number of requests answered and
+# the CPU seconds wrk itself used.
 requests() {
-  wrk -t2 -c64 -d"$3"s -s "$2" "$1" | awk '/requests in/ { print $1 } /Non-2xx/ { print "non-2xx answers" > "/dev/stderr"; exit 1 }'
+  /usr/bin/time -f 'wrk_cpu %U %S' wrk -t2 -c64 -d"$3"s -s "$2" "$1" 2>&1 |
+    awk '/requests in/ { n = $1 } /^wrk_cpu/ { cpu = $2 + $3 } /Non-2xx/ { print "non-2xx answers" > "/dev/stderr"; exit 1 }
+      END { print n, cpu }'
+}
+# Measures the server processes PIDS... under wrk against URL with SCRIPT: prints the requests, then
+# the server's and wrk's CPU microseconds per request.
+measure() {
+  local url=$1 script=$2; shift 2
+  local before after n wrk_cpu
+  before=$(cpu_ticks "$@")
+  read -r n wrk_cpu < <(requests "$url" "$script" "$duration")
+  after=$(cpu_ticks "$@")
+  echo "$n $(echo "($after - $before) * 1000000 / $ticks / $n" | bc -l) $(echo "$wrk_cpu * 1000000 / $n" | bc -l)"
 }
 
 start_seraph() {
@@ -40,28 +56,35 @@ allocations() { awk '/^total:/ { print $7; exit }' "$work/seraph-$1.log"; }
 
 start_nginx "$nginx_port" "$work"
 sleep 0.3
-nginx_cpu() { local t=0; for p in $(pgrep -f "nginx: worker" ); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
 empty_lua="$work/get.lua"; echo 'wrk.method = "GET"' > "$empty_lua"
-before=$(nginx_cpu); n=$(requests "http://127.0.0.1:$nginx_port/" "$empty_lua" "$duration"); after=$(nginx_cpu)
-nginx_us=$(echo "($after - $before) * 1000000 / $ticks / $n" | bc -l)
+read -r _ nginx_us nginx_wrk_us < <(measure "http://127.0.0.1:$nginx_port/" "$empty_lua" $(pgrep -P "$(cat "$work/nginx.pid")"))
 
 start_seraph short
-requests "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua 1 >"$work/short.n"
+n_short=$(requests "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua 1 | awk '{ print $1 }')
+# The answer the bench's request gets, for nginx to send as it is.
+curl -sf -D "$work/answer.head" -o "$work/answer.body" -H 'Content-Type: application/json' \
+  -d "$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" bench/wrk/predict_sentiment.lua)" \
+  "http://127.0.0.1:$port$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' bench/wrk/predict_sentiment.lua)"
 stop_seraph
 short_allocations=$(allocations short)
 
+start_nginx "$same_answer_port" "$work/same" "$work/answer.head" "$work/answer.body"
+sleep 0.3
+read -r _ same_us same_wrk_us < <(measure "http://127.0.0.1:$same_answer_port/" "$empty_lua" $(pgrep -P "$(cat "$work/same/nginx.pid")"))
+
 start_seraph long
-before=$(cpu_ticks "$seraph_pid")
-long_n=$(requests "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua "$duration")
-after=$(cpu_ticks "$seraph_pid")
+read -r n_long seraph_us seraph_wrk_us < <(measure "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua "$seraph_pid")
 stop_seraph
 long_allocations=$(allocations long)
-seraph_us=$(echo "($after - $before) * 1000000 / $ticks / $long_n" | bc -l)
-per_request=$(echo "($long_allocations - $short_allocations) / ($long_n - $(cat "$work/short.n"))" | bc -l)
+per_request=$(echo "($long_allocations - $short_allocations) / ($n_long - $n_short)" | bc -l)
 
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores  command: bench/cost.sh $duration  (wrk -t2 -c64 on the same cores)"
-printf '| %-34s | %10s |\n' measure value
-printf '|%s|%s|\n' ------------------------------------ ------------
-printf '| %-34s | %10.1f |\n' "nginx CPU us per request" "$nginx_us" "seraph /predict CPU us per request" "$seraph_us"
-printf '| %-34s | %10.2f |\n' "seraph CPU / nginx CPU" "$(echo "$seraph_us / $nginx_us" | bc -l)"
-printf '| %-34s | %10.1f |\n' "seraph heap allocations per request" "$per_request"
+printf '| %-36s | %10s | %10s | %13s |\n' "CPU us per request" server wrk "server / wrk"
+printf '|%s|%s|%s|%s|\n' -------------------------------------- ------------ ------------ ---------------
+row() { printf '| %-36s | %10.1f | %10.1f | %13.2f |\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)"; }
+row "nginx, fixed body" "$nginx_us" "$nginx_wrk_us"
+row "nginx, seraph's answer" "$same_us" "$same_wrk_us"
+row "seraph /predict" "$seraph_us" "$seraph_wrk_us"
+echo
+printf '| %-36s | %10.2f |\n' "seraph CPU / nginx CPU" "$(echo "$seraph_us / $nginx_us" | bc -l)"
+printf '| %-36s | %10.1f |\n' "seraph heap allocations per request" "$per_request"

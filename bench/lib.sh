@@ -14,21 +14,37 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Starts nginx on 127.0.0.1:PORT (as many workers as cores, no access log), answering every request
 # with a fixed JSON body like a /predict answer: the yardstick. Its files go in DIR.
-# Usage: start_nginx PORT DIR; stop it with stop_nginx DIR.
+# With HEAD and BODY (an answer of seraph's, as `curl -D HEAD -o BODY` saved it), nginx sends that
+# answer instead: its body and its X- header fields (X-Request-Id a fresh id each time, as seraph's
+# is), and keeps a buffered access log, as seraph does. A server that does no work but send
+# seraph's bytes: what the answer's size alone costs both ends.
+# Usage: start_nginx PORT DIR [HEAD BODY]; stop it with stop_nginx DIR.
 start_nginx() {
-  local port=$1 dir=$2
+  local port=$1 dir=$2 head=${3:-} body=${4:-}
+  local log="access_log off;" fields=""
+  local answer='{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}'
+  if [ -n "$head" ]; then
+    log="access_log /dev/null combined buffer=64k flush=1s;"
+    fields=$(tr -d '\r' <"$head" | awk -F': ' 'tolower($1) ~ /^x-/ {
+      printf "add_header %s \"%s\";\n", $1, tolower($1) == "x-request-id" ? "$request_id" : $2 }')
+    answer=$(cat "$body")
+    # nginx would read a $ in the text as a variable; our answers hold no $, ' or \\ here.
+    case $answer in *[\$\'\\]*) echo "start_nginx: cannot quote this answer for nginx: $answer" >&2; return 1 ;; esac
+  fi
+  mkdir -p "$dir"
   cat > "$dir/nginx.conf" <<CONF
 worker_processes auto;
 pid $dir/nginx.pid;
 error_log $dir/error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  $log
   server {
     listen 127.0.0.1:$port reuseport;
     location / {
       default_type application/json;
-      return 200 '{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}';
+      $fields
+      return 200 '$answer';
     }
   }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# HTTP throughput against a same-run reference: nginx returning a fixed small JSON body, then
-# seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
-# `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to nginx: the
-# ratio of the medians, and the median of each round's own ratio ("paired"), which a machine whose
-# speed drifts between rounds (a shared host) moves less.
+# HTTP throughput against a same-run reference: nginx returning a fixed small JSON body (the
+# yardstick), nginx sending seraph's own /predict answer (what the answer's size costs, with no work
+# behind it), then seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
+# `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to the yardstick:
+# the ratio of the medians, and the median of each round's own ratio ("paired"), which a machine
+# whose speed drifts between rounds (a shared host) moves less.
 # Usage: bench/run.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +13,10 @@ duration=${1:-10}
 runs=${2:-3}
 build=${BUILD:-build/release}
 nginx_port=18081
+same_answer_port=18085
 seraph_port=18080
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; stop_nginx "$work"; stop_nginx "$work/same"; rm -rf "$work"' EXIT
 
 start_nginx "$nginx_port" "$work"
 
@@ -25,6 +27,12 @@ SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" 
   "$build/src/seraph" serve -c examples/quickstart.yaml >/dev/null 2>"$work/seraph.log" &
 wait_ready "$seraph_port" "$work/seraph.log"
 
+# The answer /predict gives the bench's request, for nginx to send as it is.
+predict_body=$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" bench/wrk/predict_sentiment.lua)
+curl -sf -D "$work/answer.head" -o "$work/answer.body" -H 'Content-Type: application/json' -d "$predict_body" \
+  "http://127.0.0.1:$seraph_port$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' bench/wrk/predict_sentiment.lua)"
+start_nginx "$same_answer_port" "$work/same" "$work/answer.head" "$work/answer.body"
+
 # One wrk run: prints "rps p50_ms p99_ms".
 measure() {
   local url=$1 script=${2:-}
@@ -34,9 +42,10 @@ measure() {
 }
 
 declare -A results
-names=(nginx predict v2_infer)
+names=(nginx nginx_same_answer predict v2_infer)
 for run in $(seq "$runs"); do
   results[nginx]+="$(measure "http://127.0.0.1:$nginx_port/")"$'\n'
+  results[nginx_same_answer]+="$(measure "http://127.0.0.1:$same_answer_port/")"$'\n'
   results[predict]+="$(measure "http://127.0.0.1:$seraph_port/predict" bench/wrk/predict_sentiment.lua)"$'\n'
   results[v2_infer]+="$(measure "http://127.0.0.1:$seraph_port/v2/models/sentiment/infer" bench/wrk/v2_infer_sentiment.lua)"$'\n'
   echo "run $run of $runs done" >&2

@@ -8,7 +8,7 @@ packages=(
   libfasttext-dev libxgboost-dev xgboost libtorch-dev libopenblas0-serial
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libpqxx-dev postgresql libssl-dev zlib1g-dev libxxhash-dev libhiredis-dev redis-server libre2-dev
-  prometheus nginx-light wrk curl bc valgrind
+  prometheus nginx-light wrk curl bc time valgrind
   python3-scipy
 )
 
