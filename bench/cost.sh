@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What one /predict costs the server: CPU time per request (utime + stime of the server's processes
-# over a wrk run, divided by the requests answered), against nginx's for a fixed body and nginx's for
-# seraph's own answer (the same bytes, with no work behind them) in the same run; what each costs
+# over a wrk run, divided by the requests answered), against nginx's for a fixed body and nginx's
+# for seraph's own request and answer (the same bytes, with no work behind them) in the same run; what each costs
 # wrk, which shares the cores (GNU time's user + system over the run); and heap allocations per
 # request (jemalloc's own count, printed at exit, compared between a short and a long run so
 # start-up's allocations cancel out).
@@ -70,7 +70,7 @@ short_allocations=$(allocations short)
 
 start_nginx "$same_answer_port" "$work/same" "$work/answer.head" "$work/answer.body"
 sleep 0.3
-read -r _ same_us same_wrk_us < <(measure "http://127.0.0.1:$same_answer_port/" "$empty_lua" $(pgrep -P "$(cat "$work/same/nginx.pid")"))
+read -r _ same_us same_wrk_us < <(measure "http://127.0.0.1:$same_answer_port/predict" bench/wrk/predict_sentiment.lua $(pgrep -P "$(cat "$work/same/nginx.pid")"))
 
 start_seraph long
 read -r n_long seraph_us seraph_wrk_us < <(measure "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua "$seraph_pid")
@@ -83,7 +83,7 @@ printf '| %-36s | %10s | %10s | %13s |\n' "CPU us per request" server wrk "serve
 printf '|%s|%s|%s|%s|\n' -------------------------------------- ------------ ------------ ---------------
 row() { printf '| %-36s | %10.1f | %10.1f | %13.2f |\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)"; }
 row "nginx, fixed body" "$nginx_us" "$nginx_wrk_us"
-row "nginx, seraph's answer" "$same_us" "$same_wrk_us"
+row "nginx, seraph's request and answer" "$same_us" "$same_wrk_us"
 row "seraph /predict" "$seraph_us" "$seraph_wrk_us"
 echo
 printf '| %-36s | %10.2f |\n' "seraph CPU / nginx CPU" "$(echo "$seraph_us / $nginx_us" | bc -l)"

@@ -17,7 +17,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # With HEAD and BODY (an answer of seraph's, as `curl -D HEAD -o BODY` saved it), nginx sends that
 # answer instead: its body and its X- header fields (X-Request-Id a fresh id each time, as seraph's
 # is), and keeps a buffered access log, as seraph does. A server that does no work but send
-# seraph's bytes: what the answer's size alone costs both ends.
+# seraph's bytes: what the exchange's size alone costs both ends.
 # Usage: start_nginx PORT DIR [HEAD BODY]; stop it with stop_nginx DIR.
 start_nginx() {
   local port=$1 dir=$2 head=${3:-} body=${4:-}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP throughput against a same-run reference: nginx returning a fixed small JSON body (the
-# yardstick), nginx sending seraph's own /predict answer (what the answer's size costs, with no work
-# behind it), then seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
+# yardstick), nginx taking seraph's /predict request and sending seraph's own answer to it (what the
+# exchange's size costs, with no work behind it), then seraph's /predict and KServe V2 infer on the sentiment demo model, each driven by
 # `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints medians and ratios to the yardstick:
 # the ratio of the medians, and the median of each round's own ratio ("paired"), which a machine
 # whose speed drifts between rounds (a shared host) moves less.
@@ -45,7 +45,7 @@ declare -A results
 names=(nginx nginx_same_answer predict v2_infer)
 for run in $(seq "$runs"); do
   results[nginx]+="$(measure "http://127.0.0.1:$nginx_port/")"$'\n'
-  results[nginx_same_answer]+="$(measure "http://127.0.0.1:$same_answer_port/")"$'\n'
+  results[nginx_same_answer]+="$(measure "http://127.0.0.1:$same_answer_port/predict" bench/wrk/predict_sentiment.lua)"$'\n'
   results[predict]+="$(measure "http://127.0.0.1:$seraph_port/predict" bench/wrk/predict_sentiment.lua)"$'\n'
   results[v2_infer]+="$(measure "http://127.0.0.1:$seraph_port/v2/models/sentiment/infer" bench/wrk/v2_infer_sentiment.lua)"$'\n'
   echo "run $run of $runs done" >&2
