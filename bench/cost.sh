@@ -61,10 +61,8 @@ read -r _ nginx_us nginx_wrk_us < <(measure "http://127.0.0.1:$nginx_port/" "$em
 
 start_seraph short
 n_short=$(requests "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua 1 | awk '{ print $1 }')
-# The answer the bench's request gets, for nginx to send as it is.
-curl -sf -D "$work/answer.head" -o "$work/answer.body" -H 'Content-Type: application/json' \
-  -d "$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" bench/wrk/predict_sentiment.lua)" \
-  "http://127.0.0.1:$port$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' bench/wrk/predict_sentiment.lua)"
+# The answer /predict gives the bench's request, for nginx to send as it is.
+save_answer "$port" bench/wrk/predict_sentiment.lua "$work/answer.head" "$work/answer.body"
 stop_seraph
 short_allocations=$(allocations short)
 

@@ -54,6 +54,16 @@ CONF
 # (It runs in EXIT traps under `set -e`: a failure there would skip the rest of the trap.)
 stop_nginx() { if [ -f "$1/nginx.pid" ]; then kill "$(cat "$1/nginx.pid")" 2>/dev/null || true; fi; }
 
+# Saves the answer seraph on PORT gives the request wrk sends with SCRIPT (its path and body) in
+# HEAD and BODY, as start_nginx takes them.
+# Usage: save_answer PORT SCRIPT HEAD BODY
+save_answer() {
+  local port=$1 script=$2 head=$3 body=$4
+  curl -sf -D "$head" -o "$body" -H 'Content-Type: application/json' \
+    -d "$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" "$script")" \
+    "http://127.0.0.1:$port$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' "$script")"
+}
+
 # Waits up to 10 s for seraph on PORT to be ready; prints LOG and fails otherwise.
 wait_ready() {
   local port=$1 log=$2

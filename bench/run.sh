@@ -28,9 +28,7 @@ SERAPH_SERVER_PORT=$seraph_port SERAPH_MODELS_REPOSITORY="$PWD/examples/models" 
 wait_ready "$seraph_port" "$work/seraph.log"
 
 # The answer /predict gives the bench's request, for nginx to send as it is.
-predict_body=$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" bench/wrk/predict_sentiment.lua)
-curl -sf -D "$work/answer.head" -o "$work/answer.body" -H 'Content-Type: application/json' -d "$predict_body" \
-  "http://127.0.0.1:$seraph_port$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' bench/wrk/predict_sentiment.lua)"
+save_answer "$seraph_port" bench/wrk/predict_sentiment.lua "$work/answer.head" "$work/answer.body"
 start_nginx "$same_answer_port" "$work/same" "$work/answer.head" "$work/answer.body"
 
 # One wrk run: prints "rps p50_ms p99_ms".
