@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What one /predict costs the server: CPU time per request (utime + stime of the server's processes
 # over a wrk run, divided by the requests answered), against nginx's for a fixed body and nginx's
-# for seraph's own request and answer (the same bytes, with no work behind them) in the same run; what each costs
-# wrk, which shares the cores (GNU time's user + system over the run); and heap allocations per
-# request (jemalloc's own count, printed at exit, compared between a short and a long run so
-# start-up's allocations cancel out).
+# for seraph's own request and answer (the same bytes, with no work behind them) in the same run;
+# what each costs wrk, which shares the cores (GNU time's user + system over the run); and heap
+# allocations per request (jemalloc's own count, printed at exit, compared between a short and a
+# long run so start-up's allocations cancel out).
 # Usage: bench/cost.sh [DURATION_SECONDS=5]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,13 +28,14 @@ requests() {
       END { print n, cpu }'
 }
 # Measures the server processes PIDS... under wrk against URL with SCRIPT: prints the requests, then
-# the server's and wrk's CPU microseconds per request.
+# the server's and wrk's CPU microseconds per request. Fails when wrk saw a non-2xx answer.
 measure() {
   local url=$1 script=$2; shift 2
-  local before after n wrk_cpu
+  local before after out n wrk_cpu
   before=$(cpu_ticks "$@")
-  read -r n wrk_cpu < <(requests "$url" "$script" "$duration")
+  out=$(requests "$url" "$script" "$duration") || return 1
   after=$(cpu_ticks "$@")
+  read -r n wrk_cpu <<<"$out"
   echo "$n $(echo "($after - $before) * 1000000 / $ticks / $n" | bc -l) $(echo "$wrk_cpu * 1000000 / $n" | bc -l)"
 }
 
@@ -57,7 +58,8 @@ allocations() { awk '/^total:/ { print $7; exit }' "$work/seraph-$1.log"; }
 start_nginx "$nginx_port" "$work"
 sleep 0.3
 empty_lua="$work/get.lua"; echo 'wrk.method = "GET"' > "$empty_lua"
-read -r _ nginx_us nginx_wrk_us < <(measure "http://127.0.0.1:$nginx_port/" "$empty_lua" $(pgrep -P "$(cat "$work/nginx.pid")"))
+out=$(measure "http://127.0.0.1:$nginx_port/" "$empty_lua" $(pgrep -P "$(cat "$work/nginx.pid")"))
+read -r _ nginx_us nginx_wrk_us <<<"$out"
 
 start_seraph short
 n_short=$(requests "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua 1 | awk '{ print $1 }')
@@ -68,10 +70,13 @@ short_allocations=$(allocations short)
 
 start_nginx "$same_answer_port" "$work/same" "$work/answer.head" "$work/answer.body"
 sleep 0.3
-read -r _ same_us same_wrk_us < <(measure "http://127.0.0.1:$same_answer_port/predict" bench/wrk/predict_sentiment.lua $(pgrep -P "$(cat "$work/same/nginx.pid")"))
+out=$(measure "http://127.0.0.1:$same_answer_port/predict" bench/wrk/predict_sentiment.lua \
+  $(pgrep -P "$(cat "$work/same/nginx.pid")"))
+read -r _ same_us same_wrk_us <<<"$out"
 
 start_seraph long
-read -r n_long seraph_us seraph_wrk_us < <(measure "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua "$seraph_pid")
+out=$(measure "http://127.0.0.1:$port/predict" bench/wrk/predict_sentiment.lua "$seraph_pid")
+read -r n_long seraph_us seraph_wrk_us <<<"$out"
 stop_seraph
 long_allocations=$(allocations long)
 per_request=$(echo "($long_allocations - $short_allocations) / ($n_long - $n_short)" | bc -l)

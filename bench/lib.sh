@@ -28,7 +28,8 @@ start_nginx() {
     fields=$(tr -d '\r' <"$head" | awk -F': ' 'tolower($1) ~ /^x-/ {
       printf "add_header %s \"%s\";\n", $1, tolower($1) == "x-request-id" ? "$request_id" : $2 }')
     answer=$(cat "$body")
-    # nginx would read a $ in the text as a variable; our answers hold no $, ' or \\ here.
+    # In nginx's quoted text a $ starts a variable and a quote or a backslash ends or escapes: an
+    # answer holding one cannot be sent as it is.
     case $answer in *[\$\'\\]*) echo "start_nginx: cannot quote this answer for nginx: $answer" >&2; return 1 ;; esac
   fi
   mkdir -p "$dir"
