@@ -83,6 +83,29 @@ ServerProcess::ServerProcess(const std::filesystem::path& config, std::vector<st
   }
 }
 
+namespace {
+
+ServerProcess::ExitReporter& exit_reporter() {
+  static ServerProcess::ExitReporter reporter;
+  return reporter;
+}
+
+// The last `lines` lines of `text`.
+std::string tail(const std::string& text, int lines) {
+  size_t start = text.size();
+  if (start > 0 && text[start - 1] == '\n') --start;  // the final newline ends the last line
+  for (int n = 0; n < lines; ++n) {
+    const size_t newline = start == 0 ? std::string::npos : text.rfind('\n', start - 1);
+    if (newline == std::string::npos) return text;
+    start = newline;
+  }
+  return text.substr(start + 1);
+}
+
+}  // namespace
+
+void ServerProcess::report_exits_to(ExitReporter reporter) { exit_reporter() = std::move(reporter); }
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) stop(SIGKILL);
 }
@@ -92,16 +115,19 @@ int ServerProcess::stop(int signal, std::chrono::seconds timeout) {
   kill(pid_, signal);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
+  bool in_time = true;
   while (waitpid(pid_, &status, WNOHANG) != pid_) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid_, SIGKILL);
       waitpid(pid_, &status, 0);
-      pid_ = -1;
-      return -2;  // did not stop in time
+      in_time = false;
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  if (exit_reporter()) exit_reporter()(pid_, tail(log(), 30));
   pid_ = -1;
+  if (!in_time) return -2;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
 }

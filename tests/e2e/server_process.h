@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,11 +23,17 @@ class ServerProcess {
 
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
-  // Sends `signal` and waits for the exit; returns the exit status (or 128 + signal when killed).
+  // Sends `signal` and waits for the exit; returns the exit status (or 128 + signal when killed),
+  // or -2 when it had to be killed after `timeout`.
   int stop(int signal, std::chrono::seconds timeout = std::chrono::seconds(20));
   // Everything the server wrote to stderr (its log) and stdout (the access log) so far.
   std::string log();
   std::string access_log();
+
+  // Called with the end of the log of each server that exits (stopped, killed or gone), so a test
+  // binary can show what the servers of a failed test said (see failure_recap.cpp).
+  using ExitReporter = std::function<void(pid_t pid, const std::string& log_tail)>;
+  static void report_exits_to(ExitReporter reporter);
 
  private:
   pid_t pid_ = -1;
