@@ -24,7 +24,11 @@ namespace {
 const std::string kBody = R"({"text":"what a wonderful, moving film"})";
 
 // The front's config: backend `far` on `remote_port`; deployment `remote-sentiment` served by it
-// with a local shadow, and `remote-shadow` served locally with a remote shadow.
+// with a local shadow, and `remote-shadow` served locally with a remote shadow. Health checks run
+// every 100 ms but take an endpoint out only after 20 failures (2 s): the requests a test sends
+// right after killing or stopping the remote must still reach it (to be ejected by their
+// failures, or to fill max_pending), even on a loaded machine where they take longer than two
+// checks.
 std::string front_yaml(uint16_t remote_port) {
   return fmt::format(R"(backends:
   - name: far
@@ -32,7 +36,7 @@ std::string front_yaml(uint16_t remote_port) {
     connect_timeout_ms: 300
     request_timeout_ms: 5000
     max_pending: 2
-    health_check: {{interval_ms: 100, timeout_ms: 300}}
+    health_check: {{interval_ms: 100, timeout_ms: 300, unhealthy_threshold: 20}}
     outlier: {{consecutive_failures: 2, base_ejection_ms: 500}}
 deployments:
   - name: remote-sentiment
