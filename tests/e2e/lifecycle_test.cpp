@@ -294,8 +294,10 @@ TEST(HotReload, UnversionedTrafficStaysOnTheReadyVersionUntilTheNewOneIsReady) {
   ServerProcess server(write_config(repo), {{"SERAPH_MODELS_POLL_INTERVAL_MS", "100"}});
   const uint16_t port = server.port();
 
-  // Version 2 takes about 3 s to load; written aside, then renamed in whole.
+  // Version 2 takes seconds to load; written aside, then renamed in whole. The calibration runs
+  // twice: the first probe of a fresh model pays its first-call costs, which would shorten the load.
   std::filesystem::copy(repo / "slow" / "1", repo / "slow" / ".incoming", std::filesystem::copy_options::recursive);
+  slow_rounds_for(port, std::chrono::milliseconds(3000));
   const int rounds = slow_rounds_for(port, std::chrono::milliseconds(3000));
   std::ofstream(repo / "slow" / ".incoming" / "model.yaml", std::ios::app) << "warmup:\n  - {x: [" << rounds << "]}\n";
 
@@ -326,18 +328,21 @@ TEST(HotReload, UnversionedTrafficStaysOnTheReadyVersionUntilTheNewOneIsReady) {
   }
 
   ASSERT_EQ(from_v2, 20) << "traffic never moved to version 2: " << client.get("/models").body;
+  // The load lasted long enough for the claim to mean something.
+  const auto load = std::chrono::duration<double>(
+      metric(port, R"(seraph_model_load_duration_seconds_sum\{model="slow",version="2"\})"));
+  ASSERT_GE(load.count(), 1.0);
   size_t first_v2 = answers.size();
   for (size_t i = 0; i < answers.size(); ++i) {
     EXPECT_EQ(answers[i].status, 200u) << "request " << i;
-    // Well within its 5 s deadline, and far below the 3 s load: nothing waited for it.
-    EXPECT_LT(answers[i].took, std::chrono::milliseconds(1000))
-        << "request " << i << " of version " << answers[i].version;
+    // Well within its 5 s deadline, and under half the load's time: nothing waited for it.
+    EXPECT_LT(answers[i].took, std::min<std::chrono::duration<double>>(std::chrono::milliseconds(1000), load / 2))
+        << "request " << i << " of version " << answers[i].version << "; the load took " << load.count() << " s";
     if (answers[i].version == "2" && first_v2 == answers.size()) first_v2 = i;
   }
   // Version 1 served while version 2 loaded, and nothing went back to it afterwards.
   EXPECT_GT(first_v2, 1u);
   for (size_t i = first_v2; i < answers.size(); ++i) EXPECT_EQ(answers[i].version, "2") << "request " << i;
-  EXPECT_GE(metric(port, R"(seraph_model_load_duration_seconds_sum\{model="slow",version="2"\})"), 1.5);
   // Under "latest 1" version 1 retires once version 2 is READY.
   EXPECT_TRUE(eventually([&] { return client.get("/v2/models/slow/versions/1").status == 404; }));
 }
