@@ -35,7 +35,8 @@ bool eventually(const std::function<bool()>& predicate, int seconds = 10);
 // The body of a V2 request to the slow model (typed_models.h) asking for `rounds` of work.
 std::string slow_request(int rounds);
 // Rounds that keep the slow model busy for about `target` on this machine, measured with one
-// request to the (idle) slow model of the server on `port`, sent with `headers` (a key, when auth is on).
+// request to the (idle) slow model of the server on `port` after a warm-up one, sent with `headers`
+// (a key, when auth is on).
 int slow_rounds_for(uint16_t port, std::chrono::milliseconds target,
                     const std::vector<std::pair<std::string, std::string>>& headers = {
                         {"Content-Type", "application/json"}});
