@@ -1,13 +1,16 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "control/api_keys.h"
@@ -353,7 +356,21 @@ void for_each_mapping(const YAML::Node& list, const std::string& key, std::vecto
   }
 }
 
+// Records an error for each key of the mapping `node` that is not in `known`, naming the keys there
+// are: a misspelt key (`wieght: 10`) would otherwise leave its setting at the default unnoticed.
+void reject_unknown_keys(const YAML::Node& node, const std::string& at, std::initializer_list<std::string_view> known,
+                         std::vector<std::string>& errors) {
+  if (!node.IsMap()) return;  // the readers report a wrong shape themselves
+  for (const auto& field : node) {
+    const std::string key = field.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      errors.push_back(fmt::format("{}.{}: unknown key (use {})", at, key, fmt::join(known, ", ")));
+    }
+  }
+}
+
 void read_fault(const YAML::Node& f, const std::string& at, FaultSpec& fault, std::vector<std::string>& errors) {
+  reject_unknown_keys(f, at, {"delay_ms", "delay_percent", "abort_percent", "abort_status"}, errors);
   read_scalar(f["delay_ms"], at + ".delay_ms", fault.delay_ms, errors);
   read_scalar(f["delay_percent"], at + ".delay_percent", fault.delay_percent, errors);
   read_scalar(f["abort_percent"], at + ".abort_percent", fault.abort_percent, errors);
@@ -369,6 +386,10 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
                    std::vector<std::pair<size_t, YAML::Node>>& breaker_overrides) {
   for_each_mapping(list, "backends", errors, [&](const YAML::Node& node, const std::string& where) {
     RemoteBackendConfig b;
+    reject_unknown_keys(node, where,
+                        {"name", "endpoints", "connect_timeout_ms", "request_timeout_ms", "max_connections",
+                         "max_pending", "health_check", "outlier", "circuit_breaker", "fault"},
+                        errors);
     auto scalar = [&](const YAML::Node& n, const std::string& key, auto& out) {
       read_scalar(n, where + "." + key, out, errors);
     };
@@ -383,6 +404,8 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
     scalar(node["max_connections"], "max_connections", b.max_connections);
     scalar(node["max_pending"], "max_pending", b.max_pending);
     if (const YAML::Node& h = node["health_check"]) {
+      reject_unknown_keys(h, where + ".health_check",
+                          {"interval_ms", "timeout_ms", "path", "unhealthy_threshold", "healthy_threshold"}, errors);
       scalar(h["interval_ms"], "health_check.interval_ms", b.health_check.interval_ms);
       scalar(h["timeout_ms"], "health_check.timeout_ms", b.health_check.timeout_ms);
       scalar(h["path"], "health_check.path", b.health_check.path);
@@ -390,6 +413,9 @@ void read_backends(const YAML::Node& list, Config& config, std::vector<std::stri
       scalar(h["healthy_threshold"], "health_check.healthy_threshold", b.health_check.healthy_threshold);
     }
     if (const YAML::Node& o = node["outlier"]) {
+      reject_unknown_keys(o, where + ".outlier",
+                          {"consecutive_failures", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent"},
+                          errors);
       scalar(o["consecutive_failures"], "outlier.consecutive_failures", b.outlier.consecutive_failures);
       scalar(o["base_ejection_ms"], "outlier.base_ejection_ms", b.outlier.base_ejection_ms);
       scalar(o["max_ejection_ms"], "outlier.max_ejection_ms", b.outlier.max_ejection_ms);
@@ -494,6 +520,8 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
   };
   for_each_mapping(list, "deployments", errors, [&](const YAML::Node& node, const std::string& where) {
     DeploymentRecord d;
+    reject_unknown_keys(node, where, {"name", "environment", "sticky_header", "variants", "priority", "fault", "fallback"},
+                        errors);
     scalar(node["name"], where + ".name", d.name);
     scalar(node["environment"], where + ".environment", d.environment);
     scalar(node["sticky_header"], where + ".sticky_header", d.sticky_header);
@@ -509,6 +537,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
         errors.push_back(at + ": must be a mapping");
         continue;
       }
+      reject_unknown_keys(v, at, {"name", "model", "version", "weight", "role", "backend", "fault"}, errors);
       VariantRecord variant;
       variant.role = j == 0 ? "baseline" : "candidate";
       scalar(v["model"], at + ".model", variant.model);

@@ -343,6 +343,22 @@ TEST_F(LoadConfigTest, ReadsDeploymentsWithTheirVariantsAndFaults) {
   EXPECT_EQ(config_.deployments[1].environment, "staging");
 }
 
+TEST_F(LoadConfigTest, AMisspeltKeyInADeploymentOrVariantIsNamedRatherThanLeftAtItsDefault) {
+  EXPECT_THAT(load(R"(deployments:
+  - name: sentiment
+    sticky-header: X-User-Id
+    variants:
+      - {model: sentiment, version: 1, wieght: 90}
+      - {model: sentiment, version: 2, weight: 10, fault: {abort_pct: 5}}
+)"),
+              ElementsAre("deployments[0].sticky-header: unknown key (use name, environment, sticky_header, variants, "
+                          "priority, fault, fallback)",
+                          "deployments[0].variants[0].wieght: unknown key (use name, model, version, weight, role, "
+                          "backend, fault)",
+                          "deployments[0].variants[1].fault.abort_pct: unknown key (use delay_ms, delay_percent, "
+                          "abort_percent, abort_status)"));
+}
+
 TEST_F(LoadConfigTest, ReadsADeploymentsPriorityFaultAndFallbackChain) {
   ASSERT_THAT(load(R"(deployments:
   - name: sentiment
@@ -530,6 +546,26 @@ backends:
                   "backends[0].max_pending: must be between 1 and 10000000, got 0",
                   "backends[0].outlier.max_ejection_percent: must be between 0 and 100, got 150",
                   "backends[1].health_check.interval_ms: has the wrong type", "backends[1].name: 'a' is used twice"));
+}
+
+TEST_F(LoadConfigTest, AMisspeltKeyInABackendIsNamedWithTheKeysThereAre) {
+  EXPECT_THAT(
+      load(R"(
+backends:
+  - name: triton
+    endpoint: ["127.0.0.1:8001"]
+    endpoints: ["127.0.0.1:8001"]
+    health_check: {interval: 500}
+    outlier: {consecutive_failure: 3}
+    fault: {delay: 10}
+)"),
+      ElementsAre("backends[0].endpoint: unknown key (use name, endpoints, connect_timeout_ms, request_timeout_ms, "
+                  "max_connections, max_pending, health_check, outlier, circuit_breaker, fault)",
+                  "backends[0].health_check.interval: unknown key (use interval_ms, timeout_ms, path, "
+                  "unhealthy_threshold, healthy_threshold)",
+                  "backends[0].outlier.consecutive_failure: unknown key (use consecutive_failures, base_ejection_ms, "
+                  "max_ejection_ms, max_ejection_percent)",
+                  "backends[0].fault.delay: unknown key (use delay_ms, delay_percent, abort_percent, abort_status)"));
 }
 
 TEST_F(LoadConfigTest, ABackendsCircuitBreakersTakeTheGuardsSettingsWithItsOwnOverrides) {
