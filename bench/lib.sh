@@ -16,17 +16,20 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # with a fixed JSON body like a /predict answer: the yardstick. Its files go in DIR.
 # With HEAD and BODY (an answer of seraph's, as `curl -D HEAD -o BODY` saved it), nginx sends that
 # answer instead: its body and its X- header fields (X-Request-Id a fresh id each time, as seraph's
-# is), and keeps a buffered access log, as seraph does. A server that does no work but send
-# seraph's bytes: what the exchange's size alone costs both ends.
-# Usage: start_nginx PORT DIR [HEAD BODY]; stop it with stop_nginx DIR.
+# is), and keeps a buffered access log, as seraph does: a server that does no work but send and
+# log seraph's bytes. EXTRAS picks which of seraph's extras nginx takes on ("fields log", the
+# default; "fields"; or "" for the bare body), to show what each costs.
+# Usage: start_nginx PORT DIR [HEAD BODY [EXTRAS]]; stop it with stop_nginx DIR.
 start_nginx() {
-  local port=$1 dir=$2 head=${3:-} body=${4:-}
+  local port=$1 dir=$2 head=${3:-} body=${4:-} extras=${5-fields log}
   local log="access_log off;" fields=""
   local answer='{"label":"positive","scores":{"positive":0.97,"negative":0.03},"model":"sentiment","model_version":2}'
   if [ -n "$head" ]; then
-    log="access_log /dev/null combined buffer=64k flush=1s;"
-    fields=$(tr -d '\r' <"$head" | awk -F': ' 'tolower($1) ~ /^x-/ {
-      printf "add_header %s \"%s\";\n", $1, tolower($1) == "x-request-id" ? "$request_id" : $2 }')
+    case " $extras " in *" log "*) log="access_log /dev/null combined buffer=64k flush=1s;" ;; esac
+    case " $extras " in *" fields "*)
+      fields=$(tr -d '\r' <"$head" | awk -F': ' 'tolower($1) ~ /^x-/ {
+        printf "add_header %s \"%s\";\n", $1, tolower($1) == "x-request-id" ? "$request_id" : $2 }') ;;
+    esac
     answer=$(cat "$body")
     # In nginx's quoted text a $ starts a variable and a quote or a backslash ends or escapes: an
     # answer holding one cannot be sent as it is.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # HTTP throughput against a same-run reference: nginx returning a fixed small JSON body (the
-# yardstick), nginx taking seraph's /predict request and sending seraph's own answer to it (what the
-# exchange's size costs, with no work behind it), then seraph's /predict and KServe V2 infer on the
-# sentiment demo model, each driven by `wrk -t2 -c64 -d<D>s --latency`, RUNS times in turn; prints
-# medians and ratios to the yardstick: the ratio of the medians, and the median of each round's own
-# ratio ("paired"), which a machine whose speed drifts between rounds (a shared host) moves less.
+# yardstick), nginx taking seraph's /predict request and sending seraph's own answer to it, header
+# fields and access log included (seraph's exchange with no model behind it), then seraph's /predict
+# and KServe V2 infer on the sentiment demo model, each driven by `wrk -t2 -c64 -d<D>s --latency`,
+# RUNS times in turn; prints medians and ratios to the yardstick: the ratio of the medians, and the
+# median of each round's own ratio ("paired"), which a machine whose speed drifts between rounds (a
+# shared host) moves less.
 # Usage: bench/run.sh [DURATION_SECONDS=10] [RUNS=3]   (after `make models`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
