@@ -17,6 +17,9 @@
 namespace seraph {
 namespace {
 
+// Every body the admin API reads is checked for members it does not know: a misspelt key is a 400.
+constexpr UnknownMembers kReject = UnknownMembers::kReject;
+
 HttpResponse method_not_allowed(std::string_view allow) {
   HttpResponse r = error_response(405, fmt::format("method not allowed here; use {}", allow));
   r.headers.emplace_back("Allow", std::string(allow));
@@ -169,7 +172,11 @@ HttpResponse AdminApi::models(const HttpRequest& request, const std::vector<std:
     ModelVersionRecord record;
     record.model = model;
     int64_t parent = 0;
-    for (Status s : {read_integer(body, "version", "", record.version), read_string(body, "description", "", record.description),
+    for (Status s : {check_members(body, "",
+                                   {"version", "description", "runtime", "artifact_sha256", "parent_version", "tags",
+                                    "metrics"},
+                                   kReject),
+                     read_integer(body, "version", "", record.version), read_string(body, "description", "", record.description),
                      read_string(body, "runtime", "", record.runtime), read_string(body, "artifact_sha256", "", record.artifact_sha256),
                      read_integer(body, "parent_version", "", parent)}) {
       if (!s.is_ok()) return error_response(s);
@@ -256,11 +263,29 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
     DeploymentRecord record;
     record.name = name;
     record.environment = environment;
+    // What GET answers may be sent back: its name and environment must then be the path's and the
+    // query's, and its updated_ms is the registry's to set.
+    if (Status s = check_members(body, "",
+                                 {"name", "environment", "sticky_header", "variants", "priority", "fault", "fallback",
+                                  "updated_ms"},
+                                 kReject);
+        !s.is_ok()) {
+      return error_response(s);
+    }
+    for (const auto& [member_name, from_request] : {std::pair<std::string_view, const std::string&>{"name", name},
+                                                    {"environment", environment}}) {
+      std::string given = from_request;
+      if (Status s = read_string(body, member_name, "", given); !s.is_ok()) return error_response(s);
+      if (given != from_request) {
+        return error_response(400, fmt::format("{} is '{}' in the body but '{}' in the request's {}", member_name, given,
+                                               from_request, member_name == "name" ? "path" : "query"));
+      }
+    }
     if (Status s = read_string(body, "sticky_header", "", record.sticky_header); !s.is_ok()) return error_response(s);
     auto variants = member(body, "variants");
     if (!variants) return error_response(400, "variants is required");
-    if (Status s = read_variants(*variants, "variants", record.variants); !s.is_ok()) return error_response(s);
-    if (Status s = read_policy(body, "", record.policy); !s.is_ok()) return error_response(s);
+    if (Status s = read_variants(*variants, "variants", record.variants, kReject); !s.is_ok()) return error_response(s);
+    if (Status s = read_policy(body, "", record.policy, kReject); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
     if (Status s = control_.put_deployment(record, stored); !s.is_ok()) return error_response(s);
     return json(200, [&](RecordWriter& w) { write_deployment(w, stored); });
@@ -272,7 +297,7 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
     JsonValue body;
     if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     FaultSpec fault;
-    if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error_response(s);
+    if (Status s = read_fault(body, "fault", fault, kReject); !s.is_ok()) return error_response(s);
     DeploymentRecord stored;
     const std::string variant = deployment_fault ? "" : seg[5];
     if (Status s = control_.set_fault(environment, name, variant, fault, stored); !s.is_ok()) return error_response(s);
@@ -294,13 +319,18 @@ HttpResponse AdminApi::rollouts(const HttpRequest& request, const std::vector<st
     RolloutRequest r;
     r.environment = control_.deployments().default_environment();
     r.strategy = "canary";
-    for (Status s : {read_string(body, "deployment", "", r.deployment), read_string(body, "environment", "", r.environment),
-                     read_string(body, "strategy", "", r.strategy), RolloutSpec::parse(body, r.spec)}) {
+    for (Status s : {check_members(body, "",
+                                   {"deployment", "environment", "strategy", "candidate", "steps", "step_min_ms",
+                                    "step_min_requests", "keep_previous_ms", "analysis"},
+                                   kReject),
+                     read_string(body, "deployment", "", r.deployment), read_string(body, "environment", "", r.environment),
+                     read_string(body, "strategy", "", r.strategy), RolloutSpec::parse(body, r.spec, kReject)}) {
       if (!s.is_ok()) return error_response(s);
     }
     auto candidate = member(body, "candidate");
     if (!candidate || !candidate->is_object()) return error_response(400, "candidate must be an object: {\"model\": ..., \"version\": ...}");
-    for (Status s : {read_string(*candidate, "model", "candidate", r.model), read_integer(*candidate, "version", "candidate", r.version)}) {
+    for (Status s : {check_members(*candidate, "candidate", {"model", "version"}, kReject),
+                     read_string(*candidate, "model", "candidate", r.model), read_integer(*candidate, "version", "candidate", r.version)}) {
       if (!s.is_ok()) return error_response(s);
     }
     if (r.deployment.empty()) return error_response(400, "deployment is required");
@@ -345,14 +375,16 @@ HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector
     if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     ExperimentRequest r;
     r.environment = control_.deployments().default_environment();
-    for (Status s : {read_string(body, "name", "", r.name), read_string(body, "deployment", "", r.deployment),
+    for (Status s : {check_members(body, "", {"name", "deployment", "environment", "duration_ms", "max_requests", "arms"},
+                                   kReject),
+                     read_string(body, "name", "", r.name), read_string(body, "deployment", "", r.deployment),
                      read_string(body, "environment", "", r.environment), read_integer(body, "duration_ms", "", r.duration_ms),
                      read_integer(body, "max_requests", "", r.max_requests)}) {
       if (!s.is_ok()) return error_response(s);
     }
     auto arms = member(body, "arms");
     if (!arms) return error_response(400, "arms is required: [{\"name\", \"model\", \"version\", \"weight\"}, ...]");
-    if (Status s = read_variants(*arms, "arms", r.arms); !s.is_ok()) return error_response(s);
+    if (Status s = read_variants(*arms, "arms", r.arms, kReject); !s.is_ok()) return error_response(s);
     if (r.deployment.empty()) return error_response(400, "deployment is required");
     ExperimentRecord stored;
     if (Status s = control_.start_experiment(r, stored); !s.is_ok()) return error_response(s);
@@ -434,7 +466,8 @@ HttpResponse AdminApi::api_keys(const HttpRequest& request, const std::vector<st
     if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
     ApiKeyRequest r;
     for (Status s :
-         {read_string(body, "name", "", r.name), read_string(body, "tenant", "", r.tenant),
+         {check_members(body, "", {"name", "roles", "deployments", "tenant", "priority", "expires_ms"}, kReject),
+          read_string(body, "name", "", r.name), read_string(body, "tenant", "", r.tenant),
           read_integer(body, "expires_ms", "", r.expires_ms), read_string(body, "priority", "", r.priority)}) {
       if (!s.is_ok()) return error_response(s);
     }
@@ -534,7 +567,7 @@ HttpResponse AdminApi::backend_fault(const HttpRequest& request, const std::vect
       JsonValue body;
       if (Status s = parse_object(request.body, body); !s.is_ok()) return error_response(s);
       fault = FaultSpec{};
-      if (Status s = read_fault(body, "fault", fault); !s.is_ok()) return error_response(s);
+      if (Status s = read_fault(body, "fault", fault, kReject); !s.is_ok()) return error_response(s);
       if (Status s = validate_fault(fault, "fault"); !s.is_ok()) return error_response(s);
     } else if (request.method == Method::kDelete) {
       fault = FaultSpec{};

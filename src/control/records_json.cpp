@@ -1,8 +1,10 @@
 #include "control/records_json.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace seraph {
 namespace {
@@ -94,8 +96,24 @@ Status read_metrics(simdjson::dom::element object, std::string_view path, std::m
   return {};
 }
 
-Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out) {
+Status check_members(simdjson::dom::element object, std::string_view path, std::initializer_list<std::string_view> known,
+                     UnknownMembers unknown) {
+  simdjson::dom::object fields;
+  if (unknown == UnknownMembers::kIgnore || object.get(fields)) return {};  // a non-object: the reader says so
+  for (auto [name, value] : fields) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return invalid_argument(fmt::format("{}: unknown key (use {})", field(path, name), fmt::join(known, ", ")));
+    }
+  }
+  return {};
+}
+
+Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out, UnknownMembers unknown) {
   if (!object.is_object()) return invalid_argument(fmt::format("{} must be an object", path));
+  if (Status s = check_members(object, path, {"delay_ms", "delay_percent", "abort_percent", "abort_status"}, unknown);
+      !s.is_ok()) {
+    return s;
+  }
   int64_t status = out.abort_status;
   for (Status s : {read_number(object, "delay_ms", path, out.delay_ms), read_number(object, "delay_percent", path, out.delay_percent),
                    read_number(object, "abort_percent", path, out.abort_percent),
@@ -124,8 +142,13 @@ Status read_array(simdjson::dom::element array, std::string_view path, std::vect
   return {};
 }
 
-Status read_variant(simdjson::dom::element item, const std::string& where, size_t index, VariantRecord& v) {
+Status read_variant(simdjson::dom::element item, const std::string& where, size_t index, VariantRecord& v,
+                    UnknownMembers unknown) {
   if (!item.is_object()) return invalid_argument(fmt::format("{} must be an object", where));
+  if (Status s = check_members(item, where, {"name", "model", "version", "weight", "role", "backend", "fault"}, unknown);
+      !s.is_ok()) {
+    return s;
+  }
   v.role = index == 0 ? "baseline" : "candidate";
   for (Status s : {read_string(item, "name", where, v.name), read_string(item, "model", where, v.model),
                    read_integer(item, "version", where, v.version), read_number(item, "weight", where, v.weight),
@@ -134,14 +157,18 @@ Status read_variant(simdjson::dom::element item, const std::string& where, size_
   }
   if (v.name.empty()) v.name = v.role;
   simdjson::dom::element fault;
-  if (!item.at_key("fault").get(fault)) return read_fault(fault, where + ".fault", v.fault);
+  if (!item.at_key("fault").get(fault)) return read_fault(fault, where + ".fault", v.fault, unknown);
   return {};
 }
 
 }  // namespace
 
-Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out) {
-  return read_array(array, path, out, read_variant);
+Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out,
+                     UnknownMembers unknown) {
+  return read_array(array, path, out,
+                    [unknown](simdjson::dom::element item, const std::string& where, size_t index, VariantRecord& v) {
+                      return read_variant(item, where, index, v, unknown);
+                    });
 }
 
 namespace {
@@ -179,11 +206,11 @@ Status read_fallback(simdjson::dom::element array, std::string_view path, std::v
   return read_array(array, path, out, read_fallback_step);
 }
 
-Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out) {
+Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out, UnknownMembers unknown) {
   if (Status s = read_string(object, "priority", path, out.priority); !s.is_ok()) return s;
   simdjson::dom::element member;
   if (!object.at_key("fault").get(member)) {
-    if (Status s = read_fault(member, field(path, "fault"), out.fault); !s.is_ok()) return s;
+    if (Status s = read_fault(member, field(path, "fault"), out.fault, unknown); !s.is_ok()) return s;
   }
   if (!object.at_key("fallback").get(member)) {
     if (Status s = read_fallback(member, field(path, "fallback"), out.fallback); !s.is_ok()) return s;
@@ -418,7 +445,7 @@ std::string variants_to_json(const std::vector<VariantRecord>& variants) {
 
 
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out) {
-  return from_json(json, "variants", [&](simdjson::dom::element root) { return read_variants(root, "variants", out); });
+  return from_json(json, "variants", [&](simdjson::dom::element root) { return read_variants(root, "variants", out, UnknownMembers::kIgnore); });
 }
 
 std::string policy_to_json(const DeploymentPolicy& policy) {
@@ -432,7 +459,7 @@ std::string policy_to_json(const DeploymentPolicy& policy) {
 Status policy_from_json(std::string_view json, DeploymentPolicy& out) {
   return from_json(json, "policy", [&](simdjson::dom::element root) {
     if (!root.is_object()) return invalid_argument("policy must be an object");
-    return read_policy(root, "", out);
+    return read_policy(root, "", out, UnknownMembers::kIgnore);
   });
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // Registry records as JSON: read from untrusted admin requests (simdjson, every field checked,
 // every problem naming its field) and written for answers and for the registry's own JSON columns.
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -23,13 +25,23 @@ Status read_string(simdjson::dom::element object, std::string_view key, std::str
 Status read_number(simdjson::dom::element object, std::string_view key, std::string_view path, double& out);
 Status read_integer(simdjson::dom::element object, std::string_view key, std::string_view path, int64_t& out);
 
+// What a reader does with a member it does not know. The admin API rejects one: a misspelt key is
+// a 400 naming the keys there are, not a setting silently left at its default. Records read back
+// from the registry ignore theirs, since a newer seraph sharing the registry may write more.
+enum class UnknownMembers : uint8_t { kIgnore, kReject };
+// Under kReject, an error naming the first member of `object` not in `known`; otherwise OK.
+Status check_members(simdjson::dom::element object, std::string_view path, std::initializer_list<std::string_view> known,
+                     UnknownMembers unknown);
+
 Status read_tags(simdjson::dom::element array, std::string_view path, std::vector<std::string>& out);
 Status read_metrics(simdjson::dom::element object, std::string_view path, std::map<std::string, double>& out);
-Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out);
-Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out);
+Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out, UnknownMembers unknown);
+Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out,
+                     UnknownMembers unknown);
 Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out);
-// The policy's members (priority, fault, fallback) of a deployment object.
-Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out);
+// The policy's members (priority, fault, fallback) of a deployment object; the caller, which knows
+// the object's other members, checks for unknown ones.
+Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out, UnknownMembers unknown);
 
 void write_fault(RecordWriter& w, const FaultSpec& fault);
 void write_variants(RecordWriter& w, const std::vector<VariantRecord>& variants);

@@ -68,7 +68,7 @@ Status parse_stored_spec(const std::string& json, RolloutSpec& spec) {
     return invalid_argument(std::string("the spec is not JSON: ") + simdjson::error_message(error));
   }
   if (!object.is_object()) return invalid_argument("the spec is not a JSON object");
-  return RolloutSpec::parse(object, spec);
+  return RolloutSpec::parse(object, spec, UnknownMembers::kIgnore);
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ std::string RolloutSpec::to_json() const {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-Status RolloutSpec::parse(simdjson::dom::element object, RolloutSpec& spec) {
+Status RolloutSpec::parse(simdjson::dom::element object, RolloutSpec& spec, UnknownMembers unknown) {
   simdjson::dom::element steps;
   if (!object.at_key("steps").get(steps)) {
     simdjson::dom::array items;
@@ -130,6 +130,13 @@ Status RolloutSpec::parse(simdjson::dom::element object, RolloutSpec& spec) {
   simdjson::dom::element analysis;
   if (object.at_key("analysis").get(analysis)) return {};
   if (!analysis.is_object()) return invalid_argument("analysis must be an object");
+  if (Status s = check_members(analysis, "analysis",
+                               {"alpha", "latency_tolerance", "latency_slack_ms", "min_requests", "min_shadow_agreement",
+                                "min_shadow_comparisons", "min_success_rate", "max_p99_ms"},
+                               unknown);
+      !s.is_ok()) {
+    return s;
+  }
   AnalysisSettings& a = spec.analysis;
   for (Status s : {read_number(analysis, "alpha", "analysis", a.alpha),
                    read_number(analysis, "latency_tolerance", "analysis", a.latency_tolerance),

@@ -33,8 +33,9 @@ struct RolloutSpec {
 
   std::string to_json() const;
   // Reads the members of a JSON object that it has (steps, step_min_ms, ..., analysis: {...});
-  // absent ones keep their values. Checks types, not ranges (validate_rollout does that).
-  static Status parse(simdjson::dom::element object, RolloutSpec& spec);
+  // absent ones keep their values. Checks types, not ranges (validate_rollout does that), and the
+  // analysis object's members; the object's own others are its caller's (a rollout request's).
+  static Status parse(simdjson::dom::element object, RolloutSpec& spec, UnknownMembers unknown);
 };
 
 // A rollout as the admin API asks for it.

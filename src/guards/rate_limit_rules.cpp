@@ -51,7 +51,8 @@ Status check_one_cost_per_stage(const std::vector<RateLimitRuleSettings>& rules)
   return {};
 }
 
-Status parse_rate_limit_rule_json(const std::string& name, std::string_view json, RateLimitRuleSettings& out) {
+Status parse_rate_limit_rule_json(const std::string& name, std::string_view json, RateLimitRuleSettings& out,
+                                  UnknownMembers unknown) {
   JsonValue body;
   if (Status s = parse_json(json, body); !s.is_ok()) return s;
   if (!body.is_object()) return invalid_argument("a rate-limit rule is a JSON object");
@@ -59,7 +60,8 @@ Status parse_rate_limit_rule_json(const std::string& name, std::string_view json
   r.rule.name = name;
   int64_t period_ms = 1000;
   std::string key = "client", cost = "request";
-  for (Status s : {read_integer(body, "limit", "", r.rule.limit), read_integer(body, "period_ms", "", period_ms),
+  for (Status s : {check_members(body, "", {"limit", "period_ms", "burst", "key", "cost", "deployments"}, unknown),
+                   read_integer(body, "limit", "", r.rule.limit), read_integer(body, "period_ms", "", period_ms),
                    read_integer(body, "burst", "", r.rule.burst), read_string(body, "key", "", key),
                    read_string(body, "cost", "", cost)}) {
     if (!s.is_ok()) return s;
@@ -91,7 +93,7 @@ Status RateLimitRules::build(const std::vector<RateLimitRuleRecord>& records,
   }
   for (const RateLimitRuleRecord& record : records) {
     RateLimitRuleSettings r;
-    if (Status s = parse_rate_limit_rule_json(record.name, record.spec_json, r); !s.is_ok()) {
+    if (Status s = parse_rate_limit_rule_json(record.name, record.spec_json, r, UnknownMembers::kIgnore); !s.is_ok()) {
       return internal_error(fmt::format("stored rate-limit rule '{}' is malformed: {}", record.name, s.message()));
     }
     set->rules.push_back(std::move(r));
@@ -120,7 +122,8 @@ Status RateLimitRules::put(const std::string& name, std::string_view spec_json, 
     return invalid_argument("a rule's name is 1 to 128 characters, without ':'");
   }
   RateLimitRuleSettings rule;
-  if (Status s = parse_rate_limit_rule_json(name, spec_json, rule); !s.is_ok()) return s;
+  // From the admin API: a misspelt key is an error, where a stored rule's extra members are not.
+  if (Status s = parse_rate_limit_rule_json(name, spec_json, rule, UnknownMembers::kReject); !s.is_ok()) return s;
   // Checked with the rules it joins before it is stored: the set in force must stay enforceable.
   std::vector<RateLimitRuleRecord> records;
   if (Status s = registry_.list_rate_limit_rules(records); !s.is_ok()) return s;

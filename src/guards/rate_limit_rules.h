@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "control/records_json.h"
 #include "control/registry.h"
 #include "core/snapshot.h"
 #include "core/status.h"
@@ -53,6 +54,7 @@ Status parse_rate_limit_cost(std::string_view text, RateLimitRuleSettings& rule)
 Status check_rate_limit_rules(const std::vector<RateLimitRuleSettings>& rules);
 Status check_one_cost_per_stage(const std::vector<RateLimitRuleSettings>& rules);
 // {"limit", "period_ms", "burst", "key", "cost", "deployments"} as rule `name`.
-Status parse_rate_limit_rule_json(const std::string& name, std::string_view json, RateLimitRuleSettings& out);
+Status parse_rate_limit_rule_json(const std::string& name, std::string_view json, RateLimitRuleSettings& out,
+                                  UnknownMembers unknown);
 
 }  // namespace seraph

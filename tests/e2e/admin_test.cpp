@@ -1,6 +1,8 @@
 // The admin API: model versions with metadata and lineage, deployments, the event log, and the
 // clear 4xx every bad admin request gets.
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "delivery_env.h"
 #include "e2e_env.h"
@@ -89,6 +91,63 @@ TEST(Admin, BadAdminRequestsGetAClear4xx) {
   admin(port, "POST", "/admin/v1/experiments", R"({"deployment": "sentiment", "name": "x", "arms": [{"model": "sentiment", "version": 1, "weight": 1}]})", 400);
   // The registry is untouched by all of it.
   EXPECT_EQ(admin(port, "GET", deployment, "", 200)["deployment"]["variants"].Size(), 1u);
+}
+
+TEST(Admin, AMisspeltKeyInAnAdminBodyIsA400NamingTheKeysThereAre) {
+  ServerProcess server(delivery_config(kSentimentV1));
+  const uint16_t port = server.port();
+  const std::string deployment = "/admin/v1/deployments/sentiment";
+  auto error_of = [&](const std::string& method, const std::string& path, const std::string& body) {
+    return std::string(admin(port, method, path, body, 400)["error"].GetString());
+  };
+  EXPECT_EQ(error_of("PUT", deployment, R"({"variants": [{"model": "sentiment", "version": 1, "wieght": 1}]})"),
+            "variants[0].wieght: unknown key (use name, model, version, weight, role, backend, fault)");
+  EXPECT_EQ(error_of("PUT", deployment, R"({"sticky-header": "X-User-Id", "variants": []})"),
+            "sticky-header: unknown key (use name, environment, sticky_header, variants, priority, fault, fallback, "
+            "updated_ms)");
+  EXPECT_EQ(error_of("PUT", deployment + "/fault", R"({"abort_pct": 5})"),
+            "fault.abort_pct: unknown key (use delay_ms, delay_percent, abort_percent, abort_status)");
+  // The environment is the query's (production by default): a body that names another is not
+  // quietly applied to production.
+  EXPECT_EQ(error_of("PUT", deployment,
+                     R"({"environment": "staging", "variants": [{"model": "sentiment", "version": 2, "weight": 1}]})"),
+            "environment is 'staging' in the body but 'production' in the request's query");
+
+  const std::string rollout = R"({"deployment": "sentiment", "candidate": {"model": "sentiment", "version": 2})";
+  EXPECT_EQ(error_of("POST", "/admin/v1/rollouts", rollout + R"(, "step_min_msec": 1000})"),
+            "step_min_msec: unknown key (use deployment, environment, strategy, candidate, steps, step_min_ms, "
+            "step_min_requests, keep_previous_ms, analysis)");
+  EXPECT_EQ(error_of("POST", "/admin/v1/rollouts", rollout + R"(, "analysis": {"latency_tolerence": 1}})"),
+            "analysis.latency_tolerence: unknown key (use alpha, latency_tolerance, latency_slack_ms, min_requests, "
+            "min_shadow_agreement, min_shadow_comparisons, min_success_rate, max_p99_ms)");
+  EXPECT_EQ(error_of("POST", "/admin/v1/rollouts",
+                     R"({"deployment": "sentiment", "candidate": {"model": "sentiment", "versoin": 2}})"),
+            "candidate.versoin: unknown key (use model, version)");
+  EXPECT_EQ(error_of("POST", "/admin/v1/models/sentiment/versions", R"({"version": 1, "parent": 1})"),
+            "parent: unknown key (use version, description, runtime, artifact_sha256, parent_version, tags, metrics)");
+  EXPECT_EQ(error_of("POST", "/admin/v1/api-keys", R"({"name": "ci", "role": ["admin"]})"),
+            "role: unknown key (use name, roles, deployments, tenant, priority, expires_ms)");
+  EXPECT_EQ(error_of("POST", "/admin/v1/experiments",
+                     R"({"name": "x", "deployment": "sentiment", "duration": 1000, "arms": []})"),
+            "duration: unknown key (use name, deployment, environment, duration_ms, max_requests, arms)");
+
+  // Nothing of it reached the registry: no rollout, experiment or API key, no version registered,
+  // the deployment as configured.
+  EXPECT_EQ(admin(port, "GET", "/admin/v1/rollouts", "", 200)["rollouts"].Size(), 0u);
+  EXPECT_EQ(admin(port, "GET", "/admin/v1/api-keys", "", 200)["api_keys"].Size(), 0u);
+  EXPECT_EQ(admin(port, "GET", "/admin/v1/models/sentiment/versions", "", 200)["versions"].Size(), 0u);
+  EXPECT_EQ(admin(port, "GET", "/admin/v1/experiments", "", 200)["experiments"].Size(), 0u);
+  auto stored = admin(port, "GET", deployment, "", 200);
+  EXPECT_EQ(stored["deployment"]["variants"].Size(), 1u);
+  EXPECT_EQ(stored["deployment"]["fault"]["abort_percent"].GetDouble(), 0);
+
+  // A deployment as GET answers it, name, environment and updated_ms included, can be sent back.
+  rapidjson::StringBuffer sent;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(sent);
+  stored["deployment"].Accept(writer);
+  auto replaced = admin(port, "PUT", deployment, sent.GetString(), 200);
+  EXPECT_STREQ(replaced["name"].GetString(), "sentiment");
+  EXPECT_EQ(replaced["variants"][0]["version"].GetInt64(), stored["deployment"]["variants"][0]["version"].GetInt64());
 }
 
 }  // namespace

@@ -118,22 +118,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     seraph::DeploymentRecord deployment;
     deployment.name = "fuzz";
     deployment.environment = "production";
+    constexpr auto kReject = seraph::UnknownMembers::kReject;  // as the admin API reads them
     if (auto variants = seraph::member(admin, "variants");
-        variants && seraph::read_variants(*variants, "variants", deployment.variants).is_ok() &&
+        variants && seraph::read_variants(*variants, "variants", deployment.variants, kReject).is_ok() &&
         seraph::validate_deployment(deployment, {"production"}).is_ok()) {
       std::vector<seraph::VariantRecord> again;
       if (!seraph::variants_from_json(seraph::variants_to_json(deployment.variants), again).is_ok()) __builtin_trap();
     }
     // A policy that reads survives a round trip through the registry's column.
-    if (seraph::read_policy(admin, "", deployment.policy).is_ok()) {
+    if (seraph::read_policy(admin, "", deployment.policy, kReject).is_ok()) {
       seraph::DeploymentPolicy again;
       if (!seraph::policy_from_json(seraph::policy_to_json(deployment.policy), again).is_ok()) __builtin_trap();
       if (seraph::policy_to_json(again) != seraph::policy_to_json(deployment.policy)) __builtin_trap();
     }
     seraph::FaultSpec fault;
-    (void)seraph::read_fault(admin, "fault", fault);
+    (void)seraph::read_fault(admin, "fault", fault, kReject);
     seraph::RolloutRequest rollout{"fuzz", "production", "canary", "m", 1, {}};
-    if (seraph::RolloutSpec::parse(admin, rollout.spec).is_ok()) (void)seraph::validate_rollout(rollout);
+    if (seraph::RolloutSpec::parse(admin, rollout.spec, kReject).is_ok()) (void)seraph::validate_rollout(rollout);
   }
   const auto [path, query] = seraph::split_target(bytes);
   (void)seraph::split_path(path);

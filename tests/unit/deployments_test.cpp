@@ -7,6 +7,7 @@
 #include "control/deployments.h"
 #include "control/records_json.h"
 #include "guards/route_guard.h"
+#include "wire/json_reader.h"
 
 namespace seraph {
 namespace {
@@ -188,6 +189,26 @@ TEST(DeploymentRecords, AVariantsBackendSurvivesTheRegistrysJson) {
   ASSERT_EQ(read.size(), 2u);
   EXPECT_EQ(read[0].backend, "");
   EXPECT_EQ(read[1].backend, "triton-a");
+}
+
+TEST(DeploymentRecords, StoredRecordsWithMembersANewerVersionWroteStillRead) {
+  // Replicas sharing a registry are upgraded one at a time: an older one must read what a newer
+  // one stored, while the admin API refuses the same member from a client.
+  const std::string stored =
+      R"([{"name": "baseline", "model": "sentiment", "version": 1, "weight": 100, "mirror": true,
+          "fault": {"delay_ms": 5, "jitter_ms": 2}}])";
+  std::vector<VariantRecord> read;
+  ASSERT_TRUE(variants_from_json(stored, read).is_ok());
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].fault.delay_ms, 5);
+  DeploymentPolicy policy;
+  EXPECT_TRUE(policy_from_json(R"({"priority": "low", "shed_first": true, "fault": {"jitter_ms": 2}})", policy).is_ok());
+  EXPECT_EQ(policy.priority, "low");
+
+  JsonValue from_client;
+  ASSERT_TRUE(parse_json(stored, from_client).is_ok());
+  EXPECT_EQ(read_variants(from_client, "variants", read, UnknownMembers::kReject).message(),
+            "variants[0].mirror: unknown key (use name, model, version, weight, role, backend, fault)");
 }
 
 TEST(Deployments, AVariantMovedToAnotherBackendStartsFreshStats) {

@@ -206,6 +206,9 @@ TEST_F(RateLimitGuardTest, AnAdminRuleThatCannotBeEnforcedIsRefusedAndNothingCha
   EXPECT_EQ(rules_->put("bad", R"({"limit": 0, "period_ms": 1000})", "test").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(rules_->put("bad", R"({"limit": 5, "key": "ip"})", "test").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(rules_->put("bad", "not json", "test").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rules_->put("bad", R"({"limit": 5, "period": 1000})", "test").message(),
+            "period: unknown key (use limit, period_ms, burst, key, cost, deployments)")
+      << "a misspelt key is refused, not left at its default (a second)";
   ASSERT_TRUE(rules_->put("rows", R"({"limit": 100, "key": "deployment", "cost": "rows"})", "test").is_ok());
   EXPECT_EQ(rules_->put("requests", R"({"limit": 100, "key": "deployment"})", "test").code(),
             StatusCode::kInvalidArgument)
