@@ -272,14 +272,17 @@ HttpResponse AdminApi::deployments(const HttpRequest& request, const std::vector
         !s.is_ok()) {
       return error_response(s);
     }
-    for (const auto& [member_name, from_request] : {std::pair<std::string_view, const std::string&>{"name", name},
-                                                    {"environment", environment}}) {
-      std::string given = from_request;
-      if (Status s = read_string(body, member_name, "", given); !s.is_ok()) return error_response(s);
-      if (given != from_request) {
-        return error_response(400, fmt::format("{} is '{}' in the body but '{}' in the request's {}", member_name, given,
-                                               from_request, member_name == "name" ? "path" : "query"));
-      }
+    std::string given_name = name, given_environment = environment;
+    for (Status s : {read_string(body, "name", "", given_name), read_string(body, "environment", "", given_environment)}) {
+      if (!s.is_ok()) return error_response(s);
+    }
+    if (given_name != name) {
+      return error_response(400, fmt::format("name is '{}' in the body, but the path names '{}'", given_name, name));
+    }
+    if (given_environment != environment) {
+      return error_response(400, fmt::format("environment is '{}' in the body, but the request is for '{}' (choose it "
+                                             "with ?environment=)",
+                                             given_environment, environment));
     }
     if (Status s = read_string(body, "sticky_header", "", record.sticky_header); !s.is_ok()) return error_response(s);
     auto variants = member(body, "variants");
@@ -384,6 +387,17 @@ HttpResponse AdminApi::experiments(const HttpRequest& request, const std::vector
     }
     auto arms = member(body, "arms");
     if (!arms) return error_response(400, "arms is required: [{\"name\", \"model\", \"version\", \"weight\"}, ...]");
+    // An arm's role is its place (the first is the baseline): one given is refused, not overwritten.
+    if (simdjson::dom::array items; !arms->get(items)) {
+      size_t i = 0;
+      for (JsonValue arm : items) {
+        const std::string at = fmt::format("arms[{}]", i++);
+        if (Status s = check_members(arm, at, {"name", "model", "version", "weight", "backend", "fault"}, kReject);
+            !s.is_ok()) {
+          return error_response(s);
+        }
+      }
+    }
     if (Status s = read_variants(*arms, "arms", r.arms, kReject); !s.is_ok()) return error_response(s);
     if (r.deployment.empty()) return error_response(400, "deployment is required");
     ExperimentRecord stored;

@@ -557,7 +557,7 @@ void read_deployments(const YAML::Node& list, Config& config, std::vector<std::s
       std::string json;
       if (Status s = yaml_to_json(fallback, json); !s.is_ok()) {
         errors.push_back(fmt::format("{}.fallback: {}", where, s.message()));
-      } else if (Status s = fallback_from_json(json, d.policy.fallback); !s.is_ok()) {
+      } else if (Status s = fallback_from_json(json, d.policy.fallback, UnknownMembers::kReject); !s.is_ok()) {
         errors.push_back(fmt::format("{}.{}", where, s.message()));
       }
     }

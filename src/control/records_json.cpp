@@ -173,13 +173,24 @@ Status read_variants(simdjson::dom::element array, std::string_view path, std::v
 
 namespace {
 
-Status read_fallback_step(simdjson::dom::element item, const std::string& where, size_t, FallbackStep& step) {
-  simdjson::dom::object fields;
-  if (item.get(fields) || fields.size() != 1) {
+Status read_fallback_step(simdjson::dom::element item, const std::string& where, FallbackStep& step,
+                          UnknownMembers unknown) {
+  auto malformed = [&] {
     return invalid_argument(fmt::format(
         "{} must be an object with one of variant (a name), stale_cache (true) or default_answer (an object)", where));
+  };
+  if (!item.is_object()) return malformed();
+  if (Status s = check_members(item, where, {"variant", "stale_cache", "default_answer"}, unknown); !s.is_ok()) return s;
+  // A step is the one kind it names; members beside it are a newer replica's, left unread.
+  std::string_view name;
+  simdjson::dom::element value;
+  for (std::string_view kind : {"variant", "stale_cache", "default_answer"}) {
+    simdjson::dom::element given;
+    if (item.at_key(kind).get(given)) continue;
+    if (!name.empty()) return malformed();  // two kinds in one step
+    name = kind;
+    value = given;
   }
-  auto [name, value] = *fields.begin();
   if (name == "variant") {
     step.kind = FallbackStep::Kind::kVariant;
     return read_string(item, "variant", where, step.variant);
@@ -196,14 +207,17 @@ Status read_fallback_step(simdjson::dom::element item, const std::string& where,
     step.answer_json = simdjson::to_string(value);
     return {};
   }
-  return invalid_argument(fmt::format("{}: unknown fallback step '{}' (use variant, stale_cache or default_answer)",
-                                      where, std::string_view(name)));
+  return malformed();  // none of them
 }
 
 }  // namespace
 
-Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out) {
-  return read_array(array, path, out, read_fallback_step);
+Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out,
+                     UnknownMembers unknown) {
+  return read_array(array, path, out,
+                    [unknown](simdjson::dom::element item, const std::string& where, size_t, FallbackStep& step) {
+                      return read_fallback_step(item, where, step, unknown);
+                    });
 }
 
 Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out, UnknownMembers unknown) {
@@ -213,7 +227,7 @@ Status read_policy(simdjson::dom::element object, std::string_view path, Deploym
     if (Status s = read_fault(member, field(path, "fault"), out.fault, unknown); !s.is_ok()) return s;
   }
   if (!object.at_key("fallback").get(member)) {
-    if (Status s = read_fallback(member, field(path, "fallback"), out.fallback); !s.is_ok()) return s;
+    if (Status s = read_fallback(member, field(path, "fallback"), out.fallback, unknown); !s.is_ok()) return s;
   }
   return {};
 }
@@ -463,8 +477,9 @@ Status policy_from_json(std::string_view json, DeploymentPolicy& out) {
   });
 }
 
-Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out) {
-  return from_json(json, "fallback", [&](simdjson::dom::element root) { return read_fallback(root, "fallback", out); });
+Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out, UnknownMembers unknown) {
+  return from_json(json, "fallback",
+                   [&](simdjson::dom::element root) { return read_fallback(root, "fallback", out, unknown); });
 }
 
 std::string tags_to_json(const std::vector<std::string>& tags) {

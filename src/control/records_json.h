@@ -38,7 +38,8 @@ Status read_metrics(simdjson::dom::element object, std::string_view path, std::m
 Status read_fault(simdjson::dom::element object, std::string_view path, FaultSpec& out, UnknownMembers unknown);
 Status read_variants(simdjson::dom::element array, std::string_view path, std::vector<VariantRecord>& out,
                      UnknownMembers unknown);
-Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out);
+Status read_fallback(simdjson::dom::element array, std::string_view path, std::vector<FallbackStep>& out,
+                     UnknownMembers unknown);
 // The policy's members (priority, fault, fallback) of a deployment object; the caller, which knows
 // the object's other members, checks for unknown ones.
 Status read_policy(simdjson::dom::element object, std::string_view path, DeploymentPolicy& out, UnknownMembers unknown);
@@ -58,7 +59,7 @@ std::string variants_to_json(const std::vector<VariantRecord>& variants);
 Status variants_from_json(std::string_view json, std::vector<VariantRecord>& out);
 std::string policy_to_json(const DeploymentPolicy& policy);
 Status policy_from_json(std::string_view json, DeploymentPolicy& out);
-Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out);
+Status fallback_from_json(std::string_view json, std::vector<FallbackStep>& out, UnknownMembers unknown);
 std::string tags_to_json(const std::vector<std::string>& tags);
 Status tags_from_json(std::string_view json, std::vector<std::string>& out);
 std::string metrics_to_json(const std::map<std::string, double>& metrics);

@@ -64,7 +64,9 @@ class RolloutController {
 
   // Takes over the registry's running and paused rollouts (at start); fails when the registry
   // cannot be read. A rollout whose stored spec cannot be read is rolled back: the controller will
-  // not judge a candidate by settings it does not know.
+  // not judge a candidate without its settings. Members the spec has that this version does not
+  // know (a newer replica sharing the registry wrote them) are skipped, so an upgrade does not roll
+  // back every rollout in flight; the settings it knows still hold.
   Status resume_all();
   // Makes the periodic decisions. What fails is reported (ControlContext::report) and tried again
   // on the next tick.

@@ -60,11 +60,18 @@ Status parse_rate_limit_rule_json(const std::string& name, std::string_view json
   r.rule.name = name;
   int64_t period_ms = 1000;
   std::string key = "client", cost = "request";
-  for (Status s : {check_members(body, "", {"limit", "period_ms", "burst", "key", "cost", "deployments"}, unknown),
-                   read_integer(body, "limit", "", r.rule.limit), read_integer(body, "period_ms", "", period_ms),
-                   read_integer(body, "burst", "", r.rule.burst), read_string(body, "key", "", key),
-                   read_string(body, "cost", "", cost)}) {
+  // A rule as GET lists it may be sent back: its name must then be the path's, and its source
+  // is the server's to say.
+  std::string given_name = name;
+  for (Status s : {check_members(body, "", {"name", "limit", "period_ms", "burst", "key", "cost", "deployments", "source"},
+                                 unknown),
+                   read_string(body, "name", "", given_name), read_integer(body, "limit", "", r.rule.limit),
+                   read_integer(body, "period_ms", "", period_ms), read_integer(body, "burst", "", r.rule.burst),
+                   read_string(body, "key", "", key), read_string(body, "cost", "", cost)}) {
     if (!s.is_ok()) return s;
+  }
+  if (given_name != name) {
+    return invalid_argument(fmt::format("name is '{}' in the body, but the path names '{}'", given_name, name));
   }
   if (auto deployments = member(body, "deployments")) {
     if (Status s = read_tags(*deployments, "deployments", r.deployments); !s.is_ok()) return s;

@@ -111,7 +111,8 @@ TEST(Admin, AMisspeltKeyInAnAdminBodyIsA400NamingTheKeysThereAre) {
   // quietly applied to production.
   EXPECT_EQ(error_of("PUT", deployment,
                      R"({"environment": "staging", "variants": [{"model": "sentiment", "version": 2, "weight": 1}]})"),
-            "environment is 'staging' in the body but 'production' in the request's query");
+            "environment is 'staging' in the body, but the request is for 'production' (choose it with "
+            "?environment=)");
 
   const std::string rollout = R"({"deployment": "sentiment", "candidate": {"model": "sentiment", "version": 2})";
   EXPECT_EQ(error_of("POST", "/admin/v1/rollouts", rollout + R"(, "step_min_msec": 1000})"),
@@ -127,6 +128,11 @@ TEST(Admin, AMisspeltKeyInAnAdminBodyIsA400NamingTheKeysThereAre) {
             "parent: unknown key (use version, description, runtime, artifact_sha256, parent_version, tags, metrics)");
   EXPECT_EQ(error_of("POST", "/admin/v1/api-keys", R"({"name": "ci", "role": ["admin"]})"),
             "role: unknown key (use name, roles, deployments, tenant, priority, expires_ms)");
+  // An arm's role is its place in the list; one given would have been overwritten.
+  EXPECT_EQ(error_of("POST", "/admin/v1/experiments",
+                     R"({"name": "x", "deployment": "sentiment", "arms": [{"model": "sentiment", "version": 1,
+                         "weight": 1, "role": "shadow"}]})"),
+            "arms[0].role: unknown key (use name, model, version, weight, backend, fault)");
   EXPECT_EQ(error_of("POST", "/admin/v1/experiments",
                      R"({"name": "x", "deployment": "sentiment", "duration": 1000, "arms": []})"),
             "duration: unknown key (use name, deployment, environment, duration_ms, max_requests, arms)");
@@ -138,8 +144,9 @@ TEST(Admin, AMisspeltKeyInAnAdminBodyIsA400NamingTheKeysThereAre) {
   EXPECT_EQ(admin(port, "GET", "/admin/v1/models/sentiment/versions", "", 200)["versions"].Size(), 0u);
   EXPECT_EQ(admin(port, "GET", "/admin/v1/experiments", "", 200)["experiments"].Size(), 0u);
   auto stored = admin(port, "GET", deployment, "", 200);
-  EXPECT_EQ(stored["deployment"]["variants"].Size(), 1u);
-  EXPECT_EQ(stored["deployment"]["fault"]["abort_percent"].GetDouble(), 0);
+  ASSERT_EQ(stored["deployment"]["variants"].Size(), 1u);
+  EXPECT_EQ(stored["deployment"]["variants"][0]["version"].GetInt64(), 1) << "the staging body never reached production";
+  EXPECT_STREQ(stored["deployment"]["sticky_header"].GetString(), "");
 
   // A deployment as GET answers it, name, environment and updated_ms included, can be sent back.
   rapidjson::StringBuffer sent;

@@ -384,7 +384,7 @@ TEST_F(LoadConfigTest, ReadsADeploymentsPriorityFaultAndFallbackChain) {
             R"({"name":"score","datatype":"FP32","shape":[1],"data":[0.5]}]})");
   EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 1}\n"
                    "    fallback:\n      - {retry: true}\n"),
-              ElementsAre(HasSubstr("deployments[0].fallback[0]: unknown fallback step 'retry'")));
+              ElementsAre("deployments[0].fallback[0].retry: unknown key (use variant, stale_cache, default_answer)"));
   EXPECT_THAT(load("deployments:\n  - name: s\n    variants:\n      - {model: m, version: 1, weight: 1}\n"
                    "    fallback:\n      - variant: other\n"),
               ElementsAre(HasSubstr("fallback[0].variant 'other' is not a served variant")));

@@ -6,6 +6,7 @@
 
 #include "control/deployments.h"
 #include "control/records_json.h"
+#include "control/rollout_controller.h"
 #include "guards/route_guard.h"
 #include "wire/json_reader.h"
 
@@ -202,13 +203,33 @@ TEST(DeploymentRecords, StoredRecordsWithMembersANewerVersionWroteStillRead) {
   ASSERT_EQ(read.size(), 1u);
   EXPECT_EQ(read[0].fault.delay_ms, 5);
   DeploymentPolicy policy;
-  EXPECT_TRUE(policy_from_json(R"({"priority": "low", "shed_first": true, "fault": {"jitter_ms": 2}})", policy).is_ok());
+  ASSERT_TRUE(policy_from_json(R"({"priority": "low", "shed_first": true, "fault": {"jitter_ms": 2},
+      "fallback": [{"variant": "baseline", "timeout_ms": 50}]})", policy).is_ok());
   EXPECT_EQ(policy.priority, "low");
+  ASSERT_EQ(policy.fallback.size(), 1u);
+  EXPECT_EQ(policy.fallback[0].variant, "baseline");
+  std::vector<FallbackStep> steps;
+  EXPECT_EQ(fallback_from_json(R"([{"variant": "baseline", "stale_cache": true}])", steps, UnknownMembers::kIgnore)
+                .message(),
+            "fallback[0] must be an object with one of variant (a name), stale_cache (true) or default_answer (an object)")
+      << "a step is one kind, however lenient the reading";
 
   JsonValue from_client;
   ASSERT_TRUE(parse_json(stored, from_client).is_ok());
   EXPECT_EQ(read_variants(from_client, "variants", read, UnknownMembers::kReject).message(),
             "variants[0].mirror: unknown key (use name, model, version, weight, role, backend, fault)");
+}
+
+TEST(RolloutSpecs, AStoredSpecSkipsAnalysisSettingsANewerVersionWroteWhileAClientsAreRefused) {
+  JsonValue spec;
+  ASSERT_TRUE(parse_json(R"({"steps": [10, 50], "analysis": {"alpha": 0.01, "max_p95_ms": 80}})", spec).is_ok());
+  RolloutSpec stored;
+  ASSERT_TRUE(RolloutSpec::parse(spec, stored, UnknownMembers::kIgnore).is_ok());
+  EXPECT_EQ(stored.analysis.alpha, 0.01) << "the settings it knows still hold";
+  RolloutSpec asked;
+  EXPECT_EQ(RolloutSpec::parse(spec, asked, UnknownMembers::kReject).message(),
+            "analysis.max_p95_ms: unknown key (use alpha, latency_tolerance, latency_slack_ms, min_requests, "
+            "min_shadow_agreement, min_shadow_comparisons, min_success_rate, max_p99_ms)");
 }
 
 TEST(Deployments, AVariantMovedToAnotherBackendStartsFreshStats) {

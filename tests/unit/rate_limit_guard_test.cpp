@@ -201,14 +201,24 @@ TEST_F(RateLimitGuardTest, RulesSetThroughTheAdminApiTakeEffectAndReplaceTheConf
   EXPECT_EQ(rules_->remove("per_client", "test").code(), StatusCode::kNotFound);
 }
 
+TEST_F(RateLimitGuardTest, ARuleAsTheAdminApiListsItCanBeSentBack) {
+  build(Stage::kEndpoint, {RateLimitSettings::Store::kLocal, {}, {}});
+  ASSERT_TRUE(rules_->put("per_client", R"({"name": "per_client", "limit": 7, "period_ms": 1000, "burst": 0,
+      "key": "client", "cost": "request", "deployments": [], "source": "config"})", "test").is_ok());
+  EXPECT_EQ(rules_->load()->rules.at(0).rule.limit, 7);
+  EXPECT_TRUE(rules_->load()->from_admin.at(0)) << "the source is the server's to say, not the body's";
+}
+
 TEST_F(RateLimitGuardTest, AnAdminRuleThatCannotBeEnforcedIsRefusedAndNothingChanges) {
   build(Stage::kEndpoint, {RateLimitSettings::Store::kLocal, {}, {}});
   EXPECT_EQ(rules_->put("bad", R"({"limit": 0, "period_ms": 1000})", "test").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(rules_->put("bad", R"({"limit": 5, "key": "ip"})", "test").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(rules_->put("bad", "not json", "test").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(rules_->put("bad", R"({"limit": 5, "period": 1000})", "test").message(),
-            "period: unknown key (use limit, period_ms, burst, key, cost, deployments)")
+            "period: unknown key (use name, limit, period_ms, burst, key, cost, deployments, source)")
       << "a misspelt key is refused, not left at its default (a second)";
+  EXPECT_EQ(rules_->put("bad", R"({"name": "other", "limit": 5})", "test").message(),
+            "name is 'other' in the body, but the path names 'bad'");
   ASSERT_TRUE(rules_->put("rows", R"({"limit": 100, "key": "deployment", "cost": "rows"})", "test").is_ok());
   EXPECT_EQ(rules_->put("requests", R"({"limit": 100, "key": "deployment"})", "test").code(),
             StatusCode::kInvalidArgument)
