@@ -774,7 +774,8 @@ class SqlRegistry final : public Registry {
                                     now};
     std::vector<SqlRow> rows;
     if (rollout.id == 0) {
-      values.push_back(or_now(rollout.created_ms));
+      // The change's one clock reading: a second one could date the creation after the update.
+      values.push_back(rollout.created_ms != 0 ? rollout.created_ms : now);
       rows = db_->execute(
           "INSERT INTO rollouts (deployment, environment, strategy, candidate_model, candidate_version, state,"
           " step_index, step_started_ms, spec_json, reason, updated_ms, created_ms)"
