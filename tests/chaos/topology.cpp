@@ -75,7 +75,7 @@ void Topology::kill_backend(int backend) {
 void Topology::restart_backend(int backend) { start_backend(backend); }
 
 void Topology::pause_backend(int backend) {
-  if (::kill(backends_.at(backend)->pid(), SIGSTOP) != 0) throw testing::system_error("SIGSTOP");
+  testing::stop_child(backends_.at(backend)->pid(), std::chrono::steady_clock::now() + std::chrono::seconds(5));
 }
 
 void Topology::resume_backend(int backend) {

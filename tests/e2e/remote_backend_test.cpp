@@ -205,7 +205,7 @@ TEST_F(RemoteBackend, KilledRemoteIsEjectedAndMarkedUnhealthyThenTrafficReturnsA
 TEST_F(RemoteBackend, StoppedRemoteAnswersByTheDeadlineAndPendingCallsAreBounded) {
   HttpClient warm(front_->port());
   ASSERT_EQ(predict(warm).status, 200u);
-  ::kill(remote_->pid(), SIGSTOP);
+  testing::stop_child(remote_->pid(), std::chrono::steady_clock::now() + std::chrono::seconds(5));
   remote_stopped_ = true;
   // Two calls hang on the stopped remote: max_pending (2) is reached and the next is refused at once.
   std::vector<std::thread> hanging;

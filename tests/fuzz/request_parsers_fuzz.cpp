@@ -131,10 +131,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!seraph::policy_from_json(seraph::policy_to_json(deployment.policy), again).is_ok()) __builtin_trap();
       if (seraph::policy_to_json(again) != seraph::policy_to_json(deployment.policy)) __builtin_trap();
     }
+    // A fault that reads is written and read back as the registry does, unchanged.
     seraph::FaultSpec fault;
-    (void)seraph::read_fault(admin, "fault", fault, kReject);
+    if (seraph::read_fault(admin, "fault", fault, kReject).is_ok()) {
+      rapidjson::StringBuffer written;
+      seraph::RecordWriter writer(written);
+      seraph::write_fault(writer, fault);
+      // Its own parser: parse_json's is the thread's, and `admin` still points into it.
+      simdjson::dom::parser parser;
+      seraph::JsonValue stored;
+      seraph::FaultSpec again;
+      if (parser.parse(std::string(written.GetString(), written.GetSize())).get(stored) ||
+          !seraph::read_fault(stored, "fault", again, seraph::UnknownMembers::kIgnore).is_ok() ||
+          again.delay_ms != fault.delay_ms || again.delay_percent != fault.delay_percent ||
+          again.abort_percent != fault.abort_percent || again.abort_status != fault.abort_status) {
+        __builtin_trap();
+      }
+    }
+    // A valid rollout spec survives the registry's column and is still valid.
     seraph::RolloutRequest rollout{"fuzz", "production", "canary", "m", 1, {}};
-    if (seraph::RolloutSpec::parse(admin, rollout.spec, kReject).is_ok()) (void)seraph::validate_rollout(rollout);
+    if (seraph::RolloutSpec::parse(admin, rollout.spec, kReject).is_ok() && seraph::validate_rollout(rollout).is_ok()) {
+      simdjson::dom::parser parser;
+      seraph::JsonValue stored;
+      seraph::RolloutRequest again = rollout;
+      again.spec = {};
+      if (parser.parse(rollout.spec.to_json()).get(stored) ||
+          !seraph::RolloutSpec::parse(stored, again.spec, seraph::UnknownMembers::kIgnore).is_ok() ||
+          !seraph::validate_rollout(again).is_ok() || again.spec.to_json() != rollout.spec.to_json()) {
+        __builtin_trap();
+      }
+    }
   }
   const auto [path, query] = seraph::split_target(bytes);
   (void)seraph::split_path(path);

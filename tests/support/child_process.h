@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -50,6 +51,22 @@ inline std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_
     if (waited < 0) return -1;
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Stops the child `pid` with SIGSTOP and returns once every thread of it has stopped: kill() returns
+// before the signal takes effect, and a child still running could answer one more request. Throws
+// when it has not stopped by `deadline`.
+inline void stop_child(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  if (::kill(pid, SIGSTOP) != 0) throw system_error("SIGSTOP");
+  while (true) {
+    int status = 0;
+    const pid_t waited = waitpid(pid, &status, WUNTRACED | WNOHANG);
+    if (waited == pid && WIFSTOPPED(status)) return;
+    if (waited < 0) throw system_error("waiting for the child to stop");
+    if (waited == pid) throw std::runtime_error("the child exited instead of stopping");
+    if (std::chrono::steady_clock::now() >= deadline) throw std::runtime_error("the child did not stop in time");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
